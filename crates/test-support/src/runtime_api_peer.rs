@@ -1,0 +1,1 @@
+//! A scripted Runtime API peer: see the crate documentation. (Being written.)

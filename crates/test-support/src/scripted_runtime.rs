@@ -1,0 +1,1 @@
+//! A scripted runtime: see the crate documentation. (Being written.)
