@@ -1,0 +1,138 @@
+//! Property tests of the prelude decoder: whatever the chunk boundaries, a valid prelude decodes
+//! to the value that was encoded and the payload after it is handed back intact; arbitrary bytes
+//! never make the decoder panic, and it never buffers past the 16 KiB limit.
+
+use bytes::Bytes;
+use lambda_stream_protocol::limits::MAX_PRELUDE_BYTES;
+use lambda_stream_protocol::{Prelude, PreludeDecoder, PreludeError, PreludeProgress};
+use proptest::collection::{btree_map, vec};
+use proptest::prelude::*;
+
+fn header_name() -> impl Strategy<Value = String> {
+    "[a-zA-Z][a-zA-Z0-9-]{0,15}"
+}
+
+fn prelude() -> impl Strategy<Value = Prelude> {
+    (
+        proptest::option::of(100u16..=599),
+        btree_map(header_name(), "[ -~]{0,24}", 0..4),
+        btree_map(header_name(), vec("[ -~]{0,12}", 0..3), 0..3),
+        vec("[a-z]{1,8}=[a-z0-9]{0,8}(; Path=/)?", 0..3),
+    )
+        .prop_map(|(status_code, headers, multi_value_headers, cookies)| Prelude {
+            status_code,
+            headers,
+            multi_value_headers,
+            cookies,
+        })
+}
+
+/// Splits `bytes` at the given cut points (taken modulo the length, sorted, deduplicated).
+fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Bytes> {
+    let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    points.push(0);
+    points.push(bytes.len());
+    points.sort_unstable();
+    points.dedup();
+    points.windows(2).map(|w| Bytes::copy_from_slice(&bytes[w[0]..w[1]])).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn every_split_decodes_to_the_same_prelude(
+        p in prelude(),
+        payload in vec(any::<u8>(), 0..64),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        let mut body = p.encode().to_vec();
+        let prelude_len = body.len();
+        body.extend_from_slice(&payload);
+
+        let mut decoder = PreludeDecoder::new();
+        let mut decoded = None;
+        let mut after = Vec::new();
+        for piece in split(&body, &cuts) {
+            if decoded.is_some() {
+                after.extend_from_slice(&piece);
+                continue;
+            }
+            match decoder.push(piece).unwrap() {
+                PreludeProgress::NeedMore => {}
+                PreludeProgress::Complete { prelude, rest } => {
+                    decoded = Some(prelude);
+                    after.extend_from_slice(&rest);
+                }
+            }
+        }
+        prop_assert_eq!(decoded.as_ref(), Some(&p));
+        prop_assert_eq!(decoder.consumed(), prelude_len);
+        prop_assert_eq!(after, payload);
+        prop_assert!(decoder.finish().is_ok());
+    }
+
+    #[test]
+    fn every_split_of_a_cut_prelude_needs_more_then_reports_truncation(
+        p in prelude(),
+        keep in any::<prop::sample::Index>(),
+        cuts in vec(any::<usize>(), 0..8),
+    ) {
+        let body = p.encode();
+        let kept = &body[..keep.index(body.len())];
+        let mut decoder = PreludeDecoder::new();
+        for piece in split(kept, &cuts) {
+            prop_assert_eq!(decoder.push(piece).unwrap(), PreludeProgress::NeedMore);
+        }
+        prop_assert_eq!(decoder.finish(), Err(PreludeError::Truncated { received: kept.len() }));
+    }
+
+    #[test]
+    fn garbage_never_panics_and_never_overruns_the_limit(
+        bytes in prop_oneof![
+            vec(any::<u8>(), 0..256),
+            // Mostly-JSON garbage reaches deeper states than uniform bytes.
+            vec(prop_oneof![Just(b'{'), Just(b'}'), Just(b'"'), Just(b':'), Just(0u8), Just(b' '), any::<u8>()], 0..256),
+        ],
+        cuts in vec(any::<usize>(), 0..8),
+    ) {
+        let mut decoder = PreludeDecoder::new();
+        for piece in split(&bytes, &cuts) {
+            match decoder.push(piece) {
+                Ok(PreludeProgress::NeedMore) => {}
+                Ok(PreludeProgress::Complete { .. }) | Err(_) => break,
+            }
+        }
+        prop_assert!(decoder.consumed() <= MAX_PRELUDE_BYTES);
+        // Whatever happened, the error (if any) renders a message.
+        if let Err(e) = decoder.finish() {
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_prelude_past_16_kib_is_refused_at_the_limit() {
+    let big = Prelude::default().header("x-big", "a".repeat(MAX_PRELUDE_BYTES));
+    let mut decoder = PreludeDecoder::new();
+    let mut result = Ok(PreludeProgress::NeedMore);
+    for piece in big.encode().chunks(1000) {
+        result = decoder.push(Bytes::copy_from_slice(piece));
+        if result.is_err() {
+            break;
+        }
+    }
+    assert_eq!(result, Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }));
+    assert_eq!(decoder.consumed(), MAX_PRELUDE_BYTES);
+}
+
+#[test]
+fn a_prelude_ending_exactly_at_16_kib_is_accepted() {
+    // `{"headers":{"x":"…"}}` + 8 NULs = 16384 bytes exactly.
+    let overhead = br#"{"headers":{"x":""}}"#.len() + 8;
+    let p = Prelude::default().header("x", "a".repeat(MAX_PRELUDE_BYTES - overhead));
+    let body = p.encode();
+    assert_eq!(body.len(), MAX_PRELUDE_BYTES);
+    let mut decoder = PreludeDecoder::new();
+    assert_eq!(decoder.push(body).unwrap(), PreludeProgress::Complete { prelude: p, rest: Bytes::new() });
+}
