@@ -1,1 +1,76 @@
-//! placeholder
+//! # lambda-stream
+//!
+//! Write AWS Lambda **response-streaming** functions in Rust. A handler gets the event, a
+//! [`ResponseStreamWriter`] and a [`LambdaContext`]; every [`write`](ResponseStreamWriter::write)
+//! becomes one HTTP chunk on the Runtime API's `POST /response`, sent at once, so the caller sees
+//! bytes while the function is still working. The wire facts come from the project's
+//! `shared/spec/streaming-protocol.md` and are encoded by [`lambda_stream_protocol`].
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use lambda_stream::{BoxError, LambdaContext, ResponseStreamWriter, handler_fn};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_stream::Error> {
+//!     // The Swift runtime's `SendNumbersWithPause`, in Rust.
+//!     lambda_stream::run(handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+//!         for i in 1..=3 {
+//!             writer.write(format!("{i}\n")).await?;
+//!             tokio::time::sleep(Duration::from_millis(500)).await;
+//!         }
+//!         writer.finish().await?;
+//!         Ok::<(), BoxError>(())
+//!     }))
+//!     .await
+//! }
+//! ```
+//!
+//! ## Parts
+//! - [`StreamingHandler`], [`handler_fn`], [`FunctionError`]: what a function author implements,
+//!   and how a handler's error is reported.
+//! - [`ResponseStreamWriter`] and [`StreamError`]: the response, with strict state rules. Misuse
+//!   (finishing twice, writing after finishing, headers after the body) is a typed error, never a
+//!   panic, and is kept apart from Runtime API faults ([`StreamError::is_misuse`]).
+//! - [`LambdaContext`] and [`Config`]: what Lambda tells about the invocation and the function.
+//! - [`Runtime`] and [`RuntimeBuilder`]: the Runtime API client loop on hyper 1.x: `GET /next`
+//!   (no timeout), the streamed or buffered `POST /response`, `POST /error` before the first body
+//!   byte, real HTTP/1.1 trailers after it, and `POST /runtime/init/error` when set-up fails.
+//! - [`run`]: the `main`-level entry point that reads the environment and serves forever.
+//!
+//! ## Why it looks like this
+//! - The endpoint and the function's configuration are injected ([`RuntimeBuilder::endpoint`],
+//!   [`RuntimeBuilder::config`]); only [`run`] and [`Config::from_env`], called from `main`, read the
+//!   environment. Tests point the runtime at a scripted peer on 127.0.0.1 port 0.
+//! - A handler's future need not be `Send`: the loop awaits it in place and only the HTTP body pump
+//!   runs on a spawned task, fed through a bounded channel (so a slow reader slows the writer down
+//!   instead of growing memory).
+//! - A failing or panicking handler never takes the process down: its invocation is reported as an
+//!   error (`/error` before the first byte, trailers after) and the loop serves the next one.
+//!
+//! ## Cargo features
+//! - `local` (off by default, currently empty): will make [`run`] start the embedded emulator when
+//!   `AWS_LAMBDA_RUNTIME_API` is unset, so that `cargo run` serves `127.0.0.1:7000/invoke` as the
+//!   Swift runtime does. It is declared now so that dependants can name it; the wiring comes later.
+
+mod client;
+mod context;
+mod handler;
+mod runtime;
+mod writer;
+
+pub use bytes::Bytes;
+pub use client::Endpoint;
+pub use context::{Config, LambdaContext};
+pub use handler::{BoxError, FunctionError, HandlerFn, StreamingHandler, handler_fn};
+pub use lambda_stream_protocol::{ErrorDiagnostic, Prelude};
+pub use runtime::{Error, NoHandler, Runtime, RuntimeBuilder};
+pub use writer::{ResponseStreamWriter, StreamError};
+
+/// Runs `handler` against the Runtime API named by `AWS_LAMBDA_RUNTIME_API`, forever.
+///
+/// This is the `main`-level entry point: it reads the environment once ([`Config::from_env`]) and
+/// returns only on a fatal Runtime API fault (Lambda then restarts the process) or when the
+/// variable is missing. Libraries and tests use [`Runtime::builder`] with an explicit endpoint.
+pub async fn run<H: StreamingHandler>(handler: H) -> Result<(), Error> {
+    Runtime::builder().config(Config::from_env()).handler(handler).build()?.run().await
+}

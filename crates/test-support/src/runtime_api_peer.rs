@@ -1,1 +1,443 @@
-//! A scripted Runtime API peer: see the crate documentation. (Being written.)
+//! A scripted Runtime API: the Lambda side of the wire, for testing a runtime.
+//!
+//! A real hyper 1.x HTTP/1.1 server on 127.0.0.1 port 0. The test queues invocations; `GET /next`
+//! long-polls until one is queued (RT-API: the runtime sets no timeout). Every other request
+//! (`/response`, `/error`, `/runtime/init/error`, anything else) is recorded whole: method, path,
+//! head, each body chunk as hyper delivers it with its arrival [`Instant`], the trailers, and
+//! whether the body ended cleanly. Tests take the records in order with [`RuntimeApiPeer::next_post`].
+//!
+//! ```no_run
+//! # async fn f() {
+//! use lambda_stream_test_support::runtime_api_peer::RuntimeApiPeer;
+//!
+//! let peer = RuntimeApiPeer::start().await;
+//! let id = peer.push_event(&b"{}"[..]);
+//! // ... run the runtime against peer.endpoint() ...
+//! let post = peer.next_post().await;
+//! assert_eq!(post.path, format!("/2018-06-01/runtime/invocation/{id}/response"));
+//! assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+//! # }
+//! ```
+//!
+//! To test backpressure, [`RuntimeApiPeer::pause_reading`] stops reading request bodies (hyper
+//! then stops reading the socket, so the TCP window fills), and [`RuntimeApiPeer::body_bytes_received`]
+//! counts body bytes as they are read.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lambda_stream_protocol::paths::{self, InvocationPath};
+use lambda_stream_protocol::{ErrorDiagnostic, TrailerError, names};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{Mutex, mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+/// How long [`RuntimeApiPeer::next_post`] waits before failing the test.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(10);
+
+/// One invocation to hand out on `GET /next`.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    request_id: Option<String>,
+    event: Bytes,
+    set: Vec<(HeaderName, HeaderValue)>,
+    omit: Vec<HeaderName>,
+}
+
+impl Invocation {
+    /// An invocation with `event` as its body and the usual headers: a fresh request id, a deadline
+    /// a minute away, a function ARN and a trace id.
+    pub fn new(event: impl Into<Bytes>) -> Self {
+        Self { request_id: None, event: event.into(), set: Vec::new(), omit: Vec::new() }
+    }
+
+    /// Uses `request_id` instead of a generated one.
+    pub fn request_id(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// Sets (or overrides) a header of the `/next` answer.
+    ///
+    /// # Panics
+    /// When `name` or `value` is not valid in a header: a mistake in the test itself.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("test header name");
+        self.set.push((name, HeaderValue::from_str(value).expect("test header value")));
+        self
+    }
+
+    /// Leaves a header out of the `/next` answer (e.g. the deadline, to test a runtime's parsing).
+    ///
+    /// # Panics
+    /// When `name` is not a valid header name: a mistake in the test itself.
+    pub fn without_header(mut self, name: &str) -> Self {
+        self.omit.push(HeaderName::from_bytes(name.as_bytes()).expect("test header name"));
+        self
+    }
+}
+
+/// One body chunk as hyper delivered it, with when it arrived.
+#[derive(Debug, Clone)]
+pub struct RecordedChunk {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// When the peer read them.
+    pub at: Instant,
+}
+
+/// What a recorded request was, by its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostKind {
+    /// `POST /runtime/invocation/{id}/response`.
+    Response(String),
+    /// `POST /runtime/invocation/{id}/error`.
+    Error(String),
+    /// `POST /runtime/init/error`.
+    InitError,
+    /// Anything else (answered 404).
+    Other,
+}
+
+/// A request the runtime sent, other than `GET /next`.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The method.
+    pub method: Method,
+    /// The path, without the peer's prefix (if it has one).
+    pub path: String,
+    /// The head's headers.
+    pub headers: HeaderMap,
+    /// When the head arrived.
+    pub head_at: Instant,
+    /// The body's data frames in order, as hyper delivered them.
+    pub chunks: Vec<RecordedChunk>,
+    /// The trailers, when the body carried any.
+    pub trailers: Option<HeaderMap>,
+    /// Whether the body ended as its framing says it should (no connection error).
+    pub ended_cleanly: bool,
+    /// The body error, when it did not end cleanly.
+    pub body_error: Option<String>,
+}
+
+impl RecordedRequest {
+    /// A header of the head as text; `None` when absent or not text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// A trailer as text; `None` when there were no trailers or not this one.
+    pub fn trailer(&self, name: &str) -> Option<&str> {
+        self.trailers.as_ref()?.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The whole body, chunks joined.
+    pub fn body(&self) -> Bytes {
+        let mut out = BytesMut::new();
+        for chunk in &self.chunks {
+            out.extend_from_slice(&chunk.bytes);
+        }
+        out.freeze()
+    }
+
+    /// Whether the body was sent with chunked transfer encoding.
+    pub fn is_chunked(&self) -> bool {
+        self.header(TRANSFER_ENCODING.as_str()).is_some_and(|te| te.to_ascii_lowercase().contains("chunked"))
+    }
+
+    /// The declared `Content-Length`, if any.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header(CONTENT_LENGTH.as_str()).and_then(|v| v.parse().ok())
+    }
+
+    /// What the request was, by its path.
+    pub fn kind(&self) -> PostKind {
+        if self.path == paths::INIT_ERROR {
+            return PostKind::InitError;
+        }
+        match paths::parse_invocation_path(&self.path) {
+            Some(InvocationPath::Response(id)) => PostKind::Response(id.to_owned()),
+            Some(InvocationPath::Error(id)) => PostKind::Error(id.to_owned()),
+            None => PostKind::Other,
+        }
+    }
+
+    /// The `/error` (or `/init/error`) document, read as the Runtime API reads it.
+    pub fn error_document(&self) -> ErrorDiagnostic {
+        ErrorDiagnostic::from_error_body(&self.body(), self.header(names::FUNCTION_ERROR_TYPE))
+    }
+
+    /// The error carried in the trailers; `None` without the error-type trailer.
+    pub fn trailer_error(&self) -> Option<Result<ErrorDiagnostic, TrailerError>> {
+        let error_type = self.trailer(names::FUNCTION_ERROR_TYPE)?;
+        Some(ErrorDiagnostic::from_trailers(error_type, self.trailer(names::FUNCTION_ERROR_BODY)))
+    }
+}
+
+struct Shared {
+    prefix: String,
+    invocations: Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    posts: mpsc::UnboundedSender<RecordedRequest>,
+    reading: watch::Sender<bool>,
+    body_bytes: AtomicU64,
+    next_polls: AtomicUsize,
+}
+
+/// Options for a [`RuntimeApiPeer`].
+#[derive(Debug, Clone, Default)]
+pub struct PeerBuilder {
+    prefix: String,
+    receive_buffer: Option<u32>,
+}
+
+impl PeerBuilder {
+    /// Serves the Runtime API under a path prefix (as cargo-lambda's `/.rt`).
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Sets `SO_RCVBUF` of the accepted sockets, to keep the kernel's share of a paused body small.
+    pub fn receive_buffer(mut self, bytes: u32) -> Self {
+        self.receive_buffer = Some(bytes);
+        self
+    }
+
+    /// Binds 127.0.0.1 port 0 and starts serving.
+    ///
+    /// # Panics
+    /// When the loopback socket cannot be bound: the test cannot run at all then.
+    pub async fn start(self) -> RuntimeApiPeer {
+        let socket = TcpSocket::new_v4().expect("a TCP socket");
+        if let Some(bytes) = self.receive_buffer {
+            socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        }
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
+        let listener = socket.listen(64).expect("listen");
+        let addr = listener.local_addr().expect("local address");
+        let (invocations_tx, invocations_rx) = mpsc::unbounded_channel();
+        let (posts_tx, posts_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            prefix: self.prefix,
+            invocations: Mutex::new(invocations_rx),
+            posts: posts_tx,
+            reading: watch::Sender::new(true),
+            body_bytes: AtomicU64::new(0),
+            next_polls: AtomicUsize::new(0),
+        });
+        let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        RuntimeApiPeer {
+            addr,
+            shared,
+            invocations: invocations_tx,
+            posts: Mutex::new(posts_rx),
+            server,
+            next_id: AtomicU64::new(1),
+        }
+    }
+}
+
+/// The scripted Runtime API; see the module documentation. Stops serving when dropped.
+pub struct RuntimeApiPeer {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    invocations: mpsc::UnboundedSender<Invocation>,
+    posts: Mutex<mpsc::UnboundedReceiver<RecordedRequest>>,
+    server: JoinHandle<()>,
+    next_id: AtomicU64,
+}
+
+impl Drop for RuntimeApiPeer {
+    fn drop(&mut self) {
+        // The accept loop owns the connection tasks (a JoinSet); aborting it ends them all.
+        self.server.abort();
+    }
+}
+
+impl RuntimeApiPeer {
+    /// A peer with no prefix on 127.0.0.1 port 0.
+    pub async fn start() -> Self {
+        PeerBuilder::default().start().await
+    }
+
+    /// Options: a path prefix, a small receive buffer.
+    pub fn builder() -> PeerBuilder {
+        PeerBuilder::default()
+    }
+
+    /// The endpoint as AWS hands it out: `127.0.0.1:port` (plus the prefix, if any).
+    pub fn endpoint(&self) -> String {
+        format!("{}{}", self.addr, self.shared.prefix)
+    }
+
+    /// The endpoint with a scheme: `http://127.0.0.1:port[/prefix]`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.endpoint())
+    }
+
+    /// Queues an invocation with `event` and the usual headers; returns its request id.
+    pub fn push_event(&self, event: impl Into<Bytes>) -> String {
+        self.push(Invocation::new(event))
+    }
+
+    /// Queues `invocation`; returns its request id (generated `req-N` unless it set one).
+    pub fn push(&self, mut invocation: Invocation) -> String {
+        let id = invocation
+            .request_id
+            .get_or_insert_with(|| format!("req-{}", self.next_id.fetch_add(1, Ordering::Relaxed)))
+            .clone();
+        // The receiver lives in `shared` as long as `self`, so the send cannot fail.
+        let _ = self.invocations.send(invocation);
+        id
+    }
+
+    /// The next recorded request, in arrival order of their complete bodies.
+    ///
+    /// # Panics
+    /// When none arrives within [`DEFAULT_WAIT`], naming the wait: the test fails there.
+    pub async fn next_post(&self) -> RecordedRequest {
+        match self.next_post_within(DEFAULT_WAIT).await {
+            Some(post) => post,
+            None => panic!("the runtime sent no request (other than GET /next) within {DEFAULT_WAIT:?}"),
+        }
+    }
+
+    /// The next recorded request, or `None` when none arrives within `wait`.
+    pub async fn next_post_within(&self, wait: Duration) -> Option<RecordedRequest> {
+        let mut posts = self.posts.lock().await;
+        tokio::time::timeout(wait, posts.recv()).await.ok().flatten()
+    }
+
+    /// Stops reading request bodies until [`resume_reading`](Self::resume_reading).
+    pub fn pause_reading(&self) {
+        self.shared.reading.send_replace(false);
+    }
+
+    /// Reads request bodies again.
+    pub fn resume_reading(&self) {
+        self.shared.reading.send_replace(true);
+    }
+
+    /// Body bytes read so far, over all requests, counted as they are read.
+    pub fn body_bytes_received(&self) -> u64 {
+        self.shared.body_bytes.load(Ordering::SeqCst)
+    }
+
+    /// How many `GET /next` requests arrived (including the one waiting now).
+    pub fn next_polls(&self) -> usize {
+        self.shared.next_polls.load(Ordering::SeqCst)
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let shared = Arc::clone(&shared);
+        connections.spawn(async move {
+            let service = service_fn(move |request| serve(Arc::clone(&shared), request));
+            // A runtime that drops a connection (e.g. a `GET /next` given up at shutdown) is not an
+            // error of the peer.
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+        // Reap finished connections so the set does not grow over a long test.
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = request.uri().path().strip_prefix(shared.prefix.as_str()).unwrap_or("").to_owned();
+    if request.method() == Method::GET && path == paths::NEXT {
+        shared.next_polls.fetch_add(1, Ordering::SeqCst);
+        let invocation = shared.invocations.lock().await.recv().await;
+        return Ok(match invocation {
+            Some(invocation) => next_answer(invocation),
+            None => status(StatusCode::INTERNAL_SERVER_ERROR, "the peer is shutting down"),
+        });
+    }
+    let (head, mut body) = request.into_parts();
+    let mut record = RecordedRequest {
+        method: head.method,
+        path,
+        headers: head.headers,
+        head_at: Instant::now(),
+        chunks: Vec::new(),
+        trailers: None,
+        ended_cleanly: false,
+        body_error: None,
+    };
+    let mut reading = shared.reading.subscribe();
+    loop {
+        // Paused: hyper reads the socket only for a body that is polled, so the TCP window fills.
+        if reading.wait_for(|r| *r).await.is_err() {
+            break;
+        }
+        match body.frame().await {
+            None => {
+                record.ended_cleanly = true;
+                break;
+            }
+            Some(Err(e)) => {
+                record.body_error = Some(e.to_string());
+                break;
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(bytes) => {
+                    shared.body_bytes.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+                    record.chunks.push(RecordedChunk { bytes, at: Instant::now() });
+                }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        record.trailers.get_or_insert_with(HeaderMap::new).extend(trailers);
+                    }
+                }
+            },
+        }
+    }
+    let answer = match record.kind() {
+        PostKind::Other => status(StatusCode::NOT_FOUND, "unknown Runtime API path"),
+        _ if record.method != Method::POST => status(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
+        _ => status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
+    };
+    let _ = shared.posts.send(record);
+    Ok(answer)
+}
+
+fn status(code: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = code;
+    response
+}
+
+fn next_answer(invocation: Invocation) -> Response<Full<Bytes>> {
+    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(60);
+    let mut headers = HeaderMap::new();
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    put(names::REQUEST_ID, invocation.request_id.unwrap_or_default());
+    put(names::DEADLINE_MS, deadline.as_millis().to_string());
+    put(names::INVOKED_FUNCTION_ARN, "arn:aws:lambda:us-east-1:000000000000:function:peer".into());
+    put(names::TRACE_ID, "Root=1-00000000-000000000000000000000000;Sampled=0".into());
+    for (name, value) in invocation.set {
+        headers.insert(name, value);
+    }
+    for name in invocation.omit {
+        headers.remove(name);
+    }
+    let mut response = Response::new(Full::new(invocation.event));
+    *response.headers_mut() = headers;
+    response
+}

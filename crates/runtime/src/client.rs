@@ -1,0 +1,317 @@
+//! The Runtime API client: one hyper 1.x HTTP/1.1 connection per request over a tokio `TcpStream`.
+//!
+//! One connection per request keeps the parts independent: a streamed `POST /response` that the
+//! peer reads slowly never blocks an `/error` or the next `GET /next`, and a broken connection
+//! affects one request only. On loopback the extra handshake is small next to an invocation.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, HOST, TRAILER, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper_util::rt::TokioIo;
+use lambda_stream_protocol::{ErrorDiagnostic, names, paths};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::runtime::Error;
+use crate::writer::StreamError;
+
+/// Body frames a streamed response may queue between the handler and hyper. Small on purpose:
+/// together with hyper's own buffer ([`MAX_HYPER_BUFFER`]) it bounds what a slow peer makes the
+/// runtime hold, and `write().await` waits for room.
+pub(crate) const BODY_CHANNEL_FRAMES: usize = 2;
+
+/// hyper's per-connection buffer limit (its minimum is 8 KiB); bounds queued outgoing bytes.
+const MAX_HYPER_BUFFER: usize = 64 * 1024;
+
+/// Where the Runtime API listens: `host:port`, plus a path prefix some local emulators use.
+///
+/// Accepted forms: `host:port` (what AWS sets), `http://host:port`, `http://host:port/prefix`, and
+/// `host:port/prefix` (cargo-lambda hands out `http://127.0.0.1:9000/.rt`; the official Rust
+/// runtime panics on the scheme-less prefix form, per the spec).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    authority: String,
+    prefix: String,
+}
+
+impl Endpoint {
+    /// Parses an endpoint; the error says what is wrong and which forms are accepted.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let invalid = |reason: &str| Error::InvalidEndpoint { endpoint: raw.to_owned(), reason: reason.to_owned() };
+        let trimmed = raw.trim();
+        let rest = match trimmed.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+            Some(_) => return Err(invalid("only the http scheme is supported (the Runtime API is plain HTTP)")),
+            None => trimmed,
+        };
+        let (authority, prefix) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if prefix.contains(['?', '#']) {
+            return Err(invalid("a query or fragment is not allowed"));
+        }
+        let (host, port) = authority.rsplit_once(':').ok_or_else(|| invalid("the port is missing"))?;
+        if host.is_empty() {
+            return Err(invalid("the host is missing"));
+        }
+        if host.starts_with('[') != host.ends_with(']') || (host.contains(':') && !host.starts_with('[')) {
+            return Err(invalid("an IPv6 host must be in brackets, e.g. [::1]:9001"));
+        }
+        if host.contains(['@', ' ']) {
+            return Err(invalid("the host contains characters a host name cannot have"));
+        }
+        port.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| invalid("the port must be a number from 1 to 65535"))?;
+        Ok(Self { authority: authority.to_owned(), prefix: prefix.trim_end_matches('/').to_owned() })
+    }
+
+    /// `host:port`.
+    pub fn authority(&self) -> &str {
+        &self.authority
+    }
+
+    /// The path prefix, empty or starting with `/`, without a trailing `/`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.authority, self.prefix)
+    }
+}
+
+/// A body fed from a bounded channel: each queued frame is handed to hyper as it comes, and hyper
+/// writes (and flushes) it as one chunk.
+struct ChannelBody {
+    frames: mpsc::Receiver<Frame<Bytes>>,
+}
+
+impl Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.frames.poll_recv(cx).map(|frame| frame.map(Ok))
+    }
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A fetched invocation: the `/next` headers and the event.
+pub(crate) struct NextInvocation {
+    pub(crate) headers: HeaderMap,
+    pub(crate) event: Bytes,
+}
+
+/// Why one exchange with the Runtime API failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// No connection, or the connection broke.
+    Transport(String),
+    /// The Runtime API answered, but not with a success status.
+    Status { status: StatusCode, body: String },
+}
+
+impl From<ExchangeError> for StreamError {
+    fn from(e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::Transport(reason) => StreamError::Disconnected { reason },
+            ExchangeError::Status { status, body } => StreamError::Rejected { status: status.as_u16(), body },
+        }
+    }
+}
+
+/// The streamed `POST /response` in flight: frames go into `frames`; `exchange` ends with the
+/// Runtime API's answer once the body has ended.
+pub(crate) struct StreamingExchange {
+    pub(crate) frames: mpsc::Sender<Frame<Bytes>>,
+    pub(crate) exchange: JoinHandle<Result<(), ExchangeError>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct RuntimeApiClient {
+    endpoint: Endpoint,
+}
+
+impl RuntimeApiClient {
+    pub(crate) fn new(endpoint: Endpoint) -> Self {
+        Self { endpoint }
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    fn request(&self, method: Method, path: &str) -> http::request::Builder {
+        Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.endpoint.prefix))
+            .header(HOST, self.endpoint.authority.as_str())
+    }
+
+    /// Sends one request on a fresh connection and reads the whole answer.
+    async fn exchange<B>(&self, request: Request<B>) -> Result<(StatusCode, HeaderMap, Bytes), ExchangeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let what = format!("{} {}", request.method(), request.uri());
+        let transport = |step: &str, e: &dyn fmt::Display| {
+            ExchangeError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
+        };
+        let stream = TcpStream::connect(&self.endpoint.authority).await.map_err(|e| transport("connect", &e))?;
+        // Small writes must leave at once: a chunk waiting for Nagle would hide the pause a
+        // streaming caller is meant to see.
+        stream.set_nodelay(true).map_err(|e| transport("set TCP_NODELAY", &e))?;
+        let (mut sender, connection) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(MAX_HYPER_BUFFER)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| transport("HTTP handshake", &e))?;
+        // Ends the connection's task when this exchange ends or is dropped (a `GET /next` given up
+        // at shutdown): the connection is never reused.
+        let _driver = AbortOnDrop(tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "Runtime API connection ended with an error");
+            }
+        }));
+        async {
+            let response = sender.send_request(request).await.map_err(|e| transport("request", &e))?;
+            let (head, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| transport("reading the answer", &e))?.to_bytes();
+            Ok((head.status, head.headers, body))
+        }
+        .await
+    }
+
+    /// `GET /next`: waits, with no timeout, for the next invocation (RT-API).
+    pub(crate) async fn next(&self) -> Result<NextInvocation, Error> {
+        let request = self.request(Method::GET, paths::NEXT).body(Empty::<Bytes>::new()).map_err(Error::from_http)?;
+        let (status, headers, event) =
+            self.exchange(request).await.map_err(|e| Error::from_exchange("GET /next", e))?;
+        if !status.is_success() {
+            let body = String::from_utf8_lossy(&event).into_owned();
+            return Err(Error::from_exchange("GET /next", ExchangeError::Status { status, body }));
+        }
+        Ok(NextInvocation { headers, event })
+    }
+
+    /// `POST /error` (before the first response byte) or `POST /runtime/init/error`.
+    pub(crate) async fn post_error(&self, path: &str, diagnostic: &ErrorDiagnostic) -> Result<(), ExchangeError> {
+        let request = self
+            .request(Method::POST, path)
+            .header(CONTENT_TYPE, names::ERROR_CONTENT_TYPE)
+            .header(names::FUNCTION_ERROR_TYPE, header_safe(&diagnostic.error_type))
+            .body(Full::new(Bytes::from(diagnostic.to_error_body())))
+            .map_err(|e| ExchangeError::Transport(format!("building POST {path}: {e}")))?;
+        expect_success(self.exchange(request).await?)
+    }
+
+    /// A buffered `POST /response`: the whole body with a `Content-Length`, no streaming mode
+    /// (what the Swift runtime does when `finish` is the first call).
+    pub(crate) async fn post_buffered(
+        &self,
+        request_id: &str,
+        content_type: &str,
+        body: Bytes,
+    ) -> Result<(), ExchangeError> {
+        let path = paths::response(request_id);
+        let request = self
+            .request(Method::POST, &path)
+            .header(CONTENT_TYPE, content_type)
+            .body(Full::new(body))
+            .map_err(|e| ExchangeError::Transport(format!("building POST {path}: {e}")))?;
+        expect_success(self.exchange(request).await?)
+    }
+
+    /// Starts a streamed `POST /response` (RT-CUSTOM): mode `streaming`, chunked, the error trailers
+    /// declared in the head. The body pump runs on its own task.
+    pub(crate) fn start_stream(&self, request_id: &str, content_type: &str) -> Result<StreamingExchange, StreamError> {
+        let (frames, rx) = mpsc::channel(BODY_CHANNEL_FRAMES);
+        let path = paths::response(request_id);
+        let request = self
+            .request(Method::POST, &path)
+            .header(names::RESPONSE_MODE, names::RESPONSE_MODE_STREAMING)
+            .header(TRANSFER_ENCODING, "chunked")
+            // hyper sends trailers only when the head declares them (hyper `proto/h1/role.rs`).
+            .header(TRAILER, names::DECLARED_TRAILERS)
+            .header(CONTENT_TYPE, content_type)
+            .body(ChannelBody { frames: rx })
+            .map_err(|e| StreamError::Disconnected { reason: format!("building POST {path}: {e}") })?;
+        let client = self.clone();
+        let exchange = tokio::spawn(async move { expect_success(client.exchange(request).await?) });
+        Ok(StreamingExchange { frames, exchange })
+    }
+}
+
+fn expect_success((status, _, body): (StatusCode, HeaderMap, Bytes)) -> Result<(), ExchangeError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(ExchangeError::Status { status, body: String::from_utf8_lossy(&body).into_owned() })
+    }
+}
+
+/// An error type goes into a header; anything a header value cannot hold is replaced, not a panic.
+pub(crate) fn header_safe(value: &str) -> String {
+    value.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_in_every_documented_form_parse() {
+        let e = Endpoint::parse("127.0.0.1:9001").unwrap();
+        assert_eq!((e.authority(), e.prefix()), ("127.0.0.1:9001", ""));
+        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").unwrap();
+        assert_eq!((e.authority(), e.prefix()), ("127.0.0.1:9000", "/.rt"));
+        let e = Endpoint::parse("localhost:9000/.rt/").unwrap();
+        assert_eq!((e.authority(), e.prefix()), ("localhost:9000", "/.rt"));
+        let e = Endpoint::parse("HTTP://[::1]:80").unwrap();
+        assert_eq!(e.authority(), "[::1]:80");
+        assert_eq!(e.to_string(), "http://[::1]:80");
+    }
+
+    #[test]
+    fn bad_endpoints_say_what_is_wrong() {
+        for (raw, reason) in [
+            ("https://h:1", "only the http scheme"),
+            ("localhost", "the port is missing"),
+            (":9001", "the host is missing"),
+            ("h:99999", "the port must be a number"),
+            ("h:0", "the port must be a number"),
+            ("h:1/x?y", "a query or fragment"),
+            ("::1:80", "in brackets"),
+        ] {
+            let err = Endpoint::parse(raw).unwrap_err().to_string();
+            assert!(err.contains(reason), "{raw}: {err}");
+            assert!(err.contains(raw), "{raw}: the message names the value: {err}");
+        }
+    }
+
+    #[test]
+    fn header_values_never_fail() {
+        assert_eq!(header_safe("Function.Bad\nType\u{e9}"), "Function.Bad?Type?");
+    }
+}

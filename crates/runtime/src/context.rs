@@ -1,0 +1,237 @@
+//! What Lambda tells a handler: the invocation ([`LambdaContext`], from the `/next` headers) and
+//! the function ([`Config`], from the environment, read only by main-level code).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+use lambda_stream_protocol::names;
+
+/// The function's configuration, as Lambda sets it in the environment.
+///
+/// The library never reads the environment by itself: `main`-level code calls
+/// [`Config::from_env`] (as [`run`](crate::run) does), tests build a `Config` by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `AWS_LAMBDA_RUNTIME_API`: where the Runtime API listens (`host:port` on AWS).
+    pub runtime_api: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_VERSION` (`$LATEST` when unset).
+    pub function_version: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB; `None` when unset or not a number (the official
+    /// Rust runtime panics then, per the spec; this one does not).
+    pub memory_size_mb: Option<u32>,
+    /// `AWS_LAMBDA_LOG_GROUP_NAME`.
+    pub log_group_name: Option<String>,
+    /// `AWS_LAMBDA_LOG_STREAM_NAME`.
+    pub log_stream_name: Option<String>,
+}
+
+impl Config {
+    /// A configuration for a function named `function_name`, version `$LATEST`, nothing else set.
+    pub fn new(function_name: impl Into<String>) -> Self {
+        Self { function_name: function_name.into(), function_version: "$LATEST".into(), ..Self::default() }
+    }
+
+    /// Reads the variables Lambda sets (RT-CUSTOM). Missing ones become defaults, never a panic.
+    /// Call it from `main`; everything else takes the result as a value.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            runtime_api: var("AWS_LAMBDA_RUNTIME_API"),
+            function_name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
+            function_version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),
+            memory_size_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.parse().ok()),
+            log_group_name: var("AWS_LAMBDA_LOG_GROUP_NAME"),
+            log_stream_name: var("AWS_LAMBDA_LOG_STREAM_NAME"),
+        }
+    }
+}
+
+/// One invocation, as the Runtime API's `GET /next` described it (RT-API).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LambdaContext {
+    /// `Lambda-Runtime-Aws-Request-Id`.
+    pub request_id: String,
+    /// `Lambda-Runtime-Deadline-Ms`, as a point in time.
+    pub deadline: SystemTime,
+    /// `Lambda-Runtime-Invoked-Function-Arn`.
+    pub invoked_function_arn: String,
+    /// `Lambda-Runtime-Trace-Id`, when sent.
+    pub trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context` (JSON), when the caller gave one.
+    pub client_context: Option<serde_json::Value>,
+    /// `Lambda-Runtime-Cognito-Identity` (JSON), when the caller had one.
+    pub cognito_identity: Option<serde_json::Value>,
+    /// `Lambda-Runtime-Aws-Tenant-Id`, on tenant-isolated functions (RIE `rapi/rendering/rendering.go`).
+    pub tenant_id: Option<String>,
+    /// The function's configuration, shared by all invocations.
+    pub config: Arc<Config>,
+}
+
+impl LambdaContext {
+    /// The deadline in epoch milliseconds, as the header carried it.
+    pub fn deadline_ms(&self) -> u64 {
+        self.deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// Time left until the deadline; zero once it has passed.
+    pub fn remaining_time(&self) -> Duration {
+        self.deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    }
+
+    /// A context for unit tests of handlers: request id `request_id`, deadline one minute from now.
+    pub fn for_tests(request_id: impl Into<String>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline: SystemTime::now() + Duration::from_secs(60),
+            invoked_function_arn: "arn:aws:lambda:us-east-1:000000000000:function:test".into(),
+            trace_id: None,
+            client_context: None,
+            cognito_identity: None,
+            tenant_id: None,
+            config: Arc::new(Config::new("test")),
+        }
+    }
+}
+
+/// Why a `/next` answer could not become a [`LambdaContext`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InvalidInvocation {
+    /// The request id, when it was present and usable in a path; without it nothing can be reported.
+    pub(crate) request_id: Option<String>,
+    /// What was wrong, naming the header.
+    pub(crate) reason: String,
+}
+
+/// Reads the `/next` headers. Never panics: every missing or malformed header is a reason.
+pub(crate) fn parse_invocation(headers: &HeaderMap, config: &Arc<Config>) -> Result<LambdaContext, InvalidInvocation> {
+    let text = |name: &str| headers.get(name).map(|v| v.to_str().map(str::trim));
+    let request_id = match text(names::REQUEST_ID) {
+        Some(Ok(id)) if is_path_safe(id) => id.to_owned(),
+        Some(Ok(id)) => {
+            return Err(InvalidInvocation {
+                request_id: None,
+                reason: format!("header {} is not usable in a URL path: {id:?}", names::REQUEST_ID),
+            });
+        }
+        Some(Err(_)) => {
+            return Err(InvalidInvocation {
+                request_id: None,
+                reason: format!("header {} is not visible ASCII", names::REQUEST_ID),
+            });
+        }
+        None => {
+            return Err(InvalidInvocation {
+                request_id: None,
+                reason: format!("header {} is missing", names::REQUEST_ID),
+            });
+        }
+    };
+    let invalid = |reason: String| InvalidInvocation { request_id: Some(request_id.clone()), reason };
+    let required = |name: &str| match text(name) {
+        Some(Ok(v)) if !v.is_empty() => Ok(v.to_owned()),
+        Some(Ok(_)) => Err(invalid(format!("header {name} is empty"))),
+        Some(Err(_)) => Err(invalid(format!("header {name} is not visible ASCII"))),
+        None => Err(invalid(format!("header {name} is missing"))),
+    };
+    let optional = |name: &str| match text(name) {
+        Some(Ok(v)) if !v.is_empty() => Ok(Some(v.to_owned())),
+        Some(Ok(_)) | None => Ok(None),
+        Some(Err(_)) => Err(invalid(format!("header {name} is not visible ASCII"))),
+    };
+    let json = |name: &str| -> Result<Option<serde_json::Value>, InvalidInvocation> {
+        optional(name)?
+            .map(|raw| serde_json::from_str(&raw).map_err(|e| invalid(format!("header {name} is not JSON: {e}"))))
+            .transpose()
+    };
+
+    let deadline_raw = required(names::DEADLINE_MS)?;
+    let deadline_ms: u64 = deadline_raw.parse().map_err(|_| {
+        invalid(format!("header {} must be epoch milliseconds, got {deadline_raw:?}", names::DEADLINE_MS))
+    })?;
+    Ok(LambdaContext {
+        deadline: UNIX_EPOCH + Duration::from_millis(deadline_ms),
+        invoked_function_arn: required(names::INVOKED_FUNCTION_ARN)?,
+        trace_id: optional(names::TRACE_ID)?,
+        client_context: json(names::CLIENT_CONTEXT)?,
+        cognito_identity: json(names::COGNITO_IDENTITY)?,
+        tenant_id: optional(names::TENANT_ID)?,
+        config: Arc::clone(config),
+        request_id,
+    })
+}
+
+/// A request id goes into `/invocation/{id}/...`; anything that could change the path is refused.
+fn is_path_safe(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'~'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        map
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        ("lambda-runtime-aws-request-id", "req-1"),
+        ("lambda-runtime-deadline-ms", "1700000000123"),
+        ("lambda-runtime-invoked-function-arn", "arn:aws:lambda:eu-west-1:1:function:f"),
+        ("lambda-runtime-trace-id", "Root=1-abc"),
+        ("lambda-runtime-client-context", r#"{"custom":{"a":1}}"#),
+        ("lambda-runtime-aws-tenant-id", "tenant-7"),
+    ];
+
+    #[test]
+    fn full_headers_parse() {
+        let ctx = parse_invocation(&headers(FULL), &Arc::new(Config::new("f"))).unwrap();
+        assert_eq!(ctx.request_id, "req-1");
+        assert_eq!(ctx.deadline_ms(), 1_700_000_000_123);
+        assert_eq!(ctx.remaining_time(), Duration::ZERO, "a deadline in the past leaves no time");
+        assert_eq!(ctx.trace_id.as_deref(), Some("Root=1-abc"));
+        assert_eq!(ctx.client_context, Some(serde_json::json!({"custom": {"a": 1}})));
+        assert_eq!(ctx.cognito_identity, None);
+        assert_eq!(ctx.tenant_id.as_deref(), Some("tenant-7"));
+        assert_eq!(ctx.config.function_name, "f");
+    }
+
+    #[test]
+    fn each_required_header_is_named_when_missing_or_bad() {
+        for missing in ["lambda-runtime-deadline-ms", "lambda-runtime-invoked-function-arn"] {
+            let pairs: Vec<_> = FULL.iter().copied().filter(|(k, _)| *k != missing).collect();
+            let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+            assert_eq!(err.request_id.as_deref(), Some("req-1"));
+            assert_eq!(err.reason, format!("header {missing} is missing"));
+        }
+        let mut pairs = FULL.to_vec();
+        pairs[1] = ("lambda-runtime-deadline-ms", "soon");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert!(err.reason.contains("epoch milliseconds, got \"soon\""), "{}", err.reason);
+        pairs[1] = ("lambda-runtime-deadline-ms", "1");
+        pairs[4] = ("lambda-runtime-client-context", "{oops");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert!(err.reason.starts_with("header lambda-runtime-client-context is not JSON"), "{}", err.reason);
+    }
+
+    #[test]
+    fn a_missing_or_unsafe_request_id_leaves_nothing_to_report_to() {
+        let err = parse_invocation(&headers(&FULL[1..]), &Arc::default()).unwrap_err();
+        assert_eq!(
+            err,
+            InvalidInvocation { request_id: None, reason: "header lambda-runtime-aws-request-id is missing".into() }
+        );
+        let mut pairs = FULL.to_vec();
+        pairs[0] = ("lambda-runtime-aws-request-id", "../../init/error");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert_eq!(err.request_id, None);
+    }
+}

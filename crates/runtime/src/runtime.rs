@@ -1,0 +1,306 @@
+//! The Runtime API loop: fetch an invocation, run the handler, report its outcome, repeat.
+
+use std::future::{Future, pending};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures_util::FutureExt as _;
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::{ErrorDiagnostic, paths};
+
+use crate::client::{Endpoint, ExchangeError, NextInvocation, RuntimeApiClient};
+use crate::context::{Config, parse_invocation};
+use crate::handler::{BoxError, StreamingHandler, diagnostic_for_error, diagnostic_for_panic, panic_message};
+use crate::writer::{FailOutcome, ResponseStreamWriter};
+
+/// Why the runtime could not start or had to stop. Writer errors are [`StreamError`](crate::StreamError).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Neither [`RuntimeBuilder::endpoint`] nor the configuration's `runtime_api` was given.
+    #[error(
+        "no Runtime API endpoint: AWS_LAMBDA_RUNTIME_API is not set (outside Lambda, pass one with Runtime::builder().endpoint(\"127.0.0.1:9001\"))"
+    )]
+    NoEndpoint,
+    /// The endpoint is not in an accepted form.
+    #[error(
+        "invalid Runtime API endpoint {endpoint:?}: {reason} (expected host:port, host:port/prefix or http://host:port[/prefix])"
+    )]
+    InvalidEndpoint {
+        /// The value given.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The Runtime API could not be reached, or broke off, on a request the loop cannot do without.
+    #[error("{request} failed: {reason}")]
+    RuntimeApi {
+        /// The request, e.g. `GET /next`.
+        request: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// The Runtime API answered a request the loop needs with an error status.
+    #[error("{request} was answered with status {status}: {body}")]
+    UnexpectedStatus {
+        /// The request, e.g. `GET /next`.
+        request: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The answer's body, as text.
+        body: String,
+    },
+    /// The handler's set-up failed; it was reported to `/runtime/init/error`.
+    #[error("the handler's set-up failed ({error_type}): {message}")]
+    Init {
+        /// The reported error type.
+        error_type: String,
+        /// The reported message.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn from_exchange(request: &'static str, e: ExchangeError) -> Self {
+        match e {
+            ExchangeError::Transport(reason) => Self::RuntimeApi { request, reason },
+            ExchangeError::Status { status, body } => Self::UnexpectedStatus { request, status: status.as_u16(), body },
+        }
+    }
+
+    pub(crate) fn from_http(e: http::Error) -> Self {
+        Self::RuntimeApi { request: "building a request", reason: e.to_string() }
+    }
+}
+
+/// The type parameter of a [`RuntimeBuilder`] that has no handler yet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHandler;
+
+type InitFuture<H> = Pin<Box<dyn Future<Output = Result<H, BoxError>>>>;
+
+enum Source<H> {
+    Ready(H),
+    Init(Box<dyn FnOnce() -> InitFuture<H>>),
+}
+
+/// Builds a [`Runtime`]: an endpoint (or a [`Config`] naming one) and a handler.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), lambda_stream::Error> {
+/// use lambda_stream::{BoxError, Config, LambdaContext, ResponseStreamWriter, Runtime, handler_fn};
+///
+/// let handler = handler_fn(async |event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+///     writer.write_and_finish(event).await?;
+///     Ok::<(), BoxError>(())
+/// });
+/// Runtime::builder()
+///     .endpoint("http://127.0.0.1:9000/.rt")
+///     .config(Config::new("echo"))
+///     .handler(handler)
+///     .build()?
+///     .run()
+///     .await
+/// # }
+/// ```
+pub struct RuntimeBuilder<H = NoHandler> {
+    endpoint: Option<String>,
+    config: Config,
+    source: Source<H>,
+}
+
+impl<H> std::fmt::Debug for RuntimeBuilder<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeBuilder").field("endpoint", &self.endpoint).field("config", &self.config).finish()
+    }
+}
+
+impl<H> RuntimeBuilder<H> {
+    /// The Runtime API endpoint (`host:port` or `http://host:port[/prefix]`); wins over the
+    /// configuration's `runtime_api`.
+    pub fn endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// The function's configuration, handed to every [`LambdaContext`](crate::LambdaContext).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The handler, ready to serve.
+    pub fn handler<H2: StreamingHandler>(self, handler: H2) -> RuntimeBuilder<H2> {
+        RuntimeBuilder { endpoint: self.endpoint, config: self.config, source: Source::Ready(handler) }
+    }
+
+    /// A handler made by a fallible set-up (open a database, read a model), run once when the
+    /// runtime starts. A set-up error or panic is posted to `/runtime/init/error` (type
+    /// `Runtime.InitError`, or the [`FunctionError`](crate::FunctionError)'s own) and ends
+    /// [`Runtime::run`] with [`Error::Init`], as Lambda expects the process to exit then.
+    pub fn init<H2, F, Fut, E>(self, init: F) -> RuntimeBuilder<H2>
+    where
+        H2: StreamingHandler,
+        F: FnOnce() -> Fut + 'static,
+        Fut: Future<Output = Result<H2, E>> + 'static,
+        E: Into<BoxError>,
+    {
+        let make: Box<dyn FnOnce() -> InitFuture<H2>> = Box::new(move || {
+            let fut = init();
+            Box::pin(async move { fut.await.map_err(Into::into) })
+        });
+        RuntimeBuilder { endpoint: self.endpoint, config: self.config, source: Source::Init(make) }
+    }
+}
+
+impl<H: StreamingHandler> RuntimeBuilder<H> {
+    /// Checks the endpoint and makes the runtime. Nothing is connected yet.
+    pub fn build(self) -> Result<Runtime<H>, Error> {
+        let raw = self.endpoint.or_else(|| self.config.runtime_api.clone()).ok_or(Error::NoEndpoint)?;
+        let endpoint = Endpoint::parse(&raw)?;
+        Ok(Runtime { client: RuntimeApiClient::new(endpoint), config: Arc::new(self.config), source: self.source })
+    }
+}
+
+/// The Runtime API loop for one handler.
+pub struct Runtime<H> {
+    client: RuntimeApiClient,
+    config: Arc<Config>,
+    source: Source<H>,
+}
+
+impl<H> std::fmt::Debug for Runtime<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("endpoint", self.client.endpoint()).field("config", &self.config).finish()
+    }
+}
+
+impl Runtime<NoHandler> {
+    /// Starts building a runtime.
+    pub fn builder() -> RuntimeBuilder<NoHandler> {
+        RuntimeBuilder { endpoint: None, config: Config::default(), source: Source::Ready(NoHandler) }
+    }
+}
+
+impl<H: StreamingHandler> Runtime<H> {
+    /// The endpoint it talks to.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.client.endpoint()
+    }
+
+    /// Serves invocations until the Runtime API fails (a fatal fault: Lambda restarts the process).
+    pub async fn run(self) -> Result<(), Error> {
+        self.serve_loop(None, pending()).await
+    }
+
+    /// Serves invocations until `shutdown` completes. Shutdown takes effect while waiting on
+    /// `GET /next`, never in the middle of an invocation.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        self.serve_loop(None, shutdown).await
+    }
+
+    /// Serves exactly `invocations` answers of `GET /next` (including ones that could not be
+    /// parsed), then returns. For tests and tools.
+    pub async fn serve(self, invocations: usize) -> Result<(), Error> {
+        self.serve_loop(Some(invocations), pending()).await
+    }
+
+    async fn serve_loop(self, limit: Option<usize>, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let Runtime { client, config, source } = self;
+        let handler = match source {
+            Source::Ready(h) => h,
+            Source::Init(make) => init_handler(&client, make).await?,
+        };
+        tracing::info!(endpoint = %client.endpoint(), "serving invocations");
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut served = 0_usize;
+        while limit.is_none_or(|limit| served < limit) {
+            let next = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    tracing::info!(served, "shutting down");
+                    return Ok(());
+                }
+                next = client.next() => next?,
+            };
+            served += 1;
+            invoke(&client, &config, &handler, next).await;
+        }
+        Ok(())
+    }
+}
+
+/// Runs the set-up; its failure goes to `/runtime/init/error` (RT-API).
+async fn init_handler<H>(client: &RuntimeApiClient, make: Box<dyn FnOnce() -> InitFuture<H>>) -> Result<H, Error> {
+    let outcome = AssertUnwindSafe(async move { make().await }).catch_unwind().await;
+    let diagnostic = match outcome {
+        Ok(Ok(handler)) => return Ok(handler),
+        Ok(Err(e)) => {
+            let mut d = diagnostic_for_error(e);
+            if d.error_type == error_types::FUNCTION_UNHANDLED {
+                d.error_type = error_types::RUNTIME_INIT_ERROR.to_owned();
+            }
+            d
+        }
+        Err(panic) => ErrorDiagnostic::new(
+            error_types::RUNTIME_INIT_ERROR,
+            format!("the handler's set-up panicked: {}", panic_message(&*panic)),
+        ),
+    };
+    tracing::error!(error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler set-up failed");
+    if let Err(e) = client.post_error(paths::INIT_ERROR, &diagnostic).await {
+        tracing::error!(error = ?e, "could not report the set-up failure to /runtime/init/error");
+    }
+    Err(Error::Init { error_type: diagnostic.error_type, message: diagnostic.error_message })
+}
+
+/// One invocation, start to end. Never fails: whatever goes wrong is reported and logged, and the
+/// loop goes on.
+async fn invoke<H: StreamingHandler>(
+    client: &RuntimeApiClient,
+    config: &Arc<Config>,
+    handler: &H,
+    next: NextInvocation,
+) {
+    let context = match parse_invocation(&next.headers, config) {
+        Ok(context) => context,
+        Err(invalid) => {
+            let Some(request_id) = invalid.request_id else {
+                tracing::error!(reason = %invalid.reason, "skipping an invocation that cannot be reported");
+                return;
+            };
+            tracing::error!(%request_id, reason = %invalid.reason, "invalid invocation");
+            let diagnostic = ErrorDiagnostic::new(
+                error_types::RUNTIME_INVALID_INVOCATION,
+                format!("the runtime could not read the invocation: {}", invalid.reason),
+            );
+            report_error(client, &request_id, &diagnostic).await;
+            return;
+        }
+    };
+    let request_id = context.request_id.clone();
+    tracing::debug!(%request_id, "invocation received");
+    let mut writer = ResponseStreamWriter::new(client.clone(), request_id.clone());
+    let outcome = AssertUnwindSafe(handler.handle(next.event, &mut writer, context)).catch_unwind().await;
+    let diagnostic = match outcome {
+        Ok(Ok(())) => {
+            if let Err(e) = writer.complete().await {
+                tracing::error!(%request_id, error = %e, "the response could not be completed");
+            }
+            return;
+        }
+        Ok(Err(e)) => diagnostic_for_error(e.into()),
+        Err(panic) => diagnostic_for_panic(&*panic),
+    };
+    tracing::error!(%request_id, error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler failed");
+    if let FailOutcome::NotStarted(diagnostic) = writer.fail(diagnostic).await {
+        report_error(client, &request_id, &diagnostic).await;
+    }
+}
+
+async fn report_error(client: &RuntimeApiClient, request_id: &str, diagnostic: &ErrorDiagnostic) {
+    if let Err(e) = client.post_error(&paths::error(request_id), diagnostic).await {
+        tracing::error!(%request_id, error = ?e, "could not report the error to /error");
+    }
+}

@@ -1,0 +1,109 @@
+//! Streamed responses on the wire (RT-CUSTOM "Implementing response streaming"): the head a
+//! streamed `POST /response` carries, and one chunk per `write`, delivered at once.
+
+use std::time::Duration;
+
+use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn};
+use lambda_stream_test_support::runtime_api_peer::{PostKind, RuntimeApiPeer};
+
+#[tokio::test]
+async fn a_streamed_response_declares_mode_chunking_trailers_and_content_type() {
+    let peer = RuntimeApiPeer::start().await;
+    let id = peer.push_event(&b"ignored"[..]);
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.write("hello ").await?;
+        writer.write("world").await?;
+        writer.finish().await?;
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(id));
+    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+    assert!(post.is_chunked(), "Transfer-Encoding: {:?}", post.header("transfer-encoding"));
+    assert_eq!(post.content_length(), None);
+    assert_eq!(post.header("trailer"), Some("Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"));
+    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(post.body(), "hello world");
+    assert!(post.ended_cleanly);
+    assert_eq!(post.trailers, None, "a successful stream carries no trailers");
+}
+
+#[tokio::test]
+async fn the_author_content_type_reaches_the_head() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_event(Bytes::new());
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.set_content_type("text/plain; charset=utf-8")?;
+        writer.write("a").await?;
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.url()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    assert_eq!(post.header("content-type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(post.body(), "a");
+    assert!(post.ended_cleanly, "returning without finish ends the stream");
+}
+
+#[tokio::test]
+async fn a_prelude_is_its_own_first_chunk_with_the_integration_content_type() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_event(Bytes::new());
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.set_content_type("text/html")?;
+        writer.write_status_and_headers(Prelude::with_status(201).header("x-a", "1")).await?;
+        writer.write("<p>").await?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        writer.write("</p>").await?;
+        writer.finish().await?;
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    assert_eq!(post.header("content-type"), Some("application/vnd.awslambda.http-integration-response"));
+    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+    let expected_prelude = Prelude::with_status(201).header("x-a", "1").header("content-type", "text/html").encode();
+    let mut expected = expected_prelude.to_vec();
+    expected.extend_from_slice(b"<p></p>");
+    assert_eq!(post.body(), expected, "the author's content type moves into the prelude");
+    assert!(post.chunks[0].bytes.starts_with(&expected_prelude), "the prelude comes first");
+}
+
+#[tokio::test]
+async fn each_write_arrives_before_the_next_one_is_made() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_event(Bytes::new());
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.write("first").await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.write("second").await?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.write("third").await?;
+        writer.finish().await?;
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    let chunks: Vec<&[u8]> = post.chunks.iter().map(|c| &c.bytes[..]).collect();
+    assert_eq!(chunks, [&b"first"[..], b"second", b"third"], "one chunk per write");
+    for pair in post.chunks.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(gap >= Duration::from_millis(200), "a chunk waited for the next write: only {gap:?} between them");
+    }
+}
+
+#[tokio::test]
+async fn a_prefixed_endpoint_is_used_for_every_path() {
+    let peer = RuntimeApiPeer::builder().prefix("/.rt").start().await;
+    let id = peer.push_event(&b"x"[..]);
+    let handler = handler_fn(async |event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.write(event).await?;
+        Ok::<(), BoxError>(())
+    });
+    assert!(peer.url().ends_with("/.rt"));
+    Runtime::builder().endpoint(peer.url()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(id), "path {}", post.path);
+    assert_eq!(post.body(), "x");
+}
