@@ -78,11 +78,11 @@ impl Error {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHandler;
 
-type InitFuture<H> = Pin<Box<dyn Future<Output = Result<H, BoxError>>>>;
+type InitFuture<H> = Pin<Box<dyn Future<Output = Result<H, BoxError>> + Send>>;
 
 enum Source<H> {
     Ready(H),
-    Init(Box<dyn FnOnce() -> InitFuture<H>>),
+    Init(Box<dyn FnOnce() -> InitFuture<H> + Send>),
 }
 
 /// Builds a [`Runtime`]: an endpoint (or a [`Config`] naming one) and a handler.
@@ -139,14 +139,17 @@ impl<H> RuntimeBuilder<H> {
     /// runtime starts. A set-up error or panic is posted to `/runtime/init/error` (type
     /// `Runtime.InitError`, or the [`FunctionError`](crate::FunctionError)'s own) and ends
     /// [`Runtime::run`] with [`Error::Init`], as Lambda expects the process to exit then.
+    ///
+    /// The set-up must be `Send` (unlike the handler's future), so that a [`Runtime`] with a `Send`
+    /// handler can be spawned; set-up code that is not can run before the builder instead.
     pub fn init<H2, F, Fut, E>(self, init: F) -> RuntimeBuilder<H2>
     where
         H2: StreamingHandler,
-        F: FnOnce() -> Fut + 'static,
-        Fut: Future<Output = Result<H2, E>> + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<H2, E>> + Send + 'static,
         E: Into<BoxError>,
     {
-        let make: Box<dyn FnOnce() -> InitFuture<H2>> = Box::new(move || {
+        let make: Box<dyn FnOnce() -> InitFuture<H2> + Send> = Box::new(move || {
             let fut = init();
             Box::pin(async move { fut.await.map_err(Into::into) })
         });
@@ -232,7 +235,10 @@ impl<H: StreamingHandler> Runtime<H> {
 }
 
 /// Runs the set-up; its failure goes to `/runtime/init/error` (RT-API).
-async fn init_handler<H>(client: &RuntimeApiClient, make: Box<dyn FnOnce() -> InitFuture<H>>) -> Result<H, Error> {
+async fn init_handler<H>(
+    client: &RuntimeApiClient,
+    make: Box<dyn FnOnce() -> InitFuture<H> + Send>,
+) -> Result<H, Error> {
     let outcome = AssertUnwindSafe(async move { make().await }).catch_unwind().await;
     let diagnostic = match outcome {
         Ok(Ok(handler)) => return Ok(handler),
