@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, HOST, TRAILER, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HOST, TRAILER, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Empty, Full};
@@ -238,6 +238,8 @@ impl RuntimeApiClient {
         let request = self
             .request(Method::POST, &path)
             .header(CONTENT_TYPE, content_type)
+            // Explicit, so that an empty answer still says `Content-Length: 0` (hyper leaves it out).
+            .header(CONTENT_LENGTH, body.len())
             .body(Full::new(body))
             .map_err(|e| ExchangeError::Transport(format!("building POST {path}: {e}")))?;
         expect_success(self.exchange(request).await?)

@@ -193,6 +193,10 @@ impl ResponseStreamWriter {
 
     /// Sends `chunk` as one HTTP chunk, at once; waits while the Runtime API is slow to read.
     /// An empty chunk sends nothing but starts the response (its head and prelude).
+    ///
+    /// A write hands its chunk to the connection and returns; a Runtime API fault that happens
+    /// afterwards surfaces on a later call, and [`finish`](Self::finish), which waits for Lambda's
+    /// answer, reports it at the latest.
     pub async fn write(&mut self, chunk: impl Into<Bytes>) -> Result<(), StreamError> {
         match &self.state {
             State::Finished => return Err(StreamError::WriteAfterFinish),
