@@ -441,3 +441,90 @@ fn next_answer(invocation: Invocation) -> Response<Full<Bytes>> {
     *response.headers_mut() = headers;
     response
 }
+
+#[cfg(test)]
+mod tests {
+    //! The peer checked against hand-written HTTP/1.1 bytes, so that the runtime's wire tests do not
+    //! rest on a peer that only agrees with the runtime.
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    async fn send_raw(peer: &RuntimeApiPeer, raw: &[u8]) -> String {
+        let mut stream = TcpStream::connect(peer.addr).await.unwrap();
+        stream.write_all(raw).await.unwrap();
+        let mut answer = vec![0; 4096];
+        let n = tokio::time::timeout(DEFAULT_WAIT, stream.read(&mut answer)).await.unwrap().unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    }
+
+    #[tokio::test]
+    async fn records_chunks_and_real_trailers_as_sent() {
+        let peer = RuntimeApiPeer::start().await;
+        let raw = b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\nHost: x\r\n\
+            Transfer-Encoding: chunked\r\nTrailer: Lambda-Runtime-Function-Error-Type\r\n\r\n\
+            5\r\nhello\r\n0\r\nLambda-Runtime-Function-Error-Type: Function.X\r\n\r\n";
+        let answer = send_raw(&peer, raw).await;
+        assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
+        let post = peer.next_post().await;
+        assert_eq!(post.kind(), PostKind::Response("r1".into()));
+        assert!(post.is_chunked());
+        assert_eq!(post.body(), "hello");
+        assert_eq!(post.trailer("lambda-runtime-function-error-type"), Some("Function.X"));
+        assert!(post.ended_cleanly);
+    }
+
+    #[tokio::test]
+    async fn text_in_the_body_is_not_a_trailer() {
+        // The RUST runtime's defect: error headers written as body text (spec section 1).
+        let peer = RuntimeApiPeer::start().await;
+        let text = "Lambda-Runtime-Function-Error-Type: Function.X\r\n";
+        let raw = format!(
+            "POST /2018-06-01/runtime/invocation/r2/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+             {:x}\r\n{text}\r\n0\r\n\r\n",
+            text.len()
+        );
+        send_raw(&peer, raw.as_bytes()).await;
+        let post = peer.next_post().await;
+        assert_eq!(post.body(), text);
+        assert_eq!(post.trailers, None);
+        assert_eq!(post.trailer_error().map(|r| r.is_ok()), None);
+    }
+
+    #[tokio::test]
+    async fn next_waits_until_an_invocation_is_queued() {
+        let peer = RuntimeApiPeer::start().await;
+        let mut stream = TcpStream::connect(peer.addr).await.unwrap();
+        stream.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut answer = vec![0; 4096];
+        let early = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut answer)).await;
+        assert!(early.is_err(), "GET /next answered with nothing queued");
+        let id = peer.push(Invocation::new(&b"{}"[..]).without_header(names::TRACE_ID).header("x-extra", "1"));
+        let n = tokio::time::timeout(DEFAULT_WAIT, stream.read(&mut answer)).await.unwrap().unwrap();
+        let answer = String::from_utf8_lossy(&answer[..n]).to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(answer.contains(&format!("lambda-runtime-aws-request-id: {id}")), "{answer}");
+        assert!(answer.contains("lambda-runtime-deadline-ms: "), "{answer}");
+        assert!(!answer.contains("lambda-runtime-trace-id"), "{answer}");
+        assert!(answer.contains("x-extra: 1"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\n{}"), "{answer}");
+        assert_eq!(peer.next_polls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_cut_body_is_recorded_as_not_ended_cleanly() {
+        let peer = RuntimeApiPeer::start().await;
+        let mut stream = TcpStream::connect(peer.addr).await.unwrap();
+        let raw = b"POST /2018-06-01/runtime/invocation/r3/response HTTP/1.1\r\nHost: x\r\n\
+            Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+        stream.write_all(raw).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        drop(stream);
+        let post = peer.next_post().await;
+        assert_eq!(post.body(), "abc");
+        assert!(!post.ended_cleanly);
+        assert!(post.body_error.is_some());
+    }
+}
