@@ -1,0 +1,171 @@
+//! What the emulator plays: one function, its limits, and who may call it.
+
+use std::time::Duration;
+
+use lambda_stream_protocol::limits;
+
+/// The function the emulator serves. Lambda's defaults where AWS has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// The function's name; clients may address it by name, partial ARN or full ARN.
+    pub name: String,
+    /// Invocation timeout: at the deadline the stream is cut with `Sandbox.Timeout`. Default 15 s,
+    /// as the Swift runtime's streaming example deploys with.
+    pub timeout: Duration,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB. Default 128 (Lambda's default).
+    pub memory_size_mb: u32,
+    /// Region in ARNs and `AWS_REGION`. Default `us-east-1`.
+    pub region: String,
+    /// Account id in ARNs. Default `000000000000`, as local AWS emulators use.
+    pub account_id: String,
+    /// `_HANDLER` for the bootstrap. Default empty, as for `provided.al2023` functions.
+    pub handler: String,
+}
+
+impl FunctionConfig {
+    /// A function with Lambda's defaults and this name.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            timeout: Duration::from_secs(15),
+            memory_size_mb: 128,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            handler: String::new(),
+        }
+    }
+
+    /// Sets the timeout (builder style).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:lambda:{}:{}:function:{}", self.region, self.account_id, self.name)
+    }
+
+    /// Whether a client's function identifier names this function: the name, `NAME:QUALIFIER`,
+    /// a partial ARN `ACCOUNT:function:NAME[:QUALIFIER]`, or a full ARN (Invoke API reference,
+    /// "FunctionName" formats).
+    pub fn matches(&self, identifier: &str) -> bool {
+        let rest = identifier.strip_prefix("arn:aws:lambda:").map_or(identifier, |r| {
+            // REGION:ACCOUNT:function:NAME... -> ACCOUNT:function:NAME...
+            r.split_once(':').map_or(r, |(_, after_region)| after_region)
+        });
+        let rest = match rest.split_once(":function:") {
+            Some((account, name)) if account == self.account_id || account.chars().all(|c| c.is_ascii_digit()) => name,
+            Some(_) => return false,
+            None => rest,
+        };
+        let name = rest.split_once(':').map_or(rest, |(name, _qualifier)| name);
+        name == self.name
+    }
+}
+
+impl Default for FunctionConfig {
+    fn default() -> Self {
+        Self::new("function")
+    }
+}
+
+/// Who may call the client front ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Auth {
+    /// Anyone (a function URL with AuthType `NONE`). The default.
+    #[default]
+    None,
+    /// Requests must carry a valid SigV4 signature (service `lambda`) made with this key pair,
+    /// as a function URL with AuthType `AWS_IAM`.
+    Iam {
+        /// The only access key id accepted.
+        access_key_id: String,
+        /// Its secret, to recompute signatures.
+        secret_access_key: String,
+    },
+}
+
+impl Auth {
+    /// `Auth::Iam` with the given keys.
+    pub fn iam(access_key_id: impl Into<String>, secret_access_key: impl Into<String>) -> Self {
+        Auth::Iam { access_key_id: access_key_id.into(), secret_access_key: secret_access_key.into() }
+    }
+
+    /// `Auth::Iam` with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` from this process's
+    /// environment (what `lambda-stream emulate --auth iam` uses); `None` when either is unset.
+    pub fn iam_from_env() -> Option<Self> {
+        let id = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+        let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+        Some(Self::iam(id, secret))
+    }
+}
+
+/// Bandwidth shaping of what is relayed to clients: a token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// Bytes that may go out at full speed (the bucket's size).
+    pub burst_bytes: u64,
+    /// Refill rate once the burst is spent.
+    pub bytes_per_second: u64,
+}
+
+impl Bandwidth {
+    /// Lambda's: a 6 MiB burst, then 2 MiB/s (RIE's token bucket; RS-CONF).
+    pub const AWS: Bandwidth =
+        Bandwidth { burst_bytes: limits::BANDWIDTH_BURST_BYTES, bytes_per_second: limits::BANDWIDTH_BYTES_PER_SECOND };
+}
+
+/// Size and speed limits. [`Limits::default`] has Lambda's sizes and no shaping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A streamed response larger than this is cut with `Function.ResponseSizeTooLarge`.
+    /// Default [`limits::MAX_STREAMED_RESPONSE_BYTES`] (200 MB).
+    pub max_streamed_response_bytes: u64,
+    /// A buffered response (runtime side without the streaming mode, or any response collected
+    /// for the buffered Invoke API) larger than this fails with `Function.ResponseSizeTooLarge`.
+    /// Default [`limits::RIE_BUFFERED_RESPONSE_BYTES`] (6 MiB + 100 B): the value Lambda itself
+    /// enforces and names in its error message, slightly above the documented "6 MB".
+    pub max_buffered_response_bytes: u64,
+    /// Largest request payload a client may send; above it the front end answers 413.
+    /// Default 6 MiB (Lambda's synchronous invocation payload limit).
+    pub max_request_bytes: u64,
+    /// Bandwidth shaping of relayed responses; `None` (the default) relays at full speed.
+    pub bandwidth: Option<Bandwidth>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_streamed_response_bytes: limits::MAX_STREAMED_RESPONSE_BYTES,
+            max_buffered_response_bytes: limits::RIE_BUFFERED_RESPONSE_BYTES,
+            max_request_bytes: 6 * 1024 * 1024,
+            bandwidth: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_that_name_the_function() {
+        let f = FunctionConfig::new("hello");
+        for ok in [
+            "hello",
+            "hello:$LATEST",
+            "000000000000:function:hello",
+            "123456789012:function:hello:prod",
+            "arn:aws:lambda:us-east-1:000000000000:function:hello",
+            "arn:aws:lambda:eu-west-1:000000000000:function:hello:$LATEST",
+        ] {
+            assert!(f.matches(ok), "{ok}");
+        }
+        for bad in ["hell", "hello2", "x:function:hello", "arn:aws:lambda:us-east-1:000000000000:function:other"] {
+            assert!(!f.matches(bad), "{bad}");
+        }
+        assert_eq!(f.arn(), "arn:aws:lambda:us-east-1:000000000000:function:hello");
+    }
+}

@@ -1,0 +1,102 @@
+//! One call for `lambda-stream emulate`: an emulator and a supervised bootstrap from one set of
+//! options.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{Auth, BootstrapCommand, Emulator, Error, FunctionConfig, Supervisor, SupervisorConfig};
+
+/// Options of `lambda-stream emulate [--host] [--port] [--function-name] [--timeout] [--auth]
+/// [--aws-limits] [--concurrency N] -- <bootstrap> [args]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulateOptions {
+    /// Host to listen on. Default 127.0.0.1.
+    pub host: IpAddr,
+    /// Port; 0 picks a free one. Default 0.
+    pub port: u16,
+    /// Function name; default the bootstrap's file name.
+    pub function_name: Option<String>,
+    /// Invocation timeout. Default 15 s.
+    pub timeout: Duration,
+    /// Client auth. Default none.
+    pub auth: Auth,
+    /// Lambda-like bandwidth shaping.
+    pub aws_limits: bool,
+    /// Copies of the bootstrap. Default 1.
+    pub concurrency: usize,
+    /// The bootstrap program.
+    pub bootstrap: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+}
+
+impl EmulateOptions {
+    /// Defaults for `bootstrap`.
+    pub fn new(bootstrap: impl Into<PathBuf>) -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 0,
+            function_name: None,
+            timeout: Duration::from_secs(15),
+            auth: Auth::None,
+            aws_limits: false,
+            concurrency: 1,
+            bootstrap: bootstrap.into(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// A running emulator with its supervised bootstrap.
+#[derive(Debug)]
+pub struct Emulation {
+    /// The emulator (recorder, addresses, log).
+    pub emulator: Emulator,
+    /// The supervised processes.
+    pub supervisor: Supervisor,
+}
+
+impl Emulation {
+    /// The address clients use.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.emulator.local_addr()
+    }
+
+    /// The one line `emulate` prints when ready: `listening on http://HOST:PORT`.
+    pub fn listening_line(&self) -> String {
+        format!("listening on {}", self.emulator.url())
+    }
+
+    /// Stops the processes, then the emulator.
+    pub async fn shutdown(self) {
+        self.supervisor.shutdown().await;
+        self.emulator.shutdown().await;
+    }
+}
+
+/// Starts an emulator and the supervised bootstrap.
+pub async fn emulate(options: EmulateOptions) -> Result<Emulation, Error> {
+    let name = match &options.function_name {
+        Some(name) => name.clone(),
+        None => options
+            .bootstrap
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::Config(format!("cannot name the function after {:?}", options.bootstrap)))?,
+    };
+    let emulator = Emulator::builder()
+        .function(FunctionConfig::new(name).timeout(options.timeout))
+        .bind(SocketAddr::new(options.host, options.port).to_string())
+        .auth(options.auth.clone())
+        .aws_limits(options.aws_limits)
+        .build()
+        .await?;
+    let mut command = BootstrapCommand::new(&options.bootstrap);
+    command.args = options.args.clone();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(command).concurrency(options.concurrency)).await?;
+    Ok(Emulation { emulator, supervisor })
+}

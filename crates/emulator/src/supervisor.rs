@@ -1,0 +1,312 @@
+//! Supervision of a `bootstrap` process: start it with the Lambda environment, restart it when it
+//! exits or misses a deadline, run N copies, capture its output.
+//!
+//! Each copy gets a Runtime API listener of its own (same paths as the main port), so the
+//! emulator knows which process took which invocation: at a deadline the right process is
+//! restarted, and when a process dies the invocation it held ends at once with
+//! `Runtime.ExitError` instead of waiting for its deadline. `AWS_LAMBDA_RUNTIME_API` is still
+//! `HOST:PORT`, the form Lambda uses.
+//!
+//! Environment (spec §5; names as Lambda sets them, on top of this process's own environment so
+//! users can pass configuration, as `cargo lambda watch` lets them): `AWS_LAMBDA_RUNTIME_API`,
+//! `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_VERSION=$LATEST`,
+//! `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `_HANDLER`,
+//! `LAMBDA_TASK_ROOT` (the bootstrap's directory), `AWS_LAMBDA_LOG_GROUP_NAME`,
+//! `AWS_LAMBDA_LOG_STREAM_NAME`, `AWS_LAMBDA_INITIALIZATION_TYPE=on-demand`; then the
+//! command's own `env` entries, which win.
+//!
+//! Restarts: at once after a deadline; after an exit with a backoff that doubles (from
+//! `restart_backoff` up to `max_backoff`) while the process keeps dying within two seconds of its
+//! start, with a warning once it has crashed five times in a row. Children are killed on
+//! [`Supervisor::shutdown`] and, as a fallback, when the supervisor is dropped (`kill_on_drop`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::logs::FunctionLog;
+use crate::server::{RuntimeSlot, Shared};
+use crate::{Emulator, Error};
+
+/// A process that dies sooner than this after its start counts as crashing.
+const CRASH_WINDOW: Duration = Duration::from_secs(2);
+/// Crashes in a row after which the supervisor warns.
+const CRASH_WARNING: u32 = 5;
+
+/// The program to run as the function's runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootstrapCommand {
+    /// The executable.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<OsString>,
+    /// Extra environment, applied last.
+    pub env: Vec<(OsString, OsString)>,
+    /// Working directory; default the emulator's.
+    pub current_dir: Option<PathBuf>,
+}
+
+impl BootstrapCommand {
+    /// Runs `program` with no arguments.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Self { program: program.into(), args: Vec::new(), env: Vec::new(), current_dir: None }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds an environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// How to supervise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisorConfig {
+    /// What to run.
+    pub command: BootstrapCommand,
+    /// How many copies run at once, each polling `/next` (`--concurrency N`). Default 1.
+    pub concurrency: usize,
+    /// First wait before restarting a process that exited. Default 100 ms.
+    pub restart_backoff: Duration,
+    /// Longest wait between restarts of a process that keeps crashing. Default 5 s.
+    pub max_backoff: Duration,
+}
+
+impl SupervisorConfig {
+    /// One copy of `command` with the default backoff.
+    pub fn new(command: BootstrapCommand) -> Self {
+        Self {
+            command,
+            concurrency: 1,
+            restart_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+
+    /// Sets the number of copies (builder style).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    spawned: AtomicU64,
+    exits: AtomicU64,
+    timeout_restarts: AtomicU64,
+    pids: Mutex<Vec<u32>>,
+}
+
+/// Running bootstrap processes.
+#[derive(Debug)]
+pub struct Supervisor {
+    stats: Arc<Stats>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Supervisor {
+    /// Starts `config.concurrency` copies of the bootstrap against `emulator`. Fails when the
+    /// program cannot be started at all.
+    pub async fn start(emulator: &Emulator, config: SupervisorConfig) -> Result<Self, Error> {
+        if config.concurrency == 0 {
+            return Err(Error::Config("concurrency must be at least 1".into()));
+        }
+        let stats = Arc::new(Stats::default());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        for _ in 0..config.concurrency {
+            let slot = emulator.bind_runtime_slot().await?;
+            let spawner = Spawner { shared: emulator.shared(), config: config.clone(), stats: stats.clone() };
+            let child = spawner.spawn(&slot)?;
+            tasks.push(tokio::spawn(spawner.run(slot, child, shutdown_rx.clone())));
+        }
+        Ok(Self { stats, shutdown, tasks })
+    }
+
+    /// Processes started so far (first starts and restarts).
+    pub fn spawned(&self) -> u64 {
+        self.stats.spawned.load(Ordering::Relaxed)
+    }
+
+    /// Processes that exited on their own.
+    pub fn exits(&self) -> u64 {
+        self.stats.exits.load(Ordering::Relaxed)
+    }
+
+    /// Processes killed and restarted because an invocation passed its deadline.
+    pub fn timeout_restarts(&self) -> u64 {
+        self.stats.timeout_restarts.load(Ordering::Relaxed)
+    }
+
+    /// The process ids of every process started, in order.
+    pub fn pids(&self) -> Vec<u32> {
+        self.stats.pids.lock().unwrap().clone()
+    }
+
+    /// Kills the processes and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        for task in &self.tasks {
+            // Dropping the task's child kills it (kill_on_drop).
+            task.abort();
+        }
+    }
+}
+
+struct Spawner {
+    shared: Arc<Shared>,
+    config: SupervisorConfig,
+    stats: Arc<Stats>,
+}
+
+impl Spawner {
+    fn spawn(&self, slot: &RuntimeSlot) -> Result<Child, Error> {
+        let function = &self.shared.function;
+        let command = &self.config.command;
+        let task_root = command
+            .program
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() })
+            .unwrap_or_else(|| PathBuf::from("."));
+        let mut cmd = Command::new(&command.program);
+        cmd.args(&command.args)
+            .env("AWS_LAMBDA_RUNTIME_API", slot.addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &function.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_size_mb.to_string())
+            .env("AWS_REGION", &function.region)
+            .env("AWS_DEFAULT_REGION", &function.region)
+            .env("_HANDLER", &function.handler)
+            .env("LAMBDA_TASK_ROOT", task_root)
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]slot{}", slot.id))
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .envs(command.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(dir) = &command.current_dir {
+            cmd.current_dir(dir);
+        }
+        let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: command.program.clone(), source })?;
+        let pid = child.id().unwrap_or_default();
+        self.stats.spawned.fetch_add(1, Ordering::Relaxed);
+        self.stats.pids.lock().unwrap().push(pid);
+        tracing::info!(slot = slot.id, pid, program = ?command.program, runtime_api = %slot.addr, "bootstrap started");
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(capture(out, slot.id, "stdout", self.shared.log.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(capture(err, slot.id, "stderr", self.shared.log.clone()));
+        }
+        Ok(child)
+    }
+
+    async fn run(self, mut slot: RuntimeSlot, mut child: Child, mut shutdown: watch::Receiver<bool>) {
+        let mut started = Instant::now();
+        let mut crashes: u32 = 0;
+        loop {
+            let mut delay = Duration::ZERO;
+            tokio::select! {
+                status = child.wait() => {
+                    let status = status.map_or_else(|e| format!("unknown status ({e})"), |s| s.to_string());
+                    self.stats.exits.fetch_add(1, Ordering::Relaxed);
+                    self.shared.slot_exited(slot.id, &status);
+                    crashes = if started.elapsed() < CRASH_WINDOW { crashes + 1 } else { 0 };
+                    delay = self.backoff(crashes);
+                    if crashes >= CRASH_WARNING {
+                        tracing::warn!(slot = slot.id, "bootstrap keeps crashing: {crashes} exits in a row within {CRASH_WINDOW:?} of starting (last: {status}); next restart in {delay:?}");
+                    } else {
+                        tracing::warn!(slot = slot.id, "bootstrap exited ({status}); restarting in {delay:?}");
+                    }
+                }
+                Some(request_id) = slot.restarts.recv() => {
+                    tracing::warn!(slot = slot.id, "invocation {request_id} timed out: restarting the bootstrap");
+                    let _ = child.kill().await;
+                    self.stats.timeout_restarts.fetch_add(1, Ordering::Relaxed);
+                    self.shared.slot_exited(slot.id, "signal: killed after a timeout");
+                    crashes = 0;
+                }
+                _ = stopped(&mut shutdown) => {
+                    let _ = child.kill().await;
+                    return;
+                }
+            }
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut shutdown) => return,
+                }
+                match self.spawn(&slot) {
+                    Ok(new_child) => {
+                        child = new_child;
+                        started = Instant::now();
+                        break;
+                    }
+                    Err(e) => {
+                        delay = self.config.max_backoff;
+                        tracing::error!(slot = slot.id, "{e}; retrying in {delay:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, crashes: u32) -> Duration {
+        if crashes <= 1 {
+            return self.config.restart_backoff;
+        }
+        let factor = 1u32 << (crashes - 1).min(16);
+        (self.config.restart_backoff * factor).min(self.config.max_backoff)
+    }
+}
+
+/// Copies a child's output, line by line, to tracing and the function log.
+async fn capture(pipe: impl AsyncRead + Unpin, slot: u32, stream: &'static str, log: FunctionLog) {
+    let mut reader = BufReader::new(pipe);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\n', '\r']);
+                tracing::info!(target: "lambda_stream_emulator::function", slot, stream, "{text}");
+                log.push_line(text);
+            }
+        }
+    }
+}
+
+/// Resolves once `rx` says stop (or its sender is gone).
+async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
