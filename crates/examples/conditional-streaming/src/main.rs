@@ -1,0 +1,20 @@
+//! Run with `cargo run -p example-conditional-streaming`, then `curl -N -X POST http://127.0.0.1:7000/invoke -d '{"scenario":"ok"}'`.
+//!
+//! The `conditional-streaming` binary: the [`example_conditional_streaming::ConditionalStreaming`] handler on the
+//! lambda-stream runtime. Under Lambda (or `lambda-stream emulate`) it serves the Runtime API named
+//! by `AWS_LAMBDA_RUNTIME_API`; see the crate's README for every way to call it.
+
+use example_conditional_streaming::ConditionalStreaming;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_stream::Error> {
+    // Logs go to stderr, where Lambda (and the emulator) collect them. `RUST_LOG` picks the level.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    lambda_stream::run(ConditionalStreaming).await
+}
