@@ -1,0 +1,166 @@
+//! # lambda-stream (the command)
+//!
+//! The command-line front door of the workspace. Each subcommand is a thin layer over a library
+//! crate, so everything it does can also be driven from Rust tests.
+//!
+//! ## Subcommands
+//! - `emulate [--host] [--port] [--function-name] [--timeout] [--auth] [--aws-limits]
+//!   [--concurrency N] -- <bootstrap> [args]`: plays the Lambda service on one port (Runtime API,
+//!   function URL, InvokeWithResponseStream, Invoke, `/invoke`) and supervises the bootstrap
+//!   (`lambda_stream_emulator::emulate`). When ready it prints exactly one line to stdout,
+//!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
+//!   SIGTERM) stops the bootstrap processes, then the emulator.
+//!
+//! ## Why `anyhow` here
+//! Library crates have typed errors; this binary only reports them, with context saying what to do.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use lambda_stream_emulator::{Auth, EmulateOptions, emulate};
+
+#[derive(Debug, Parser)]
+#[command(name = "lambda-stream", version, about = "AWS Lambda response streaming, locally and for real")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Play the Lambda service locally for a bootstrap binary and stream like Lambda does.
+    ///
+    /// Serves, on one port: the Runtime API for the function (`/2018-06-01/...`, handed to it as
+    /// AWS_LAMBDA_RUNTIME_API), InvokeWithResponseStream (`/2021-11-15/functions/NAME/response-streaming-invocations`),
+    /// buffered Invoke (`/2015-03-31/functions/NAME/invocations`), the Swift-style `POST /invoke`,
+    /// and a function URL on every other path. Prints `listening on http://HOST:PORT` when ready.
+    ///
+    /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
+    Emulate(EmulateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AuthMode {
+    /// Anyone may call the function URL (AuthType NONE).
+    None,
+    /// Function URL requests must be SigV4-signed (service `lambda`) with this process's
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AuthType AWS_IAM).
+    Iam,
+}
+
+#[derive(Debug, clap::Args)]
+struct EmulateArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free port (the chosen one is printed).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Function name clients use; defaults to the bootstrap's file name.
+    #[arg(long)]
+    function_name: Option<String>,
+    /// Invocation timeout in seconds (at most 900, as on Lambda); at the deadline the stream is
+    /// cut with Sandbox.Timeout and the bootstrap restarted.
+    #[arg(long, default_value_t = 15.0, value_parser = parse_timeout)]
+    timeout: f64,
+    /// Client authentication of the function URL.
+    #[arg(long, value_enum, default_value_t = AuthMode::None)]
+    auth: AuthMode,
+    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
+    #[arg(long)]
+    aws_limits: bool,
+    /// Number of bootstrap processes serving invocations at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// The bootstrap program (any runtime speaking the Lambda Runtime API), then its arguments.
+    #[arg(required = true, last = true, num_args = 1..)]
+    bootstrap: Vec<OsString>,
+}
+
+fn parse_timeout(raw: &str) -> Result<f64, String> {
+    let secs: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 900.0) {
+        return Err(format!("{secs} s is outside Lambda's range: give more than 0 and at most 900 seconds"));
+    }
+    Ok(secs)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    match cli.command {
+        Command::Emulate(args) => runtime.block_on(run_emulate(args)),
+    }
+}
+
+async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
+    let mut rest = args.bootstrap.into_iter();
+    let bootstrap = PathBuf::from(rest.next().context("give the bootstrap after `--`")?);
+    let auth = match args.auth {
+        AuthMode::None => Auth::None,
+        AuthMode::Iam => match Auth::iam_from_env() {
+            Some(auth) => auth,
+            None => bail!(
+                "--auth iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
+                 requests are checked against that key pair"
+            ),
+        },
+    };
+    let mut options = EmulateOptions::new(&bootstrap);
+    options.host = args.host;
+    options.port = args.port;
+    options.function_name = args.function_name;
+    options.timeout = Duration::from_secs_f64(args.timeout);
+    options.auth = auth;
+    options.aws_limits = args.aws_limits;
+    options.concurrency = usize::from(args.concurrency);
+    options.args = rest.collect();
+
+    let emulation =
+        emulate(options).await.with_context(|| format!("could not start the emulator for {}", bootstrap.display()))?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{}", emulation.listening_line())?;
+        stdout.flush()?;
+    }
+    tracing::info!(
+        "try: curl -N -X POST {url}/invoke -d '{{}}'   (function `{name}`; Ctrl-C stops)",
+        url = emulation.emulator.url(),
+        name = emulation.emulator.function().name
+    );
+    shutdown_signal().await;
+    tracing::info!("stopping the bootstrap and the emulator");
+    emulation.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
