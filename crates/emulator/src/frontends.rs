@@ -282,6 +282,7 @@ async fn relay_http(
                 Event::Done(Err(e)) => {
                     let reason = format!("{}: {}", e.error_type, e.error_message);
                     tracing::warn!(request_id = %id, "stream cut after the head was sent: {reason}");
+                    flushed(&tx).await;
                     let _ = tx.send(Err(Box::new(Cut(reason.clone())))).await;
                     shared.recorder.client_end(&id, ClientEnd::Aborted { reason });
                     return;
@@ -299,6 +300,17 @@ async fn relay_http(
         }
         shared.recorder.client_chunk(&id, len);
     }
+}
+
+/// Waits until hyper has taken every queued frame and had a moment to flush it. hyper drops
+/// what it has buffered but not yet written when the body then fails, so without this wait the
+/// last chunks before a mid-stream error could be lost instead of reaching the client.
+async fn flushed(tx: &FrameSender) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while tx.capacity() < tx.max_capacity() && tokio::time::Instant::now() < deadline && !tx.is_closed() {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 /// What `X-Amz-Invocation-Type` asks for.
