@@ -1,0 +1,11 @@
+//! Run under the emulator: `cargo run -p lambda-stream-cli -- emulate -- target/debug/official-conditional-streaming`.
+//!
+//! The `conditional-streaming` example on the official `lambda_runtime` crate ([`peer_official::conditional_streaming`]).
+//! Like every program on that runtime it needs the Lambda environment (`AWS_LAMBDA_RUNTIME_API`,
+//! `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_VERSION`, `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`)
+//! and panics without it (`lambda_runtime` `src/lib.rs`, `Config::from_env`).
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(peer_official::conditional_streaming)).await
+}
