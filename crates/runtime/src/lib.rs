@@ -36,6 +36,7 @@
 //!   (no timeout), the streamed or buffered `POST /response`, `POST /error` before the first body
 //!   byte, real HTTP/1.1 trailers after it, and `POST /runtime/init/error` when set-up fails.
 //! - [`run`]: the `main`-level entry point that reads the environment and serves forever.
+//! - `local` (feature `local`): local mode, the embedded emulator on 127.0.0.1:7000.
 //!
 //! ## Why it looks like this
 //! - The endpoint and the function's configuration are injected ([`RuntimeBuilder::endpoint`],
@@ -48,13 +49,16 @@
 //!   error (`/error` before the first byte, trailers after) and the loop serves the next one.
 //!
 //! ## Cargo features
-//! - `local` (off by default, currently empty): will make [`run`] start the embedded emulator when
-//!   `AWS_LAMBDA_RUNTIME_API` is unset, so that `cargo run` serves `127.0.0.1:7000/invoke` as the
-//!   Swift runtime does. It is declared now so that dependants can name it; the wiring comes later.
+//! - `local` (on by default): [`run`] starts the embedded emulator when `AWS_LAMBDA_RUNTIME_API` is
+//!   unset, so that `cargo run` serves `127.0.0.1:7000/invoke` (and every other front end of
+//!   `lambda-stream-emulator`) as the Swift runtime's local server does. See the `local` module.
+//!   Turn it off (`default-features = false`) for the smallest Lambda binary.
 
 mod client;
 mod context;
 mod handler;
+#[cfg(feature = "local")]
+pub mod local;
 mod runtime;
 mod writer;
 
@@ -69,8 +73,17 @@ pub use writer::{ResponseStreamWriter, StreamError};
 /// Runs `handler` against the Runtime API named by `AWS_LAMBDA_RUNTIME_API`, forever.
 ///
 /// This is the `main`-level entry point: it reads the environment once ([`Config::from_env`]) and
-/// returns only on a fatal Runtime API fault (Lambda then restarts the process) or when the
-/// variable is missing. Libraries and tests use [`Runtime::builder`] with an explicit endpoint.
+/// returns only on a fatal Runtime API fault (Lambda then restarts the process). Libraries and
+/// tests use [`Runtime::builder`] with an explicit endpoint.
+///
+/// Without `AWS_LAMBDA_RUNTIME_API` (outside Lambda), with the `local` feature (the default), it
+/// serves locally instead: see [`local`]. It prints one line with the `curl` command to try and
+/// stops on Ctrl-C. Without the feature, a missing variable is [`Error::NoEndpoint`].
 pub async fn run<H: StreamingHandler>(handler: H) -> Result<(), Error> {
-    Runtime::builder().config(Config::from_env()).handler(handler).build()?.run().await
+    let config = Config::from_env();
+    #[cfg(feature = "local")]
+    if config.runtime_api.is_none() {
+        return local::run_from_env(handler, config).await;
+    }
+    Runtime::builder().config(config).handler(handler).build()?.run().await
 }

@@ -51,6 +51,12 @@ pub enum Error {
         /// The answer's body, as text.
         body: String,
     },
+    /// Local mode (no `AWS_LAMBDA_RUNTIME_API`) could not start its embedded emulator.
+    #[error("local mode could not start: {reason}")]
+    Local {
+        /// What failed, and what to set instead.
+        reason: String,
+    },
     /// The handler's set-up failed; it was reported to `/runtime/init/error`.
     #[error("the handler's set-up failed ({error_type}): {message}")]
     Init {
