@@ -1,0 +1,130 @@
+//! The buffered Invoke API: the answer collected, `X-Amz-Function-Error` on errors, the 6 MiB
+//! limit as `Function.ResponseSizeTooLarge`, invocation types, function identifiers.
+
+mod common;
+
+use bytes::Bytes;
+use common::{WAIT, builder, client, runtime, start};
+use lambda_stream_emulator::{FaultKind, Limits};
+use lambda_stream_protocol::ErrorDiagnostic;
+use lambda_stream_test_support::scripted_runtime::Step;
+use serde_json::Value;
+
+fn invoke_url(emulator: &lambda_stream_emulator::Emulator, name: &str) -> String {
+    format!("{}/2015-03-31/functions/{name}/invocations", emulator.url())
+}
+
+async fn json(response: reqwest::Response) -> Value {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn buffered_and_streamed_answers_are_collected() {
+    let emulator = start("collect").await;
+    let served = runtime(&emulator).spawn(vec![
+        vec![Step::Buffered {
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: Bytes::from_static(b"{\"ok\":true}"),
+        }],
+        vec![Step::streaming("text/plain"), Step::chunk("a"), Step::chunk("b"), Step::End],
+    ]);
+    let first = client().post(invoke_url(&emulator, "collect")).body("{}").send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["x-amz-executed-version"], "$LATEST");
+    assert!(first.headers().get("x-amz-function-error").is_none());
+    assert_eq!(first.text().await.unwrap(), "{\"ok\":true}");
+    let second = client().post(invoke_url(&emulator, "collect")).body("{}").send().await.unwrap();
+    assert_eq!(second.headers()["content-type"], "text/plain");
+    assert_eq!(second.text().await.unwrap(), "ab");
+    let served = served.await.unwrap().unwrap();
+    assert!(served.iter().all(|(_, a)| a.as_ref().unwrap().status == 202));
+    assert!(!emulator.recorder().wait_for_completed(2, WAIT).await.unwrap()[0].runtime.streaming);
+}
+
+#[tokio::test]
+async fn function_errors_set_x_amz_function_error() {
+    let emulator = start("errors").await;
+    let diagnostic = ErrorDiagnostic::new("Function.Nope", "bad input");
+    let served = runtime(&emulator).spawn(vec![
+        vec![Step::post_error(&diagnostic)],
+        vec![Step::streaming("text/plain"), Step::chunk("half"), Step::error_trailers(&diagnostic)],
+    ]);
+    for _ in 0..2 {
+        let response = client().post(invoke_url(&emulator, "errors")).body("{}").send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+        let body = json(response).await;
+        assert_eq!(body["errorType"], "Function.Nope");
+        assert_eq!(body["errorMessage"], "bad input");
+    }
+    served.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn more_than_the_buffered_limit_is_response_size_too_large() {
+    let emulator = start("big").await;
+    // The default limit, 6 MiB + 100 bytes: 7 chunks of 1 MiB pass it.
+    let mib = Bytes::from(vec![b'x'; 1024 * 1024]);
+    let mut script = vec![Step::streaming("application/octet-stream")];
+    script.extend((0..7).map(|_| Step::Chunk(mib.clone())));
+    script.push(Step::End);
+    let served = runtime(&emulator).spawn(vec![script]);
+    let response = client().post(invoke_url(&emulator, "big")).body("{}").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+    let body = json(response).await;
+    assert_eq!(body["errorType"], "Function.ResponseSizeTooLarge");
+    assert_eq!(body["errorMessage"], "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
+    let (next, _answer) = served.await.unwrap().unwrap().remove(0);
+    let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
+    assert_eq!(record.error().unwrap().error_type, "Function.ResponseSizeTooLarge");
+    assert_eq!(record.runtime.bytes, 7 * 1024 * 1024, "the runtime's body was still read to its end");
+}
+
+#[tokio::test]
+async fn a_buffered_runtime_answer_over_the_limit_is_refused_with_413() {
+    let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };
+    let emulator = builder("small").limits(limits).build().await.unwrap();
+    let served =
+        runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::from(vec![b'y'; 1001]) }]]);
+    let response = client().post(invoke_url(&emulator, "small")).body("{}").send().await.unwrap();
+    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+    assert_eq!(json(response).await["errorType"], "Function.ResponseSizeTooLarge");
+    let (_, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 413);
+    assert!(emulator.recorder().faults().iter().any(|f| f.kind == FaultKind::ResponseTooLarge));
+}
+
+#[tokio::test]
+async fn invocation_types_and_identifiers() {
+    let emulator = start("types").await;
+    let dry =
+        client().post(invoke_url(&emulator, "types")).header("X-Amz-Invocation-Type", "DryRun").send().await.unwrap();
+    assert_eq!(dry.status(), 204);
+
+    let served = runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::new() }]]);
+    let event = client()
+        .post(invoke_url(&emulator, "types"))
+        .header("X-Amz-Invocation-Type", "Event")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status(), 202, "asynchronous invocations are accepted at once");
+    served.await.unwrap().unwrap();
+
+    // The SDK percent-encodes the ':' of an ARN in the path.
+    let served = runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::from("arn") }]]);
+    let arn = "arn%3Aaws%3Alambda%3Aus-east-1%3A000000000000%3Afunction%3Atypes";
+    let by_arn = client().post(invoke_url(&emulator, arn)).body("{}").send().await.unwrap();
+    assert_eq!(by_arn.text().await.unwrap(), "arn");
+    served.await.unwrap().unwrap();
+
+    let missing = client().post(invoke_url(&emulator, "other")).body("{}").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    assert_eq!(missing.headers()["x-amzn-errortype"], "ResourceNotFoundException");
+    assert_eq!(
+        json(missing).await,
+        serde_json::json!({"Type": "User", "message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"})
+    );
+}

@@ -1,0 +1,108 @@
+//! Limits on a real clock: the streamed size cap, the timeout, and a client that goes away.
+//! (Deadlines and shaping on tokio's paused clock are in `deadlines.rs`.)
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{WAIT, assert_healthy, builder, client, runtime};
+use lambda_stream_emulator::{ClientEnd, FaultKind, FunctionConfig};
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_test_support::scripted_runtime::Step;
+
+fn over_cap_script() -> Vec<Step> {
+    vec![
+        Step::streaming("application/octet-stream"),
+        Step::Chunk(Bytes::from(vec![b'a'; 600])),
+        Step::Pause(Duration::from_millis(50)),
+        Step::Chunk(Bytes::from(vec![b'b'; 600])),
+        Step::Chunk(Bytes::from(vec![b'c'; 600])),
+        Step::End,
+    ]
+}
+
+#[tokio::test]
+async fn the_streamed_size_cap_cuts_the_stream() {
+    let emulator = builder("cap").max_streamed_response_bytes(1000).build().await.unwrap();
+    let rt = runtime(&emulator);
+
+    // IWRS: the cut is an InvokeComplete with the error.
+    let served = rt.spawn(vec![over_cap_script()]);
+    let url = format!("{}/2021-11-15/functions/cap/response-streaming-invocations", emulator.url());
+    let response = client().post(url).body("{}").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut decoder = EventStreamDecoder::new();
+    decoder.push(&response.bytes().await.unwrap());
+    let mut events = Vec::new();
+    while let Some(event) = decoder.next_event().unwrap() {
+        events.push(event);
+    }
+    decoder.finish().unwrap();
+    assert_eq!(events[0], InvokeEvent::PayloadChunk(Bytes::from(vec![b'a'; 600])));
+    let Some(InvokeEvent::InvokeComplete(done)) = events.last() else { panic!("no InvokeComplete: {events:?}") };
+    assert_eq!(done.error_code.as_deref(), Some("Function.ResponseSizeTooLarge"));
+    assert_eq!(events.len(), 2, "nothing past the cap is relayed: {events:?}");
+    let (_, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 413, "the runtime is told too");
+
+    // Function URL: the cut is an aborted body.
+    let served = rt.spawn(vec![over_cap_script()]);
+    let response = client().get(format!("{}/", emulator.url())).send().await.unwrap();
+    assert!(response.bytes().await.is_err());
+    served.await.unwrap().unwrap();
+    let records = emulator.recorder().wait_for_completed(2, WAIT).await.unwrap();
+    for record in &records {
+        assert_eq!(record.error().unwrap().error_type, "Function.ResponseSizeTooLarge");
+        assert!(record.faults.iter().any(|f| f.kind == FaultKind::ResponseTooLarge));
+    }
+    assert!(matches!(records[1].client.end, Some((_, ClientEnd::Aborted { .. }))));
+}
+
+#[tokio::test]
+async fn the_timeout_cuts_the_stream_with_sandbox_timeout() {
+    let function = FunctionConfig::new("slow").timeout(Duration::from_secs(1));
+    let emulator = builder("slow").function(function).build().await.unwrap();
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("text/plain"),
+        Step::chunk("before the deadline"),
+        Step::Pause(Duration::from_secs(3)),
+        Step::chunk("after it"),
+        Step::End,
+    ]]);
+    let start = Instant::now();
+    let mut response = client().get(format!("{}/", emulator.url())).send().await.unwrap();
+    assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"before the deadline");
+    assert!(response.chunk().await.is_err(), "the stream is cut, not ended");
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(900) && elapsed < Duration::from_millis(2900), "{elapsed:?}");
+    let (next, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 409, "the runtime's late end is refused");
+    let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
+    let error = record.error().unwrap();
+    assert_eq!(error.error_type, "Sandbox.Timeout");
+    assert!(error.error_message.contains("timed out after 1.00 seconds"), "{}", error.error_message);
+    assert_healthy(&emulator).await;
+}
+
+#[tokio::test]
+async fn a_client_that_goes_away_does_not_stop_the_function() {
+    let emulator = builder("leaver").build().await.unwrap();
+    let chunk = Bytes::from(vec![b'z'; 64 * 1024]);
+    let mut script = vec![Step::streaming("application/octet-stream"), Step::Chunk(chunk.clone())];
+    script.push(Step::Pause(Duration::from_millis(300)));
+    script.extend((0..40).map(|_| Step::Chunk(chunk.clone())));
+    script.push(Step::End);
+    let served = runtime(&emulator).spawn(vec![script]);
+    let mut response = client().get(format!("{}/", emulator.url())).send().await.unwrap();
+    assert!(!response.chunk().await.unwrap().unwrap().is_empty());
+    drop(response); // The client hangs up mid-stream.
+    let (next, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 202, "the function ran to its end");
+    let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
+    assert_eq!(record.outcome, Some(Ok(())));
+    assert_eq!(record.runtime.bytes, 41 * 64 * 1024, "every runtime byte was read");
+    assert!(matches!(record.client.end, Some((_, ClientEnd::Disconnected))), "{:?}", record.client.end);
+    assert!(record.client.bytes < record.runtime.bytes, "later chunks were dropped");
+    assert_healthy(&emulator).await;
+}
