@@ -16,8 +16,8 @@
 
 use bytes::Bytes;
 use example_conditional_streaming::scenario::{
-    self, CHUNK_PAUSE, Decision, FAIL_BEFORE_MESSAGE, FAIL_MID_MESSAGE, FAILURE_TYPE, HEARTBEAT_EVERY_STEPS, Head,
-    MB, MID_STREAM_CHUNKS, OK_CHUNKS, SLOW_FIRST_CHUNK, SLOW_STEP, SLOW_TOTAL, Scenario,
+    self, CHUNK_PAUSE, Decision, FAIL_BEFORE_MESSAGE, FAIL_MID_MESSAGE, FAILURE_TYPE, HEARTBEAT_EVERY_STEPS, Head, MB,
+    MID_STREAM_CHUNKS, OK_CHUNKS, SLOW_FIRST_CHUNK, SLOW_STEP, SLOW_TOTAL, Scenario,
 };
 use example_send_numbers::{Options, line};
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -61,11 +61,7 @@ async fn send(tx: &mut Sender, chunk: impl Into<Bytes>) -> bool {
 pub async fn send_numbers(event: LambdaEvent<Value>) -> Result<StreamResponse<Body>, Diagnostic> {
     let options = Options::from_event(&event_bytes(&event.payload));
     let head = example_send_numbers::prelude();
-    let head = Head {
-        status: head.status(),
-        headers: head.headers.into_iter().collect(),
-        cookies: head.cookies,
-    };
+    let head = Head { status: head.status(), headers: head.headers.into_iter().collect(), cookies: head.cookies };
     let (mut tx, rx) = channel();
     // The official API streams from a task that feeds the body while the handler has returned.
     tokio::spawn(async move {
