@@ -1,0 +1,109 @@
+//! Deadlines and bandwidth shaping on tokio's paused clock (no process involved): virtual time
+//! makes the timing exact and the tests fast.
+
+mod common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{WAIT, builder, client, runtime};
+use lambda_stream_emulator::{Bandwidth, ClientEnd, FaultKind, FunctionConfig, Limits};
+use lambda_stream_test_support::scripted_runtime::Step;
+
+#[tokio::test(start_paused = true)]
+async fn the_stream_is_cut_exactly_at_the_deadline() {
+    let function = FunctionConfig::new("deadline").timeout(Duration::from_secs(3));
+    let emulator = builder("deadline").function(function).build().await.unwrap();
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("text/plain"),
+        Step::chunk("a"),
+        Step::Pause(Duration::from_secs(10)),
+        Step::chunk("b"),
+        Step::End,
+    ]]);
+    let mut response = client().get(format!("{}/", emulator.url())).send().await.unwrap();
+    assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"a");
+    assert!(response.chunk().await.is_err());
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(record.error().unwrap().error_type, "Sandbox.Timeout");
+    let taken = record.runtime.taken_at.unwrap();
+    let (cut_at, end) = record.client.end.clone().unwrap();
+    assert!(matches!(end, ClientEnd::Aborted { ref reason } if reason.starts_with("Sandbox.Timeout")), "{end:?}");
+    let after = cut_at - taken;
+    assert!(after >= Duration::from_secs(3) && after < Duration::from_millis(3100), "cut {after:?} after /next");
+    let (_, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 409);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_after_the_deadline_is_refused_and_the_client_got_a_timeout() {
+    let function = FunctionConfig::new("late").timeout(Duration::from_secs(2));
+    let emulator = builder("late").function(function).build().await.unwrap();
+    let call = tokio::spawn(client().get(format!("{}/", emulator.url())).send());
+    let rt = runtime(&emulator);
+    let next = rt.next().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), 502, "nothing was written before the deadline");
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Sandbox.Timeout"), "{body}");
+    let answer = rt.answer(&next.request_id, &[Step::Buffered { headers: vec![], body: Bytes::from("late") }]).await;
+    let answer = answer.unwrap().unwrap();
+    assert_eq!(answer.status, 409);
+    assert!(answer.body.contains("already ended"), "{}", answer.body);
+    let record = emulator.recorder().invocation(&next.request_id).unwrap();
+    assert!(record.faults.iter().any(|f| f.kind == FaultKind::LateAnswer), "{:?}", record.faults);
+}
+
+#[tokio::test(start_paused = true)]
+async fn bandwidth_is_shaped_after_the_burst() {
+    let limits =
+        Limits { bandwidth: Some(Bandwidth { burst_bytes: 1000, bytes_per_second: 1000 }), ..Limits::default() };
+    let emulator = builder("shaped").limits(limits).build().await.unwrap();
+    let chunk = Bytes::from(vec![b's'; 1000]);
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("application/octet-stream"),
+        Step::Chunk(chunk.clone()),
+        Step::Chunk(chunk.clone()),
+        Step::Chunk(chunk),
+        Step::End,
+    ]]);
+    let body = client().get(format!("{}/", emulator.url())).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(body.len(), 3000);
+    served.await.unwrap().unwrap();
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    let at: Vec<Duration> = record.client.chunks.iter().map(|c| c.at - record.client.chunks[0].at).collect();
+    assert_eq!(at.len(), 3);
+    // The burst goes at once; each further 1000 bytes waits one second.
+    assert!(at[1] >= Duration::from_millis(990) && at[1] < Duration::from_millis(1100), "{at:?}");
+    assert!(at[2] >= Duration::from_millis(1990) && at[2] < Duration::from_millis(2100), "{at:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn aws_limits_give_six_mib_then_two_mib_per_second() {
+    let emulator = builder("aws").aws_limits(true).build().await.unwrap();
+    let mib = Bytes::from(vec![b'm'; 1024 * 1024]);
+    let mut script = vec![Step::streaming("application/octet-stream")];
+    script.extend((0..8).map(|_| Step::Chunk(mib.clone())));
+    script.push(Step::End);
+    let served = runtime(&emulator).spawn(vec![script]);
+    let body = client().get(format!("{}/", emulator.url())).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(body.len(), 8 * 1024 * 1024);
+    served.await.unwrap().unwrap();
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    // hyper hands a large chunk over in pieces as they come off the socket, so go by bytes.
+    let first = record.client.chunks[0].at;
+    let mut sent = 0usize;
+    let mut burst_done = None;
+    for chunk in &record.client.chunks {
+        sent += chunk.len;
+        if sent >= 6 * 1024 * 1024 && burst_done.is_none() {
+            burst_done = Some(chunk.at - first);
+        }
+    }
+    let sixth = burst_done.unwrap();
+    let last = record.client.chunks.last().unwrap().at - first;
+    assert!(sixth < Duration::from_millis(100), "the 6 MiB burst is not shaped: {sixth:?}");
+    // 2 MiB past the burst at 2 MiB/s: one second.
+    assert!(last >= Duration::from_millis(990) && last < Duration::from_millis(1200), "{last:?}");
+}
