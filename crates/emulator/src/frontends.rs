@@ -54,6 +54,9 @@ use crate::shaping::Shaper;
 /// Pause before cutting a log tail, so the last lines a process printed have crossed its pipe.
 const LOG_SETTLE: Duration = Duration::from_millis(50);
 
+/// An answer that refuses a request (boxed: responses are large and refusals rare).
+type Refused = Box<Response<ResponseBody>>;
+
 /// A JSON error answer with an optional `x-amzn-errortype`.
 pub(crate) fn json_error(status: StatusCode, error_type: Option<&str>, message: &str) -> Response<ResponseBody> {
     let mut response = Response::new(body::full(serde_json::json!({ "Message": message }).to_string()));
@@ -77,7 +80,7 @@ fn headers_of(response: &Response<ResponseBody>) -> Vec<(String, String)> {
 async fn admit(
     shared: &Shared,
     req: Request<Incoming>,
-) -> Result<(http::request::Parts, Bytes, Option<String>), Response<ResponseBody>> {
+) -> Result<(http::request::Parts, Bytes, Option<String>), Refused> {
     let (parts, body) = req.into_parts();
     let max = shared.limits.max_request_bytes as usize;
     let body = read_limited(body, max)
@@ -90,7 +93,11 @@ async fn admit(
                 Ok(key) => Some(key),
                 Err(refusal) => {
                     tracing::info!(path = %parts.uri.path(), "refused: {}", refusal.message);
-                    return Err(json_error(StatusCode::FORBIDDEN, Some(refusal.error_type), &refusal.message));
+                    return Err(Box::new(json_error(
+                        StatusCode::FORBIDDEN,
+                        Some(refusal.error_type),
+                        &refusal.message,
+                    )));
                 }
             }
         }
@@ -147,7 +154,7 @@ pub(crate) async fn function_url(
 ) -> Response<ResponseBody> {
     let (parts, body, caller) = match admit(&shared, req).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let info = UrlRequestInfo {
@@ -236,10 +243,10 @@ pub(crate) async fn function_url(
             _ => tracing::warn!(request_id = %id, "dropped an invalid prelude header {name:?}: {value:?}"),
         }
     }
-    if !response.headers().contains_key(names::AMZN_REQUEST_ID) {
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert(names::AMZN_REQUEST_ID, v);
-        }
+    if !response.headers().contains_key(names::AMZN_REQUEST_ID)
+        && let Ok(v) = HeaderValue::from_str(&id)
+    {
+        response.headers_mut().insert(names::AMZN_REQUEST_ID, v);
     }
     shared.recorder.client_head(&id, status, headers_of(&response));
     match tx {
@@ -320,21 +327,21 @@ enum InvocationType {
     DryRun,
 }
 
-fn invocation_type(parts: &http::request::Parts) -> Result<InvocationType, Response<ResponseBody>> {
+fn invocation_type(parts: &http::request::Parts) -> Result<InvocationType, Refused> {
     match parts.headers.get(names::INVOCATION_TYPE).map(|v| v.to_str().unwrap_or("")) {
         None | Some("RequestResponse") => Ok(InvocationType::RequestResponse),
         Some("Event") => Ok(InvocationType::Event),
         Some("DryRun") => Ok(InvocationType::DryRun),
-        Some(other) => Err(json_error(
+        Some(other) => Err(Box::new(json_error(
             StatusCode::BAD_REQUEST,
             Some("InvalidParameterValueException"),
             &format!("X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, got {other:?}"),
-        )),
+        ))),
     }
 }
 
 /// `X-Amz-Client-Context`: base64 of a JSON object, passed to the runtime as JSON.
-fn client_context(parts: &http::request::Parts) -> Result<Option<String>, Response<ResponseBody>> {
+fn client_context(parts: &http::request::Parts) -> Result<Option<String>, Refused> {
     let Some(value) = parts.headers.get(names::AMZ_CLIENT_CONTEXT) else {
         return Ok(None);
     };
@@ -345,11 +352,11 @@ fn client_context(parts: &http::request::Parts) -> Result<Option<String>, Respon
         .filter(|s| serde_json::from_str::<serde_json::Value>(s).is_ok_and(|v| v.is_object()));
     match decoded {
         Some(json) => Ok(Some(json)),
-        None => Err(json_error(
+        None => Err(Box::new(json_error(
             StatusCode::BAD_REQUEST,
             Some("InvalidRequestContentException"),
             "Client context must be a valid Base64-encoded JSON object.",
-        )),
+        ))),
     }
 }
 
@@ -389,15 +396,15 @@ pub(crate) async fn iwrs(
     }
     let (parts, body, _caller) = match admit(&shared, req).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let kind = match invocation_type(&parts) {
         Ok(kind) => kind,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let context = match client_context(&parts) {
         Ok(context) => context,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     match kind {
         InvocationType::DryRun => {
@@ -485,15 +492,15 @@ pub(crate) async fn invoke(
     }
     let (parts, body, _caller) = match admit(&shared, req).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let kind = match invocation_type(&parts) {
         Ok(kind) => kind,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let context = match client_context(&parts) {
         Ok(context) => context,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     match kind {
         InvocationType::DryRun => {

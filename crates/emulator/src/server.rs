@@ -314,12 +314,11 @@ impl Shared {
                 error_types::SANDBOX_TIMEOUT,
                 format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
             );
-            if shared.abort(&invocation, error) {
-                if let Some(slot) = invocation.slot() {
-                    if let Some(tx) = shared.slots.lock().unwrap().get(&slot) {
-                        let _ = tx.send(invocation.id.clone());
-                    }
-                }
+            if shared.abort(&invocation, error)
+                && let Some(slot) = invocation.slot()
+                && let Some(tx) = shared.slots.lock().unwrap().get(&slot)
+            {
+                let _ = tx.send(invocation.id.clone());
             }
         });
     }

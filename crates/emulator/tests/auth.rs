@@ -37,8 +37,7 @@ fn signed(
     method: &str,
     path: &str,
     body: &'static str,
-    key: &str,
-    secret: &str,
+    (key, secret): (&str, &str),
     at: SystemTime,
     payload: Payload,
 ) -> reqwest::RequestBuilder {
@@ -90,7 +89,7 @@ async fn correctly_signed_requests_are_accepted() {
     let now = SystemTime::now();
     for payload in [Payload::Hashed, Payload::ContentSha, Payload::Unsigned] {
         let response =
-            signed(&emulator, "POST", "/path?q=1&a=b", "{\"x\":1}", KEY, SECRET, now, payload).send().await.unwrap();
+            signed(&emulator, "POST", "/path?q=1&a=b", "{\"x\":1}", (KEY, SECRET), now, payload).send().await.unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), "signed ok");
     }
@@ -109,24 +108,25 @@ async fn missing_or_wrong_signatures_are_refused_with_a_reason() {
     assert_eq!((status, error_type.as_str()), (403, "MissingAuthenticationTokenException"));
     assert!(message.contains("missing Authorization header"), "{message}");
 
-    let response = signed(&emulator, "POST", "/path", "{}", "AKIDSOMEONEELSE", SECRET, now, Payload::Hashed);
+    let response = signed(&emulator, "POST", "/path", "{}", ("AKIDSOMEONEELSE", SECRET), now, Payload::Hashed);
     let (status, error_type, message) = refusal(response.send().await.unwrap()).await;
     assert_eq!((status, error_type.as_str()), (403, "UnrecognizedClientException"));
     assert!(message.contains("unknown access key"), "{message}");
 
-    let response = signed(&emulator, "POST", "/path", "{}", KEY, "not-the-secret", now, Payload::Hashed);
+    let response = signed(&emulator, "POST", "/path", "{}", (KEY, "not-the-secret"), now, Payload::Hashed);
     let (status, _, message) = refusal(response.send().await.unwrap()).await;
     assert_eq!(status, 403);
     assert!(message.contains("signature mismatch"), "{message}");
 
     // Signed for one body, sent with another.
-    let response = signed(&emulator, "POST", "/path", "{}", KEY, SECRET, now, Payload::Hashed).body("{\"tampered\":1}");
+    let response =
+        signed(&emulator, "POST", "/path", "{}", (KEY, SECRET), now, Payload::Hashed).body("{\"tampered\":1}");
     let (status, _, message) = refusal(response.send().await.unwrap()).await;
     assert_eq!(status, 403);
     assert!(message.contains("signature mismatch"), "{message}");
 
     let hour_ago = now - Duration::from_secs(3600);
-    let response = signed(&emulator, "POST", "/path", "{}", KEY, SECRET, hour_ago, Payload::Hashed);
+    let response = signed(&emulator, "POST", "/path", "{}", (KEY, SECRET), hour_ago, Payload::Hashed);
     let (status, _, message) = refusal(response.send().await.unwrap()).await;
     assert_eq!(status, 403);
     assert!(message.contains("expired"), "{message}");
@@ -142,7 +142,7 @@ async fn the_invoke_apis_are_checked_too() {
     assert_eq!(unsigned.status(), 403);
     let served = runtime(&emulator).spawn(vec![vec![Step::streaming("text/plain"), Step::chunk("x"), Step::End]]);
     let response =
-        signed(&emulator, "POST", path, "{}", KEY, SECRET, SystemTime::now(), Payload::Hashed).send().await.unwrap();
+        signed(&emulator, "POST", path, "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/vnd.amazon.eventstream");
     served.await.unwrap().unwrap();

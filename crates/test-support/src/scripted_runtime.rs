@@ -131,6 +131,9 @@ pub struct Answer {
     pub body: String,
 }
 
+/// One invocation served: what `/next` returned, and the emulator's answer (`None` after a hang-up).
+pub type Served = (NextInvocation, Option<Answer>);
+
 /// The scripted runtime; cheap to clone.
 #[derive(Debug, Clone, Copy)]
 pub struct ScriptedRuntime {
@@ -242,14 +245,14 @@ impl ScriptedRuntime {
     }
 
     /// `/next`, then [`answer`](Self::answer) it with `steps`.
-    pub async fn serve_one(&self, steps: &[Step]) -> io::Result<(NextInvocation, Option<Answer>)> {
+    pub async fn serve_one(&self, steps: &[Step]) -> io::Result<Served> {
         let invocation = self.next().await?;
         let answer = self.answer(&invocation.request_id, steps).await?;
         Ok((invocation, answer))
     }
 
     /// Serves one script per invocation, in order, on a task of its own.
-    pub fn spawn(&self, scripts: Vec<Vec<Step>>) -> JoinHandle<io::Result<Vec<(NextInvocation, Option<Answer>)>>> {
+    pub fn spawn(&self, scripts: Vec<Vec<Step>>) -> JoinHandle<io::Result<Vec<Served>>> {
         let runtime = *self;
         tokio::spawn(async move {
             let mut served = Vec::with_capacity(scripts.len());

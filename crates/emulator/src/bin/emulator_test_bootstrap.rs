@@ -1,7 +1,7 @@
 //! A minimal runtime (std only, blocking) that the supervisor tests start as a real process.
 //!
 //! It is a test fixture, not a tool. It polls `/next` on `AWS_LAMBDA_RUNTIME_API` and reacts to
-//! the event payload:
+//! a keyword anywhere in the event:
 //! - `hang`: never answers (the deadline test);
 //! - `crash`: sends the head and one chunk of a streamed answer, then exits with status 1;
 //! - `exit`: answers, then exits with status 3;
@@ -22,20 +22,22 @@ fn main() {
         let event = String::from_utf8_lossy(&event).into_owned();
         println!("bootstrap pid {} handling {request_id}", std::process::id());
         eprintln!("event: {event}");
-        match event.trim_matches('"') {
-            "hang" => loop {
+        // Keywords are searched anywhere in the event, so they also work inside a function URL event.
+        if event.contains("hang") {
+            loop {
                 std::thread::sleep(Duration::from_secs(3600));
-            },
-            "crash" => {
-                let mut stream = start_response(&api, &request_id);
-                chunk(&mut stream, b"partial");
-                std::process::exit(1);
             }
-            "slow" => std::thread::sleep(Duration::from_secs(1)),
-            _ => {}
+        }
+        if event.contains("crash") {
+            let mut stream = start_response(&api, &request_id);
+            chunk(&mut stream, b"partial");
+            std::process::exit(1);
+        }
+        if event.contains("slow") {
+            std::thread::sleep(Duration::from_secs(1));
         }
         respond(&api, &request_id);
-        if event.trim_matches('"') == "exit" {
+        if event.contains("exit") {
             std::process::exit(3);
         }
     }
