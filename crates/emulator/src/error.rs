@@ -37,7 +37,4 @@ pub enum Error {
         /// How long it waited.
         after: Duration,
     },
-    /// The emulator was shut down.
-    #[error("the emulator has shut down")]
-    ShutDown,
 }

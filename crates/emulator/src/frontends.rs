@@ -21,6 +21,12 @@
 //!   `{"Type":"User","message":"Function not found: ARN"}` like AWS.
 //! - SigV4 refused: 403 `{"Message": what is wrong}` with `x-amzn-errortype` set as AWS names it.
 //!
+//! ## Chunk boundaries
+//! A chunk is relayed as hyper hands it over from the runtime's connection: a small chunk (what
+//! runtimes write per `write` call) arrives whole and becomes one client chunk or one
+//! `PayloadChunk`; a chunk larger than one socket read may be handed over, and so relayed, in
+//! several pieces, each as soon as it is read.
+//!
 //! ## `Content-Type` of an IWRS answer
 //! aws-sdk-lambda maps the HTTP `Content-Type` header to `ResponseStreamContentType`
 //! (`protocol_serde/shape_invoke_with_response_stream.rs`). One header cannot carry both the
