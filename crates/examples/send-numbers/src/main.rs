@@ -15,6 +15,8 @@ async fn main() -> Result<(), lambda_stream::Error> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: CloudWatch and the emulator's log would show them raw.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     lambda_stream::run(SendNumbers).await
 }
