@@ -1,0 +1,76 @@
+//! Expected deviations per target (`ci/expected/<target>.toml`), as rustls keeps its BoGo config:
+//! each entry names a rule or a scenario and says why it fails there. A listed deviation that no
+//! longer happens is reported as stale, so the file cannot rot into a blanket excuse.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// One expected deviation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// The rule expected to fail.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// The scenario expected to fail (all its failing blocks).
+    #[serde(default)]
+    pub scenario: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+impl Deviation {
+    /// `rule X` or `scenario Y`.
+    pub fn subject(&self) -> String {
+        match (&self.rule, &self.scenario) {
+            (Some(r), _) => format!("rule {r}"),
+            (None, Some(s)) => format!("scenario {s}"),
+            (None, None) => "nothing".to_owned(),
+        }
+    }
+}
+
+/// The expected deviations of one target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    /// What the file is for (free text).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The deviations.
+    #[serde(default)]
+    pub deviation: Vec<Deviation>,
+}
+
+impl Expected {
+    /// Parses a deviations file; every entry names exactly one rule or scenario.
+    pub fn parse(what: &str, text: &str) -> Result<Self, Error> {
+        let expected: Expected =
+            toml::from_str(text).map_err(|e| Error::Parse { what: what.to_owned(), message: e.to_string() })?;
+        for d in &expected.deviation {
+            if d.rule.is_some() == d.scenario.is_some() {
+                return Err(Error::Invalid(format!("{what}: each deviation names one rule or one scenario: {d:?}")));
+            }
+        }
+        Ok(expected)
+    }
+
+    /// Reads a deviations file.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.to_owned(), source })?;
+        Self::parse(&path.display().to_string(), &text)
+    }
+
+    /// The deviation for a rule.
+    pub fn for_rule(&self, id: &str) -> Option<&Deviation> {
+        self.deviation.iter().find(|d| d.rule.as_deref() == Some(id))
+    }
+
+    /// The deviation for a scenario.
+    pub fn for_scenario(&self, name: &str) -> Option<&Deviation> {
+        self.deviation.iter().find(|d| d.scenario.as_deref() == Some(name))
+    }
+}

@@ -1,0 +1,48 @@
+//! # lambda-stream-conformance
+//!
+//! Says, for any Lambda response-streaming runtime binary or endpoint, which documented streaming
+//! rules hold, with the evidence. The rules are those of the project's
+//! `shared/spec/streaming-protocol.md`; `lambda-stream conform` is the command-line front.
+//!
+//! ## Parts
+//! - [`catalogue`]: the rule catalogue (`rules.toml`): every observable rule with an id, its spec
+//!   section and sources.
+//! - [`scenario`]: the declarative scenarios (`scenarios/*.toml`, embedded at build time): one
+//!   request each and `[[expect]]` blocks naming the rules they are evidence for.
+//! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
+//!   recorder then also shows the function's side of the wire), a remote function URL, a remote
+//!   InvokeWithResponseStream endpoint.
+//! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
+//!   protocol crate's `EventStreamDecoder`.
+//! - [`check`]: judging blocks into verdicts with evidence.
+//! - [`expected`]: per-target expected deviations (`ci/expected/<target>.toml`), stale ones reported.
+//! - [`run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
+//! - [`report`]: table, JSON and JUnit renderings.
+//! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
+//!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the
+//!   examples, bin `broken-runtime` is a deliberately broken runtime the tests pin.
+//!
+//! ## Why it is built this way
+//! Verdicts are per rule, not per scenario: each expectation block names its rules, so a runtime
+//! that breaks one rule fails that rule's evidence and nothing else, and the matrix says which
+//! rule, with what was seen. Nothing passes by not being checked: a block with no check made is
+//! "not run", never "pass".
+
+pub mod catalogue;
+pub mod check;
+mod error;
+pub mod expected;
+pub mod observe;
+pub mod probe;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod target;
+
+pub use catalogue::{Catalogue, Rule};
+pub use check::Verdict;
+pub use error::Error;
+pub use expected::{Deviation, Expected};
+pub use run::{Report, RunOptions, run};
+pub use scenario::Scenario;
+pub use target::Target;

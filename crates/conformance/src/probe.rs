@@ -1,0 +1,102 @@
+//! The probe: a handler on lambda-stream for rules the example handlers never exercise. The
+//! request names the probe (`probe` query parameter of a function URL request, or
+//! `{"probe": "..."}` in the body or raw event):
+//!
+//! | probe | what it does | rule |
+//! | --- | --- | --- |
+//! | `prelude-split` | writes the prelude raw, the JSON split in two, the eight NULs split 3 + 5 and sent with the first payload bytes | `url.prelude-any-split` |
+//! | `content-length` | a prelude with `content-length: 5`, body `hello` | `url.remapped-content-length` |
+//! | `no-prelude` | `Content-Type: text/csv`, two writes, no prelude | `url.no-prelude-content-type` |
+//! | `finish-twice` | writes, finishes, finishes again | `writer.finish-twice` |
+//! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
+//! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
+//! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
+//!
+//! What each misuse returned is printed to stderr as `probe NAME: ...`, so a scenario reads it
+//! from the IWRS `LogResult` tail: the evidence that the misuse was a typed error, not a crash.
+
+use example_event_input::{JsonBody, Request};
+use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
+use lambda_stream_protocol::names;
+
+/// The probe handler.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Probe;
+
+/// Which probe the event asks for.
+pub fn probe_name(event: &[u8]) -> Option<String> {
+    let request = Request::from_event(event).ok()?;
+    if let Some(name) = request.query_param("probe") {
+        return Some(name.to_owned());
+    }
+    match request.json_body() {
+        JsonBody::Object(fields) => fields.get("probe").and_then(|v| v.as_str()).map(str::to_owned),
+        _ => None,
+    }
+}
+
+fn report(name: &str, what: &str, result: Result<(), lambda_stream::StreamError>) {
+    match result {
+        Ok(()) => eprintln!("probe {name}: {what} returned Ok"),
+        Err(e) => eprintln!("probe {name}: {what} returned a misuse error: {} ({e})", e.is_misuse()),
+    }
+}
+
+impl StreamingHandler for Probe {
+    type Error = BoxError;
+
+    async fn handle(&self, event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext) -> Result<(), BoxError> {
+        let name = probe_name(&event).unwrap_or_default();
+        let head = || Prelude::with_status(200).header("content-type", "text/plain").header("x-probe", name.as_str());
+        match name.as_str() {
+            "prelude-split" => {
+                writer.set_content_type(names::HTTP_INTEGRATION_CONTENT_TYPE)?;
+                writer.write(r#"{"statusCode":201,"headers":{"x-probe":"#).await?;
+                writer.write(r#""prelude-split","content-type":"text/plain"}}"#).await?;
+                writer.write(&b"\0\0\0"[..]).await?;
+                writer.write(&b"\0\0\0\0\0first,"[..]).await?;
+                writer.write(" second").await?;
+                writer.finish().await?;
+            }
+            "content-length" => {
+                writer.write_status_and_headers(head().header("content-length", "5")).await?;
+                writer.write("hello").await?;
+                writer.finish().await?;
+            }
+            "no-prelude" => {
+                writer.set_content_type("text/csv")?;
+                writer.write("a,b\n").await?;
+                writer.write("1,2\n").await?;
+                writer.finish().await?;
+            }
+            "finish-twice" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("finished once").await?;
+                writer.finish().await?;
+                report(&name, "the second finish", writer.finish().await);
+            }
+            "write-after-finish" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("before finish").await?;
+                writer.finish().await?;
+                report(&name, "a write after finish", writer.write("after finish").await);
+            }
+            "headers-after-body" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("body first").await?;
+                report(&name, "status and headers after the body", writer.write_status_and_headers(Prelude::with_status(418)).await);
+                writer.finish().await?;
+            }
+            "return-without-finish" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("not finished by the handler").await?;
+                eprintln!("probe {name}: returning without finish");
+            }
+            other => {
+                writer.write_status_and_headers(Prelude::with_status(400).header("content-type", "text/plain")).await?;
+                writer.write_and_finish(format!("unknown probe {other:?}\n")).await?;
+            }
+        }
+        Ok(())
+    }
+}

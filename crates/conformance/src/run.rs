@@ -1,0 +1,366 @@
+//! Running a suite: scenarios against a target (in parallel where the target allows), blocks
+//! judged, deviations applied, verdicts rolled up per scenario and per rule.
+
+use std::sync::Arc;
+
+use globset::{Glob, GlobSetBuilder};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::Error;
+use crate::catalogue::Catalogue;
+use crate::check::{BlockResult, Verdict, judge};
+use crate::expected::{Deviation, Expected};
+use crate::scenario::Scenario;
+use crate::target::{Attempt, Target};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where.
+    pub target: Target,
+    /// A name for the report (e.g. `ours`, `official`, `cargo-lambda`).
+    pub label: String,
+    /// Expected deviations.
+    pub expected: Expected,
+    /// Scenario name globs; empty runs all.
+    pub scenario_globs: Vec<String>,
+    /// Scenarios at once on targets that allow it.
+    pub jobs: usize,
+    /// Show a progress bar on stderr (hidden anyway when stderr is not a terminal).
+    pub progress: bool,
+}
+
+impl RunOptions {
+    /// Runs everything against `target`, no deviations, four scenarios at once.
+    pub fn new(target: Target) -> Self {
+        Self {
+            label: target.kind().to_owned(),
+            target,
+            expected: Expected::default(),
+            scenario_globs: Vec::new(),
+            jobs: 4,
+            progress: false,
+        }
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// File stem.
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// Handler.
+    pub handler: String,
+    /// Front end.
+    pub path: String,
+    /// Verdict (deviations applied).
+    pub verdict: Verdict,
+    /// Why it was not run, or why the request failed.
+    pub note: Option<String>,
+    /// Status seen.
+    pub status: Option<u16>,
+    /// Time to the first payload byte, ms.
+    pub ttfb_ms: Option<f64>,
+    /// Arrival of each chunk, ms.
+    pub chunk_ms: Vec<f64>,
+    /// When the body ended, ms.
+    pub end_ms: Option<f64>,
+    /// The blocks' verdicts.
+    pub blocks: Vec<BlockResult>,
+    /// The deviation that excused it, if any.
+    pub deviation: Option<Deviation>,
+}
+
+/// One rule's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    /// Rule id.
+    pub id: String,
+    /// Spec section.
+    pub section: String,
+    /// Sources.
+    pub source: String,
+    /// Verdict (deviations applied).
+    pub verdict: Verdict,
+    /// Scenarios that give evidence for it.
+    pub scenarios: Vec<String>,
+    /// Evidence: the failed checks, or the passed ones when it passed.
+    pub evidence: Vec<String>,
+    /// The deviation that excused it, if any.
+    pub deviation: Option<Deviation>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The run's label.
+    pub label: String,
+    /// Target kind.
+    pub target: String,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Per rule, in catalogue order.
+    pub rules: Vec<RuleResult>,
+    /// Deviations listed but not seen (the rule or scenario passed).
+    pub stale: Vec<Deviation>,
+}
+
+impl Report {
+    /// Rules that failed without an expected deviation.
+    pub fn unexpected_failures(&self) -> Vec<&RuleResult> {
+        self.rules.iter().filter(|r| r.verdict == Verdict::Fail).collect()
+    }
+
+    /// Whether the run counts as a success: no unexpected failure, no stale deviation.
+    pub fn ok(&self) -> bool {
+        self.unexpected_failures().is_empty() && self.stale.is_empty()
+    }
+
+    /// The result of a rule.
+    pub fn rule(&self, id: &str) -> Option<&RuleResult> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The result of a scenario.
+    pub fn scenario(&self, name: &str) -> Option<&ScenarioResult> {
+        self.scenarios.iter().find(|s| s.name == name)
+    }
+
+    /// Ids of rules with this verdict.
+    pub fn rules_with(&self, verdict: Verdict) -> Vec<&str> {
+        self.rules.iter().filter(|r| r.verdict == verdict).map(|r| r.id.as_str()).collect()
+    }
+}
+
+/// Checks that every scenario's rules exist and every rule has a scenario.
+pub fn validate(catalogue: &Catalogue, scenarios: &[Scenario]) -> Result<(), Error> {
+    let mut problems = Vec::new();
+    for s in scenarios {
+        for id in s.rules() {
+            if catalogue.get(id).is_none() {
+                problems.push(format!("scenario {} names unknown rule {id}", s.name));
+            }
+        }
+    }
+    for rule in &catalogue.rules {
+        if !scenarios.iter().any(|s| s.rules().contains(&rule.id.as_str())) {
+            problems.push(format!("rule {} has no scenario", rule.id));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Error::Invalid(problems.join("; "))) }
+}
+
+/// Selects scenarios by name globs (all when none are given).
+pub fn select(scenarios: Vec<Scenario>, globs: &[String]) -> Result<Vec<Scenario>, Error> {
+    if globs.is_empty() {
+        return Ok(scenarios);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for g in globs {
+        builder.add(Glob::new(g).map_err(|e| Error::Invalid(format!("--scenario {g:?}: {e}")))?);
+    }
+    let set = builder.build().map_err(|e| Error::Invalid(e.to_string()))?;
+    let chosen: Vec<Scenario> = scenarios.into_iter().filter(|s| set.is_match(&s.name)).collect();
+    if chosen.is_empty() {
+        return Err(Error::Invalid(format!("no scenario matches {globs:?}")));
+    }
+    Ok(chosen)
+}
+
+/// Runs one scenario and judges its blocks (no deviations applied).
+pub async fn run_scenario(client: &reqwest::Client, target: &Target, scenario: &Scenario) -> Result<ScenarioResult, Error> {
+    let attempt = target.attempt(client, scenario).await?;
+    let mut result = ScenarioResult {
+        name: scenario.name.clone(),
+        description: scenario.description.clone(),
+        handler: scenario.handler.clone(),
+        path: scenario.request.path.name().to_owned(),
+        verdict: Verdict::NotRun,
+        note: None,
+        status: None,
+        ttfb_ms: None,
+        chunk_ms: Vec::new(),
+        end_ms: None,
+        blocks: Vec::new(),
+        deviation: None,
+    };
+    match attempt {
+        Attempt::NotRun { reason } => {
+            result.note = Some(reason.clone());
+            result.blocks = scenario
+                .expect
+                .iter()
+                .map(|e| BlockResult { rules: e.rules.clone(), verdict: Verdict::NotRun, checks: Vec::new(), skipped: Some(reason.clone()) })
+                .collect();
+        }
+        Attempt::Failed { error } => {
+            result.note = Some(error.clone());
+            result.blocks = scenario
+                .expect
+                .iter()
+                .map(|e| BlockResult {
+                    rules: e.rules.clone(),
+                    verdict: Verdict::Fail,
+                    checks: vec![crate::check::Check { what: "an answer".into(), ok: false, evidence: error.clone() }],
+                    skipped: None,
+                })
+                .collect();
+        }
+        Attempt::Observed { client, wire, wire_visible } => {
+            result.status = Some(client.status);
+            result.ttfb_ms = client.ttfb_ms();
+            result.chunk_ms = client.chunks.iter().map(|c| c.at_ms).collect();
+            result.end_ms = Some(client.end_ms);
+            result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire.as_ref(), wire_visible)).collect();
+        }
+    }
+    result.verdict = roll_up(result.blocks.iter().map(|b| b.verdict));
+    Ok(result)
+}
+
+fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
+    let all: Vec<Verdict> = verdicts.collect();
+    if all.contains(&Verdict::Fail) {
+        Verdict::Fail
+    } else if all.contains(&Verdict::Pass) {
+        Verdict::Pass
+    } else {
+        Verdict::NotRun
+    }
+}
+
+/// Runs the suite.
+pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunOptions) -> Result<Report, Error> {
+    let scenarios = select(scenarios, &options.scenario_globs)?;
+    let client = reqwest::Client::builder().build().map_err(|e| Error::Target(format!("HTTP client: {e}")))?;
+    let jobs = if options.target.parallel() { options.jobs.max(1) } else { 1 };
+    let bar = options.progress.then(|| {
+        let bar = indicatif::ProgressBar::with_draw_target(Some(scenarios.len() as u64), indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios {msg}") {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let semaphore = Arc::new(Semaphore::new(jobs));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, scenario) in scenarios.iter().cloned().enumerate() {
+        let (client, target, semaphore) = (client.clone(), options.target.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            (i, run_scenario(&client, &target, &scenario).await)
+        });
+    }
+    let mut results: Vec<Option<ScenarioResult>> = vec![None; scenarios.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.map_err(|e| Error::Target(format!("a scenario task failed: {e}")))?;
+        let result = result?;
+        if let Some(bar) = &bar {
+            bar.set_message(format!("{} {}", result.name, result.verdict.label()));
+            bar.inc(1);
+        }
+        results[i] = Some(result);
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let results: Vec<ScenarioResult> = results.into_iter().flatten().collect();
+    Ok(assemble(catalogue, &options.label, options.target.kind(), results, &options.expected))
+}
+
+/// Rolls scenario results up per rule and applies the expected deviations.
+pub fn assemble(catalogue: &Catalogue, label: &str, target: &str, mut scenarios: Vec<ScenarioResult>, expected: &Expected) -> Report {
+    let mut rules = Vec::new();
+    for rule in &catalogue.rules {
+        let mut verdicts = Vec::new();
+        let mut evidence = Vec::new();
+        let mut names = Vec::new();
+        let mut excused_by_scenario = true;
+        for s in &scenarios {
+            for b in s.blocks.iter().filter(|b| b.rules.contains(&rule.id)) {
+                if !names.contains(&s.name) {
+                    names.push(s.name.clone());
+                }
+                verdicts.push(b.verdict);
+                match b.verdict {
+                    Verdict::Fail => {
+                        excused_by_scenario &= expected.for_scenario(&s.name).is_some();
+                        for c in b.checks.iter().filter(|c| !c.ok) {
+                            evidence.push(format!("{}: expected {}; saw {}", s.name, c.what, c.evidence));
+                        }
+                    }
+                    Verdict::Pass if evidence.len() < 3 && !verdicts.contains(&Verdict::Fail) => {
+                        if let Some(c) = b.checks.first() {
+                            evidence.push(format!("{}: {} ({})", s.name, c.what, c.evidence));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if verdicts.contains(&Verdict::Fail) {
+            evidence.retain(|e| e.contains("expected "));
+        }
+        if verdicts.iter().all(|v| *v == Verdict::NotRun) {
+            let reasons: Vec<String> = scenarios
+                .iter()
+                .filter(|s| names.contains(&s.name))
+                .filter_map(|s| {
+                    s.blocks.iter().find(|b| b.rules.contains(&rule.id)).and_then(|b| b.skipped.clone()).or(s.note.clone())
+                })
+                .collect();
+            evidence = reasons.into_iter().take(1).collect();
+        }
+        let mut verdict = roll_up(verdicts.into_iter());
+        let mut deviation = None;
+        if verdict == Verdict::Fail {
+            if let Some(d) = expected.for_rule(&rule.id) {
+                verdict = Verdict::ExpectedFail;
+                deviation = Some(d.clone());
+            } else if excused_by_scenario {
+                verdict = Verdict::ExpectedFail;
+            }
+        }
+        rules.push(RuleResult {
+            id: rule.id.clone(),
+            section: rule.section.clone(),
+            source: rule.source.clone(),
+            verdict,
+            scenarios: names,
+            evidence,
+            deviation,
+        });
+    }
+    for s in &mut scenarios {
+        if s.verdict != Verdict::Fail {
+            continue;
+        }
+        if let Some(d) = expected.for_scenario(&s.name) {
+            s.verdict = Verdict::ExpectedFail;
+            s.deviation = Some(d.clone());
+            continue;
+        }
+        // A scenario whose every failing block is about rules excused for this target fails as expected.
+        let excused = s.blocks.iter().filter(|b| b.verdict == Verdict::Fail).all(|b| {
+            b.rules.iter().any(|id| expected.for_rule(id).is_some())
+        });
+        if excused {
+            s.verdict = Verdict::ExpectedFail;
+        }
+    }
+    let mut stale = Vec::new();
+    for d in &expected.deviation {
+        let seen = match (&d.rule, &d.scenario) {
+            (Some(id), _) => rules.iter().find(|r| &r.id == id).map(|r| r.verdict),
+            (None, Some(name)) => scenarios.iter().find(|s| &s.name == name).map(|s| s.verdict),
+            _ => None,
+        };
+        // Stale: it ran and passed. Not run (or unknown to this run) is neither confirmed nor stale.
+        if seen == Some(Verdict::Pass) {
+            stale.push(d.clone());
+        }
+    }
+    Report { label: label.to_owned(), target: target.to_owned(), scenarios, rules, stale }
+}

@@ -1,0 +1,321 @@
+//! The scenario model: one `scenarios/*.toml` file each (format in `scenarios/README.md`).
+//!
+//! A scenario is one request (which front end, method, path, query, headers, body, which handler
+//! serves it) and a list of `[[expect]]` blocks. Each block names the rules it is evidence for and
+//! holds checks on what the client sees and, where the emulator is in the loop, on the function's
+//! side of the wire (`[expect.wire]`, read from the emulator's recorder). A block's verdict is
+//! its rules' evidence, so a runtime that breaks one rule fails that rule's blocks only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The scenarios shipped in `scenarios/`, embedded at build time: `(name, toml text)`.
+pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_scenarios.rs"));
+
+/// Which client-facing API the request goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvokePath {
+    /// A function URL (prelude decoded into status, headers, cookies).
+    FunctionUrl,
+    /// `InvokeWithResponseStream` (event-stream frames).
+    InvokeWithResponseStream,
+    /// The buffered `Invoke` API.
+    Invoke,
+    /// The Swift-style local `POST /invoke`.
+    LocalInvoke,
+}
+
+impl InvokePath {
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FunctionUrl => "function-url",
+            Self::InvokeWithResponseStream => "invoke-with-response-stream",
+            Self::Invoke => "invoke",
+            Self::LocalInvoke => "local-invoke",
+        }
+    }
+}
+
+fn post() -> String {
+    "POST".into()
+}
+
+fn root() -> String {
+    "/".into()
+}
+
+/// The request a scenario sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// The front end.
+    pub path: InvokePath,
+    /// HTTP method. Default `POST`.
+    #[serde(default = "post")]
+    pub method: String,
+    /// Path below the function URL's base (function URLs only). Default `/`.
+    #[serde(default = "root")]
+    pub uri: String,
+    /// Query parameters.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// Request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Request body (the event for IWRS and Invoke).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Function name to address (IWRS and Invoke) instead of the target's; for unknown-function cases.
+    #[serde(default)]
+    pub function: Option<String>,
+}
+
+/// Inclusive bounds in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Lower bound.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Upper bound.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+impl Bounds {
+    /// Whether `value` lies within.
+    pub fn contains(&self, value: f64) -> bool {
+        self.min.is_none_or(|m| value >= m) && self.max.is_none_or(|m| value <= m)
+    }
+}
+
+/// Expectations on the final `InvokeComplete` frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvokeCompleteExpect {
+    /// `ErrorCode`; the empty string means "no error".
+    #[serde(default)]
+    pub error_code: Option<String>,
+    /// `ErrorDetails` contains this text.
+    #[serde(default)]
+    pub error_details_contains: Option<String>,
+    /// The decoded `LogResult` tail contains this text.
+    #[serde(default)]
+    pub log_contains: Option<String>,
+}
+
+/// Expectations on the function's side of the wire, from the emulator's recorder.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireExpect {
+    /// `Lambda-Runtime-Function-Response-Mode` value.
+    #[serde(default)]
+    pub mode_header: Option<String>,
+    /// `Transfer-Encoding: chunked` on the answer.
+    #[serde(default)]
+    pub chunked: Option<bool>,
+    /// The head declares both error trailers in `Trailer`.
+    #[serde(default)]
+    pub trailer_declared: Option<bool>,
+    /// The answer's `Content-Type`.
+    #[serde(default)]
+    pub content_type: Option<String>,
+    /// Exact number of body chunks the runtime sent.
+    #[serde(default)]
+    pub chunk_count: Option<usize>,
+    /// At least this many body chunks.
+    #[serde(default)]
+    pub min_chunks: Option<usize>,
+    /// Every gap between consecutive runtime chunks lies within these bounds (ms).
+    #[serde(default)]
+    pub chunk_gap_ms: Option<Bounds>,
+    /// Whether the body ended with error trailers.
+    #[serde(default)]
+    pub error_trailers: Option<bool>,
+    /// The `Lambda-Runtime-Function-Error-Type` trailer's value (judged only when error trailers
+    /// were sent; whether they should be is `error_trailers`).
+    #[serde(default)]
+    pub trailer_error_type: Option<String>,
+    /// The `Lambda-Runtime-Function-Error-Body` trailer is standard base64 of a JSON object with
+    /// `errorType` and `errorMessage` (judged only when error trailers were sent).
+    #[serde(default)]
+    pub trailer_body_base64_json: Option<bool>,
+    /// Where the invocation's error came from: `trailers`, `error-endpoint`, `platform`, or `none`.
+    #[serde(default)]
+    pub error_origin: Option<String>,
+    /// The invocation's error type as the emulator reports it.
+    #[serde(default)]
+    pub error_type: Option<String>,
+    /// Exactly these runtime fault kinds were recorded (`[]`: none).
+    #[serde(default)]
+    pub faults: Option<Vec<String>>,
+    /// The bootstrap process exited (crashed or was killed) this many times during the scenario.
+    #[serde(default)]
+    pub process_exits: Option<u64>,
+    /// Total body bytes the runtime sent.
+    #[serde(default)]
+    pub body_bytes: Option<u64>,
+}
+
+/// One block of expectations, evidence for its rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The rules this block is evidence for (at least one).
+    pub rules: Vec<String>,
+    /// HTTP status.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Headers with exact values (names case-insensitive).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Headers that must be absent.
+    #[serde(default)]
+    pub headers_absent: Vec<String>,
+    /// `Set-Cookie` values, all present.
+    #[serde(default)]
+    pub cookies: Vec<String>,
+    /// The body, exactly (for IWRS: the PayloadChunks joined).
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The body starts with this (`\u0000` escapes allowed).
+    #[serde(default)]
+    pub body_prefix: Option<String>,
+    /// The body (lossy UTF-8) matches this regex.
+    #[serde(default)]
+    pub body_regex: Option<String>,
+    /// The body (lossy UTF-8) does not match this regex.
+    #[serde(default)]
+    pub body_not_regex: Option<String>,
+    /// Body size in bytes.
+    #[serde(default)]
+    pub body_size: Option<u64>,
+    /// The chunks: for IWRS the PayloadChunk payloads; for HTTP the groups of bytes that arrived
+    /// together (apart by more than the grouping window).
+    #[serde(default)]
+    pub chunks: Option<Vec<String>>,
+    /// Number of chunks (as for `chunks`).
+    #[serde(default)]
+    pub chunk_count: Option<usize>,
+    /// At least this many chunks.
+    #[serde(default)]
+    pub min_chunks: Option<usize>,
+    /// The first body byte arrived within this many ms of sending the request.
+    #[serde(default)]
+    pub first_byte_before_ms: Option<f64>,
+    /// The first body byte arrived at least this many ms before the body ended (it streamed).
+    #[serde(default)]
+    pub first_byte_lead_ms: Option<f64>,
+    /// Gaps between consecutive chunks lie within these bounds (ms).
+    #[serde(default)]
+    pub gap_ms: Option<Bounds>,
+    /// The body ended within this many ms of sending the request.
+    #[serde(default)]
+    pub end_before_ms: Option<f64>,
+    /// Whether the body was cut (ended without its terminating chunk).
+    #[serde(default)]
+    pub aborted: Option<bool>,
+    /// IWRS: every frame had valid `:message-type`, `:event-type`, `:content-type` headers.
+    #[serde(default)]
+    pub frames_valid: Option<bool>,
+    /// IWRS: the stream ended with exactly one `InvokeComplete`, nothing after it.
+    #[serde(default)]
+    pub complete_last: Option<bool>,
+    /// IWRS: the final `InvokeComplete`.
+    #[serde(default)]
+    pub invoke_complete: Option<InvokeCompleteExpect>,
+    /// The function's side of the wire (local target only).
+    #[serde(default)]
+    pub wire: Option<WireExpect>,
+}
+
+/// A scenario file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The file's stem (set on load).
+    #[serde(default, skip_deserializing)]
+    pub name: String,
+    /// What it shows.
+    pub description: String,
+    /// Which handler serves it: `conditional-streaming`, `send-numbers` or `probe`.
+    pub handler: String,
+    /// Function timeout for this scenario, in ms (needs a target that can set it: local).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// Streamed response size cap for this scenario (needs a target that can set it: local).
+    #[serde(default)]
+    pub max_streamed_bytes: Option<u64>,
+    /// The request.
+    pub request: RequestSpec,
+    /// Expectation blocks.
+    pub expect: Vec<Expect>,
+}
+
+impl Scenario {
+    /// Parses a scenario; `name` is its file stem.
+    pub fn parse(name: &str, text: &str) -> Result<Self, Error> {
+        let mut scenario: Scenario = toml::from_str(text)
+            .map_err(|e| Error::Parse { what: format!("scenario {name}"), message: e.to_string() })?;
+        scenario.name = name.to_owned();
+        if scenario.expect.is_empty() {
+            return Err(Error::Invalid(format!("scenario {name} has no [[expect]] block")));
+        }
+        for (i, block) in scenario.expect.iter().enumerate() {
+            if block.rules.is_empty() {
+                return Err(Error::Invalid(format!("scenario {name}: [[expect]] block {} names no rule", i + 1)));
+            }
+            for pattern in [&block.body_regex, &block.body_not_regex].into_iter().flatten() {
+                regex::Regex::new(pattern)
+                    .map_err(|e| Error::Invalid(format!("scenario {name}: bad regex {pattern:?}: {e}")))?;
+            }
+        }
+        Ok(scenario)
+    }
+
+    /// Every rule id the scenario gives evidence for, in first-mention order.
+    pub fn rules(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for id in self.expect.iter().flat_map(|b| b.rules.iter()) {
+            if !out.contains(&id.as_str()) {
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    /// Whether it needs per-scenario emulator settings only a local target can apply.
+    pub fn needs_emulator_settings(&self) -> bool {
+        self.timeout_ms.is_some() || self.max_streamed_bytes.is_some()
+    }
+}
+
+/// The embedded scenarios, parsed, in name order.
+pub fn embedded() -> Result<Vec<Scenario>, Error> {
+    EMBEDDED.iter().map(|(name, text)| Scenario::parse(name, text)).collect()
+}
+
+/// The scenarios in a directory (`*.toml`, README excluded), in name order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, Error> {
+    let read = |source| Error::Read { path: dir.to_owned(), source };
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            Scenario::parse(&name, &text)
+        })
+        .collect()
+}
