@@ -138,10 +138,18 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     let body_text = lossy(&o.body);
     let kept_all = o.body.len() as u64 == o.body_size;
     if let Some(body) = &e.body {
-        c.check("body exactly as expected", kept_all && o.body == body.as_bytes(), format!("body {}", short(&body_text)));
+        c.check(
+            "body exactly as expected",
+            kept_all && o.body == body.as_bytes(),
+            format!("body {}", short(&body_text)),
+        );
     }
     if let Some(prefix) = &e.body_prefix {
-        c.check(format!("body starts with {}", short(prefix)), o.body.starts_with(prefix.as_bytes()), format!("body {}", short(&body_text)));
+        c.check(
+            format!("body starts with {}", short(prefix)),
+            o.body.starts_with(prefix.as_bytes()),
+            format!("body {}", short(&body_text)),
+        );
     }
     if let Some(pattern) = &e.body_regex {
         let ok = regex::Regex::new(pattern).is_ok_and(|r| r.is_match(&body_text));
@@ -149,13 +157,20 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     }
     if let Some(pattern) = &e.body_not_regex {
         let found = regex::Regex::new(pattern).ok().and_then(|r| r.find(&body_text).map(|m| m.as_str().to_owned()));
-        c.check(format!("body does not match /{pattern}/"), found.is_none(), match found {
-            Some(m) => format!("body contains {}", short(&m)),
-            None => format!("body {}", short(&body_text)),
-        });
+        c.check(
+            format!("body does not match /{pattern}/"),
+            found.is_none(),
+            match found {
+                Some(m) => format!("body contains {}", short(&m)),
+                None => format!("body {}", short(&body_text)),
+            },
+        );
     }
     if let Some(size) = e.body_size {
         c.check(format!("body of {size} bytes"), o.body_size == size, format!("{} bytes", o.body_size));
+    }
+    if let Some(size) = e.body_size_at_most {
+        c.check(format!("body of at most {size} bytes"), o.body_size <= size, format!("{} bytes", o.body_size));
     }
     let times: Vec<f64> = o.chunks.iter().map(|a| a.at_ms).collect();
     let sizes: Vec<usize> = o.chunks.iter().map(|a| a.len).collect();
@@ -164,14 +179,26 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         c.check(format!("chunks {chunks:?}"), &got == chunks, format!("chunks {got:?} at {}", fmt_ms(&times)));
     }
     if let Some(n) = e.chunk_count {
-        c.check(format!("{n} chunks"), o.chunks.len() == n, format!("{} chunks of {sizes:?} bytes at {}", o.chunks.len(), fmt_ms(&times)));
+        c.check(
+            format!("{n} chunks"),
+            o.chunks.len() == n,
+            format!("{} chunks of {sizes:?} bytes at {}", o.chunks.len(), fmt_ms(&times)),
+        );
     }
     if let Some(n) = e.min_chunks {
-        c.check(format!("at least {n} chunks"), o.chunks.len() >= n, format!("{} chunks at {}", o.chunks.len(), fmt_ms(&times)));
+        c.check(
+            format!("at least {n} chunks"),
+            o.chunks.len() >= n,
+            format!("{} chunks at {}", o.chunks.len(), fmt_ms(&times)),
+        );
     }
     if let Some(limit) = e.first_byte_before_ms {
         let ttfb = o.ttfb_ms();
-        c.check(format!("first byte within {limit:.0} ms"), ttfb.is_some_and(|t| t <= limit), format!("first byte at {ttfb:.0?} ms"));
+        c.check(
+            format!("first byte within {limit:.0} ms"),
+            ttfb.is_some_and(|t| t <= limit),
+            format!("first byte at {ttfb:.0?} ms"),
+        );
     }
     if let Some(lead) = e.first_byte_lead_ms {
         let ttfb = o.ttfb_ms();
@@ -192,46 +219,74 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     }
     if let Some(aborted) = e.aborted {
         let what = if aborted { "the body was cut" } else { "the body ended normally" };
-        c.check(what, o.aborted.is_some() == aborted, match &o.aborted {
-            Some(why) => format!("cut: {why}"),
-            None => "ended normally".to_owned(),
-        });
+        c.check(
+            what,
+            o.aborted.is_some() == aborted,
+            match &o.aborted {
+                Some(why) => format!("cut: {why}"),
+                None => "ended normally".to_owned(),
+            },
+        );
     }
     if let Some(valid) = e.frames_valid {
         let kinds: Vec<&str> = o.frames.iter().map(|f| f.kind.as_str()).take(8).collect();
         let ok = o.frame_errors.is_empty() && !o.frames.is_empty();
-        c.check("every frame has valid :message-type, :event-type, :content-type", ok == valid, if o.frame_errors.is_empty() {
-            format!("{} frames: {kinds:?}", o.frames.len())
-        } else {
-            format!("invalid frames: {:?}", o.frame_errors)
-        });
+        c.check(
+            "every frame has valid :message-type, :event-type, :content-type",
+            ok == valid,
+            if o.frame_errors.is_empty() {
+                format!("{} frames: {kinds:?}", o.frames.len())
+            } else {
+                format!("invalid frames: {:?}", o.frame_errors)
+            },
+        );
     }
     if let Some(last) = e.complete_last {
         let ends = o.frames.last().is_some_and(|f| f.kind == "InvokeComplete");
         let ok = o.completes.len() == 1 && ends && !o.frame_after_complete;
-        c.check("exactly one InvokeComplete, last", ok == last, format!(
-            "{} InvokeComplete frame(s), last frame {:?}",
-            o.completes.len(),
-            o.frames.last().map(|f| f.kind.as_str())
-        ));
+        c.check(
+            "exactly one InvokeComplete, last",
+            ok == last,
+            format!(
+                "{} InvokeComplete frame(s), last frame {:?}",
+                o.completes.len(),
+                o.frames.last().map(|f| f.kind.as_str())
+            ),
+        );
     }
     if let Some(ic) = &e.invoke_complete {
         let done = o.completes.last();
         if let Some(code) = &ic.error_code {
             let got = done.and_then(|d| d.error_code.clone()).unwrap_or_default();
-            let what = if code.is_empty() { "InvokeComplete without ErrorCode".to_owned() } else { format!("InvokeComplete ErrorCode {code}") };
-            c.check(what, done.is_some() && &got == code, match done {
-                Some(_) => format!("ErrorCode {got:?}"),
-                None => "no InvokeComplete".to_owned(),
-            });
+            let what = if code.is_empty() {
+                "InvokeComplete without ErrorCode".to_owned()
+            } else {
+                format!("InvokeComplete ErrorCode {code}")
+            };
+            c.check(
+                what,
+                done.is_some() && &got == code,
+                match done {
+                    Some(_) => format!("ErrorCode {got:?}"),
+                    None => "no InvokeComplete".to_owned(),
+                },
+            );
         }
         if let Some(text) = &ic.error_details_contains {
             let got = done.and_then(|d| d.error_details.clone()).unwrap_or_default();
-            c.check(format!("ErrorDetails contains {text:?}"), got.contains(text.as_str()), format!("ErrorDetails {}", short(&got)));
+            c.check(
+                format!("ErrorDetails contains {text:?}"),
+                got.contains(text.as_str()),
+                format!("ErrorDetails {}", short(&got)),
+            );
         }
         if let Some(text) = &ic.log_contains {
             let got = o.log_result().unwrap_or_default();
-            c.check(format!("LogResult contains {text:?}"), got.contains(text.as_str()), format!("LogResult {}", short(&got)));
+            c.check(
+                format!("LogResult contains {text:?}"),
+                got.contains(text.as_str()),
+                format!("LogResult {}", short(&got)),
+            );
         }
     }
 }
@@ -239,7 +294,11 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
 fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
     if let Some(mode) = &e.mode_header {
         let got = w.header(names::RESPONSE_MODE);
-        c.check(format!("runtime sent {}: {mode}", names::RESPONSE_MODE), got == Some(mode.as_str()), format!("{got:?}"));
+        c.check(
+            format!("runtime sent {}: {mode}", names::RESPONSE_MODE),
+            got == Some(mode.as_str()),
+            format!("{got:?}"),
+        );
     }
     if let Some(chunked) = e.chunked {
         let te = w.header("transfer-encoding");
@@ -250,7 +309,11 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         let got = w.header("trailer");
         let lower = got.map(str::to_ascii_lowercase).unwrap_or_default();
         let is = lower.contains(names::FUNCTION_ERROR_TYPE) && lower.contains(names::FUNCTION_ERROR_BODY);
-        c.check(format!("runtime declared both error trailers: {declared}"), is == declared, format!("trailer: {got:?}"));
+        c.check(
+            format!("runtime declared both error trailers: {declared}"),
+            is == declared,
+            format!("trailer: {got:?}"),
+        );
     }
     if let Some(ct) = &e.content_type {
         let got = w.header("content-type");
@@ -259,10 +322,18 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
     let times: Vec<f64> = w.chunks.iter().map(|(t, _)| *t).collect();
     let sizes: Vec<usize> = w.chunks.iter().map(|(_, l)| *l).collect();
     if let Some(n) = e.chunk_count {
-        c.check(format!("runtime sent {n} body chunks"), w.chunks.len() == n, format!("{} chunks of {sizes:?} bytes at {}", w.chunks.len(), fmt_ms(&times)));
+        c.check(
+            format!("runtime sent {n} body chunks"),
+            w.chunks.len() == n,
+            format!("{} chunks of {sizes:?} bytes at {}", w.chunks.len(), fmt_ms(&times)),
+        );
     }
     if let Some(n) = e.min_chunks {
-        c.check(format!("runtime sent at least {n} body chunks"), w.chunks.len() >= n, format!("{} chunks", w.chunks.len()));
+        c.check(
+            format!("runtime sent at least {n} body chunks"),
+            w.chunks.len() >= n,
+            format!("{} chunks", w.chunks.len()),
+        );
     }
     if let Some(bounds) = e.chunk_gap_ms {
         let g = gaps(&times);
@@ -288,7 +359,11 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         let decoded = raw.as_deref().and_then(|r| base64::engine::general_purpose::STANDARD.decode(r.trim()).ok());
         let json = decoded.as_deref().and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok());
         let ok = json.as_ref().is_some_and(|j| j.get("errorType").is_some() && j.get("errorMessage").is_some());
-        c.check(format!("error body trailer is base64 of the error JSON: {want}"), ok == want, format!("trailer body {raw:?}"));
+        c.check(
+            format!("error body trailer is base64 of the error JSON: {want}"),
+            ok == want,
+            format!("trailer body {raw:?}"),
+        );
     }
     if let Some(origin) = &e.error_origin {
         let got = w.error.as_ref().map_or("none", |(_, o, _)| o.as_str());

@@ -128,7 +128,8 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
     }
     let started = Instant::now();
     let ms = move || started.elapsed().as_secs_f64() * 1000.0;
-    let response = builder.body(request.body).send().await.map_err(|e| format!("{} {}: {e}", request.method, request.url))?;
+    let response =
+        builder.body(request.body).send().await.map_err(|e| format!("{} {}: {e}", request.method, request.url))?;
     let mut obs = Observation {
         status: response.status().as_u16(),
         head_ms: ms(),
@@ -141,7 +142,9 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
     };
     obs.request_id = obs.header("x-amzn-requestid").map(str::to_owned);
     let is_event_stream = request.event_stream
-        && obs.header("content-type").is_some_and(|ct| ct.starts_with(lambda_stream_protocol::names::EVENT_STREAM_CONTENT_TYPE));
+        && obs
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with(lambda_stream_protocol::names::EVENT_STREAM_CONTENT_TYPE));
     let mut decoder = EventStreamDecoder::new();
     let mut stream = response.bytes_stream();
     while let Some(piece) = stream.next().await {
@@ -185,10 +188,11 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
             obs.keep(&piece);
         }
     }
-    if is_event_stream && obs.aborted.is_none() {
-        if let Err(e) = decoder.finish() {
-            obs.aborted = Some(e.to_string());
-        }
+    if is_event_stream
+        && obs.aborted.is_none()
+        && let Err(e) = decoder.finish()
+    {
+        obs.aborted = Some(e.to_string());
     }
     obs.end_ms = ms();
     Ok(obs)

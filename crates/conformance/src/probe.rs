@@ -45,7 +45,12 @@ fn report(name: &str, what: &str, result: Result<(), lambda_stream::StreamError>
 impl StreamingHandler for Probe {
     type Error = BoxError;
 
-    async fn handle(&self, event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext) -> Result<(), BoxError> {
+    async fn handle(
+        &self,
+        event: Bytes,
+        writer: &mut ResponseStreamWriter,
+        _ctx: LambdaContext,
+    ) -> Result<(), BoxError> {
         let name = probe_name(&event).unwrap_or_default();
         let head = || Prelude::with_status(200).header("content-type", "text/plain").header("x-probe", name.as_str());
         match name.as_str() {
@@ -84,7 +89,11 @@ impl StreamingHandler for Probe {
             "headers-after-body" => {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("body first").await?;
-                report(&name, "status and headers after the body", writer.write_status_and_headers(Prelude::with_status(418)).await);
+                report(
+                    &name,
+                    "status and headers after the body",
+                    writer.write_status_and_headers(Prelude::with_status(418)).await,
+                );
                 writer.finish().await?;
             }
             "return-without-finish" => {

@@ -122,10 +122,17 @@ pub fn junit(report: &Report) -> Result<String, Error> {
         let failed: Vec<String> = s
             .blocks
             .iter()
-            .flat_map(|b| b.checks.iter().filter(|c| !c.ok).map(move |c| format!("{}: expected {}; saw {}", b.rules.join(", "), c.what, c.evidence)))
+            .flat_map(|b| {
+                b.checks
+                    .iter()
+                    .filter(|c| !c.ok)
+                    .map(move |c| format!("{}: expected {}; saw {}", b.rules.join(", "), c.what, c.evidence))
+            })
             .collect();
         let message = match s.verdict {
-            Verdict::ExpectedFail => s.deviation.as_ref().map_or("failing rules are expected deviations".to_owned(), |d| d.reason.clone()),
+            Verdict::ExpectedFail => {
+                s.deviation.as_ref().map_or("failing rules are expected deviations".to_owned(), |d| d.reason.clone())
+            }
             _ => s.note.clone().or_else(|| failed.first().cloned()).unwrap_or_default(),
         };
         scenarios.add_test_case(case(&s.name, s.verdict, &message, &failed.join("\n")));

@@ -171,7 +171,11 @@ pub fn select(scenarios: Vec<Scenario>, globs: &[String]) -> Result<Vec<Scenario
 }
 
 /// Runs one scenario and judges its blocks (no deviations applied).
-pub async fn run_scenario(client: &reqwest::Client, target: &Target, scenario: &Scenario) -> Result<ScenarioResult, Error> {
+pub async fn run_scenario(
+    client: &reqwest::Client,
+    target: &Target,
+    scenario: &Scenario,
+) -> Result<ScenarioResult, Error> {
     let attempt = target.attempt(client, scenario).await?;
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
@@ -193,7 +197,12 @@ pub async fn run_scenario(client: &reqwest::Client, target: &Target, scenario: &
             result.blocks = scenario
                 .expect
                 .iter()
-                .map(|e| BlockResult { rules: e.rules.clone(), verdict: Verdict::NotRun, checks: Vec::new(), skipped: Some(reason.clone()) })
+                .map(|e| BlockResult {
+                    rules: e.rules.clone(),
+                    verdict: Verdict::NotRun,
+                    checks: Vec::new(),
+                    skipped: Some(reason.clone()),
+                })
                 .collect();
         }
         Attempt::Failed { error } => {
@@ -238,7 +247,10 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
     let client = reqwest::Client::builder().build().map_err(|e| Error::Target(format!("HTTP client: {e}")))?;
     let jobs = if options.target.parallel() { options.jobs.max(1) } else { 1 };
     let bar = options.progress.then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(Some(scenarios.len() as u64), indicatif::ProgressDrawTarget::stderr());
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(scenarios.len() as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
         if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} scenarios {msg}") {
             bar.set_style(style);
         }
@@ -271,7 +283,13 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
 }
 
 /// Rolls scenario results up per rule and applies the expected deviations.
-pub fn assemble(catalogue: &Catalogue, label: &str, target: &str, mut scenarios: Vec<ScenarioResult>, expected: &Expected) -> Report {
+pub fn assemble(
+    catalogue: &Catalogue,
+    label: &str,
+    target: &str,
+    mut scenarios: Vec<ScenarioResult>,
+    expected: &Expected,
+) -> Report {
     let mut rules = Vec::new();
     for rule in &catalogue.rules {
         let mut verdicts = Vec::new();
@@ -308,7 +326,11 @@ pub fn assemble(catalogue: &Catalogue, label: &str, target: &str, mut scenarios:
                 .iter()
                 .filter(|s| names.contains(&s.name))
                 .filter_map(|s| {
-                    s.blocks.iter().find(|b| b.rules.contains(&rule.id)).and_then(|b| b.skipped.clone()).or(s.note.clone())
+                    s.blocks
+                        .iter()
+                        .find(|b| b.rules.contains(&rule.id))
+                        .and_then(|b| b.skipped.clone())
+                        .or(s.note.clone())
                 })
                 .collect();
             evidence = reasons.into_iter().take(1).collect();
@@ -343,9 +365,11 @@ pub fn assemble(catalogue: &Catalogue, label: &str, target: &str, mut scenarios:
             continue;
         }
         // A scenario whose every failing block is about rules excused for this target fails as expected.
-        let excused = s.blocks.iter().filter(|b| b.verdict == Verdict::Fail).all(|b| {
-            b.rules.iter().any(|id| expected.for_rule(id).is_some())
-        });
+        let excused = s
+            .blocks
+            .iter()
+            .filter(|b| b.verdict == Verdict::Fail)
+            .all(|b| b.rules.iter().any(|id| expected.for_rule(id).is_some()));
         if excused {
             s.verdict = Verdict::ExpectedFail;
         }

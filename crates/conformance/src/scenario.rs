@@ -196,6 +196,9 @@ pub struct Expect {
     /// Body size in bytes.
     #[serde(default)]
     pub body_size: Option<u64>,
+    /// Body size at most this many bytes.
+    #[serde(default)]
+    pub body_size_at_most: Option<u64>,
     /// The chunks: for IWRS the PayloadChunk payloads; for HTTP the groups of bytes that arrived
     /// together (apart by more than the grouping window).
     #[serde(default)]

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use lambda_stream_emulator::{
-    BootstrapCommand, Emulator, ErrorOrigin, FunctionConfig, InvocationRecord, Limits, Supervisor,
-    SupervisorConfig,
+    BootstrapCommand, Emulator, ErrorOrigin, FunctionConfig, InvocationRecord, Limits, Supervisor, SupervisorConfig,
 };
 use lambda_stream_protocol::paths;
 use serde::Serialize;
@@ -113,7 +112,7 @@ pub enum Attempt {
     /// The request was answered (perhaps with a cut body).
     Observed {
         /// The client side.
-        client: Observation,
+        client: Box<Observation>,
         /// The function side, when the emulator was in the loop and recorded an invocation.
         wire: Option<WireObservation>,
         /// Whether the target can see the function's side at all.
@@ -162,8 +161,11 @@ impl Target {
     /// Checks that every local bootstrap program exists; the error names the missing ones.
     pub fn check_bootstraps(&self) -> Result<(), Vec<PathBuf>> {
         let Target::Local { bootstraps } = self else { return Ok(()) };
-        let missing: Vec<PathBuf> =
-            bootstraps.values().map(|b| b.program.clone()).filter(|p| !p.exists() && p.components().count() > 1).collect();
+        let missing: Vec<PathBuf> = bootstraps
+            .values()
+            .map(|b| b.program.clone())
+            .filter(|p| !p.exists() && p.components().count() > 1)
+            .collect();
         if missing.is_empty() { Ok(()) } else { Err(missing) }
     }
 
@@ -206,7 +208,7 @@ impl Target {
         };
         let outgoing = outgoing(scenario, base, function)?;
         Ok(match observe::send(client, outgoing).await {
-            Ok(client) => Attempt::Observed { client, wire: None, wire_visible: false },
+            Ok(client) => Attempt::Observed { client: Box::new(client), wire: None, wire_visible: false },
             Err(error) => Attempt::Failed { error },
         })
     }
@@ -247,7 +249,11 @@ pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgo
     })
 }
 
-async fn attempt_local(client: &reqwest::Client, scenario: &Scenario, command: BootstrapCommand) -> Result<Attempt, Error> {
+async fn attempt_local(
+    client: &reqwest::Client,
+    scenario: &Scenario,
+    command: BootstrapCommand,
+) -> Result<Attempt, Error> {
     let timeout = scenario.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let mut limits = Limits::default();
     if let Some(cap) = scenario.max_streamed_bytes {
@@ -275,7 +281,7 @@ async fn attempt_local(client: &reqwest::Client, scenario: &Scenario, command: B
                 _ => None,
             };
             let wire = record.as_ref().map(|r| WireObservation::from_record(r, supervisor.exits()));
-            Attempt::Observed { client: observation, wire, wire_visible: true }
+            Attempt::Observed { client: Box::new(observation), wire, wire_visible: true }
         }
     };
     supervisor.shutdown().await;

@@ -16,7 +16,9 @@ fn run_scenario_test(name: &str) {
     for block in &result.blocks {
         match block.verdict {
             Verdict::Pass => {}
-            Verdict::NotRun => problems.push(format!("{:?} not run: {:?} {:?}", block.rules, block.skipped, result.note)),
+            Verdict::NotRun => {
+                problems.push(format!("{:?} not run: {:?} {:?}", block.rules, block.skipped, result.note))
+            }
             _ => {
                 for c in block.checks.iter().filter(|c| !c.ok) {
                     problems.push(format!("{:?}: expected {}; saw {}", block.rules, c.what, c.evidence));

@@ -53,8 +53,11 @@ impl Api {
     }
 }
 
+/// Header names (lower case) and values.
+type Headers = Vec<(String, String)>;
+
 /// Reads an HTTP/1.1 answer (Connection: close): the headers and the body.
-fn read_answer(sock: TcpStream) -> io::Result<(Vec<(String, String)>, Vec<u8>)> {
+fn read_answer(sock: TcpStream) -> io::Result<(Headers, Vec<u8>)> {
     let mut reader = BufReader::new(sock);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -138,7 +141,11 @@ struct Stream {
 
 impl Stream {
     fn start(api: &Api, id: &str, defects: Defects) -> io::Result<Self> {
-        let trailer = if defects.no_trailer_declared { String::new() } else { format!("trailer: {}\r\n", names::DECLARED_TRAILERS) };
+        let trailer = if defects.no_trailer_declared {
+            String::new()
+        } else {
+            format!("trailer: {}\r\n", names::DECLARED_TRAILERS)
+        };
         let sock = api.connect(&format!(
             "POST {{prefix}}/2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nhost: {{host}}\r\n\
              {}: {}\r\ncontent-type: {}\r\ntransfer-encoding: chunked\r\n{trailer}connection: close\r\n\r\n",
@@ -184,7 +191,10 @@ impl Stream {
                 } else {
                     b64
                 };
-                end.extend_from_slice(format!("{}: {t}\r\n{}: {body}\r\n", names::FUNCTION_ERROR_TYPE, names::FUNCTION_ERROR_BODY).as_bytes());
+                end.extend_from_slice(
+                    format!("{}: {t}\r\n{}: {body}\r\n", names::FUNCTION_ERROR_TYPE, names::FUNCTION_ERROR_BODY)
+                        .as_bytes(),
+                );
             }
         }
         end.extend_from_slice(b"\r\n");

@@ -14,7 +14,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "send-numbers" => lambda_stream::run(SendNumbers).await?,
         "conditional-streaming" => lambda_stream::run(ConditionalStreaming).await?,
         "probe" => lambda_stream::run(Probe).await?,
-        other => return Err(format!("unknown handler {other:?}: give send-numbers, conditional-streaming or probe").into()),
+        other => {
+            return Err(format!("unknown handler {other:?}: give send-numbers, conditional-streaming or probe").into());
+        }
     }
     Ok(())
 }
