@@ -89,6 +89,12 @@ fn gaps(times: &[f64]) -> Vec<f64> {
     times.windows(2).map(|w| w[1] - w[0]).collect()
 }
 
+/// The last `n` values (all when `n` is `None`): the chunks that carry the writes, after any
+/// chunks a runtime spends on the prelude.
+fn tail(values: &[f64], n: Option<usize>) -> &[f64] {
+    n.map_or(values, |n| &values[values.len().saturating_sub(n)..])
+}
+
 fn fmt_ms(values: &[f64]) -> String {
     let parts: Vec<String> = values.iter().take(12).map(|v| format!("{v:.0}")).collect();
     let more = if values.len() > 12 { format!(", ... ({} in all)", values.len()) } else { String::new() };
@@ -210,7 +216,7 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         );
     }
     if let Some(bounds) = e.gap_ms {
-        let g = gaps(&times);
+        let g = gaps(tail(&times, e.min_chunks));
         let ok = !g.is_empty() && g.iter().all(|x| bounds.contains(*x));
         c.check(format!("gaps between chunks within {bounds:?}"), ok, format!("gaps {}", fmt_ms(&g)));
     }
@@ -270,6 +276,14 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
                     Some(_) => format!("ErrorCode {got:?}"),
                     None => "no InvokeComplete".to_owned(),
                 },
+            );
+        }
+        if let Some(want) = ic.error {
+            let got = done.and_then(|d| d.error_code.clone()).filter(|c| !c.is_empty());
+            c.check(
+                format!("InvokeComplete reports an error: {want}"),
+                done.is_some() && got.is_some() == want,
+                format!("ErrorCode {got:?}"),
             );
         }
         if let Some(text) = &ic.error_details_contains {
@@ -336,7 +350,7 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         );
     }
     if let Some(bounds) = e.chunk_gap_ms {
-        let g = gaps(&times);
+        let g = gaps(tail(&times, e.min_chunks));
         let ok = !g.is_empty() && g.iter().all(|x| bounds.contains(*x));
         c.check(format!("runtime chunk gaps within {bounds:?}"), ok, format!("gaps {}", fmt_ms(&g)));
     }

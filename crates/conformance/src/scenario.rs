@@ -102,6 +102,9 @@ pub struct InvokeCompleteExpect {
     /// `ErrorCode`; the empty string means "no error".
     #[serde(default)]
     pub error_code: Option<String>,
+    /// Whether an `ErrorCode` (any) is present.
+    #[serde(default)]
+    pub error: Option<bool>,
     /// `ErrorDetails` contains this text.
     #[serde(default)]
     pub error_details_contains: Option<String>,
@@ -132,7 +135,9 @@ pub struct WireExpect {
     /// At least this many body chunks.
     #[serde(default)]
     pub min_chunks: Option<usize>,
-    /// Every gap between consecutive runtime chunks lies within these bounds (ms).
+    /// Every gap between consecutive runtime chunks lies within these bounds (ms); with
+    /// `min_chunks`, only the gaps between the last `min_chunks` chunks (the writes; a runtime may
+    /// send the prelude in chunks of its own before them).
     #[serde(default)]
     pub chunk_gap_ms: Option<Bounds>,
     /// Whether the body ended with error trailers.
@@ -215,7 +220,8 @@ pub struct Expect {
     /// The first body byte arrived at least this many ms before the body ended (it streamed).
     #[serde(default)]
     pub first_byte_lead_ms: Option<f64>,
-    /// Gaps between consecutive chunks lie within these bounds (ms).
+    /// Gaps between consecutive chunks lie within these bounds (ms); with `min_chunks`, only the
+    /// gaps between the last `min_chunks` chunks.
     #[serde(default)]
     pub gap_ms: Option<Bounds>,
     /// The body ended within this many ms of sending the request.
