@@ -20,6 +20,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod conform;
+
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use lambda_stream_emulator::{Auth, EmulateOptions, emulate};
@@ -42,6 +44,13 @@ enum Command {
     ///
     /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
     Emulate(EmulateArgs),
+    /// Check a runtime (or an endpoint) against the documented streaming rules, scenario by scenario.
+    ///
+    /// With no arguments: every scenario on the local emulator with lambda-stream's example
+    /// binaries from the directory of this executable; exits non-zero on unexpected failures.
+    ///
+    /// Example: lambda-stream conform --bootstrap conditional-streaming=target/debug/official-conditional-streaming
+    Conform(conform::ConformArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -99,6 +108,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     match cli.command {
         Command::Emulate(args) => runtime.block_on(run_emulate(args)),
+        Command::Conform(args) => runtime.block_on(conform::run(args)),
     }
 }
 
