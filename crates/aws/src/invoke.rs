@@ -1,0 +1,356 @@
+//! `invoke`: call a streaming function the two ways AWS offers, reading the answer as it arrives.
+//!
+//! - [`FunctionUrlClient`]: an HTTP request to the function URL signed with SigV4 for service
+//!   `lambda` (AuthType `AWS_IAM`; Lambda developer guide, "Controlling access to function
+//!   URLs"), sent with `x-amz-content-sha256` (required for POST/PUT behind CloudFront OAC, and
+//!   accepted by Lambda directly), body read chunk by chunk: what
+//!   `curl --aws-sigv4 "aws:amz:REGION:lambda" --no-buffer` does.
+//! - [`invoke_with_response_stream`]: the `InvokeWithResponseStream` API through aws-sdk-lambda,
+//!   one `PayloadChunk` event per chunk, then `InvokeComplete`.
+//!
+//! Both report the time to the response head and to the first body byte (TTFB) measured from
+//! just before the request was sent, and each chunk's arrival time.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sdk_lambda::operation::invoke_with_response_stream::InvokeWithResponseStreamOutput;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
+use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt as _};
+use http::{HeaderMap, Method};
+
+use crate::Error;
+
+/// One piece of the body, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// When it arrived, from just before the request was sent.
+    pub at: Duration,
+}
+
+/// A request to a function URL.
+#[derive(Debug, Clone)]
+pub struct UrlRequest {
+    /// The full URL (`https://ID.lambda-url.REGION.on.aws/path?query`).
+    pub url: String,
+    /// Method; POST by default.
+    pub method: Method,
+    /// Extra headers (signed too).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+impl UrlRequest {
+    /// `POST url` with a JSON body.
+    pub fn post_json(url: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Self {
+            url: url.into(),
+            method: Method::POST,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }
+    }
+}
+
+type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+/// A function URL's answer: status and headers are known, the body is still arriving.
+pub struct UrlResponse {
+    /// HTTP status.
+    pub status: http::StatusCode,
+    /// Response headers (from the function's prelude, plus Lambda's own).
+    pub headers: HeaderMap,
+    /// Time to the response head.
+    pub head_after: Duration,
+    started: Instant,
+    first_byte: Option<Duration>,
+    body: BodyStream,
+}
+
+impl std::fmt::Debug for UrlResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UrlResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("head_after", &self.head_after)
+            .field("first_byte", &self.first_byte)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UrlResponse {
+    /// The next body chunk as the network delivered it; `None` at the end of the body. A body
+    /// cut short (a mid-stream function error ends the transfer without its last chunk) is an
+    /// error here.
+    pub async fn next_chunk(&mut self) -> Option<Result<Chunk, Error>> {
+        loop {
+            return match self.body.next().await? {
+                Ok(bytes) if bytes.is_empty() => continue,
+                Ok(bytes) => {
+                    let at = self.started.elapsed();
+                    self.first_byte.get_or_insert(at);
+                    Some(Ok(Chunk { bytes, at }))
+                }
+                Err(err) => Some(Err(Error::Http(err))),
+            };
+        }
+    }
+
+    /// Time to the first body byte, once it arrived.
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.first_byte
+    }
+
+    /// Reads the rest of the body into chunks (for tests and summaries).
+    pub async fn collect(mut self) -> Result<Vec<Chunk>, Error> {
+        let mut chunks = Vec::new();
+        while let Some(chunk) = self.next_chunk().await {
+            chunks.push(chunk?);
+        }
+        Ok(chunks)
+    }
+}
+
+/// Sends SigV4-signed requests to function URLs.
+#[derive(Debug, Clone)]
+pub struct FunctionUrlClient {
+    http: reqwest::Client,
+    credentials: Credentials,
+    region: String,
+}
+
+impl FunctionUrlClient {
+    /// A client signing with `credentials` for `region`. When the URL names a region
+    /// (`ID.lambda-url.REGION.on.aws`) that one is used instead, as the signature must match
+    /// the function's region.
+    pub fn new(credentials: Credentials, region: impl Into<String>) -> Result<Self, Error> {
+        // reqwest is built without a default crypto provider: install ring's, the one the SDK
+        // clients use too, so the binary carries a single TLS stack. Installing twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder().build()?;
+        Ok(Self { http, credentials, region: region.into() })
+    }
+
+    /// The region a request to `url` is signed for.
+    pub fn signing_region(&self, url: &str) -> String {
+        region_of_function_url(url).unwrap_or_else(|| self.region.clone())
+    }
+
+    /// Signs and sends `request`; returns once the response head arrived.
+    pub async fn send(&self, request: &UrlRequest) -> Result<UrlResponse, Error> {
+        let mut signed = self.sign(request, SystemTime::now())?;
+        let started = Instant::now();
+        let mut builder = self.http.request(request.method.clone(), &request.url);
+        for (name, value) in signed.headers_mut().drain().filter_map(|(n, v)| Some((n?, v))) {
+            builder = builder.header(name, value);
+        }
+        let response = builder.body(request.body.clone()).send().await?;
+        let head_after = started.elapsed();
+        Ok(UrlResponse {
+            status: response.status(),
+            headers: response.headers().clone(),
+            head_after,
+            started,
+            first_byte: None,
+            body: Box::pin(response.bytes_stream()),
+        })
+    }
+
+    /// The request with its SigV4 headers (`authorization`, `x-amz-date`, `x-amz-content-sha256`,
+    /// `x-amz-security-token` for temporary credentials) as signed at `time`.
+    pub fn sign(&self, request: &UrlRequest, time: SystemTime) -> Result<http::Request<()>, Error> {
+        let mut http_request = http::Request::builder()
+            .method(request.method.clone())
+            .uri(&request.url)
+            .body(())
+            .map_err(|e| Error::Invalid(format!("invalid function URL {:?}: {e}", request.url)))?;
+        for (name, value) in &request.headers {
+            let name = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| Error::Invalid(format!("invalid header name {name:?}: {e}")))?;
+            let value = http::HeaderValue::from_str(value)
+                .map_err(|e| Error::Invalid(format!("invalid value for header {name}: {e}")))?;
+            http_request.headers_mut().append(name, value);
+        }
+        let mut settings = SigningSettings::default();
+        // Sends and signs x-amz-content-sha256: CloudFront OAC requires it for PUT/POST, and it
+        // lets the service check the body against the signature.
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        let region = self.signing_region(&request.url);
+        let identity = self.credentials.clone().into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&region)
+            .name("lambda")
+            .time(time)
+            .settings(settings)
+            .build()
+            .map_err(|e| Error::Signing(e.to_string()))?
+            .into();
+        let header_pairs: Vec<(&str, &str)> =
+            http_request.headers().iter().filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?))).collect();
+        let signable = SignableRequest::new(
+            request.method.as_str(),
+            request.url.as_str(),
+            header_pairs.into_iter(),
+            SignableBody::Bytes(&request.body),
+        )
+        .map_err(|e| Error::Signing(e.to_string()))?;
+        let (instructions, _signature) =
+            sign(signable, &params).map_err(|e| Error::Signing(e.to_string()))?.into_parts();
+        instructions.apply_to_request_http1x(&mut http_request);
+        Ok(http_request)
+    }
+}
+
+/// `REGION` of `https://ID.lambda-url.REGION.on.aws/...`.
+pub fn region_of_function_url(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':', '?']).next()?;
+    let rest = host.split_once(".lambda-url.")?.1;
+    let region = rest.strip_suffix(".on.aws")?;
+    (!region.is_empty()).then(|| region.to_owned())
+}
+
+/// An `InvokeWithResponseStream` answer whose events are still arriving.
+#[derive(Debug)]
+pub struct IwrsResponse {
+    /// HTTP status (200; 204 for DryRun).
+    pub status: u16,
+    /// `X-Amz-Executed-Version`.
+    pub executed_version: Option<String>,
+    /// The `ResponseStreamContentType` member.
+    pub content_type: Option<String>,
+    /// Time to the response head.
+    pub head_after: Duration,
+    started: Instant,
+    first_byte: Option<Duration>,
+    output: InvokeWithResponseStreamOutput,
+    completed: bool,
+}
+
+/// An event of an `InvokeWithResponseStream` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IwrsEvent {
+    /// A `PayloadChunk`'s bytes.
+    Chunk(Chunk),
+    /// `InvokeComplete`: the function finished; error fields are set when it failed.
+    Complete {
+        /// `ErrorCode` (e.g. `Function.UnhandledError`).
+        error_code: Option<String>,
+        /// `ErrorDetails`.
+        error_details: Option<String>,
+        /// `LogResult` (base64 log tail, with `LogType: Tail`).
+        log_result: Option<String>,
+    },
+}
+
+impl IwrsResponse {
+    /// The next event; `None` after `InvokeComplete` or when the stream ends.
+    pub async fn next_event(&mut self) -> Option<Result<IwrsEvent, Error>> {
+        if self.completed {
+            return None;
+        }
+        loop {
+            let event = match self.output.event_stream.recv().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return None,
+                Err(err) => return Some(Err(Error::EventStream(crate::error::describe_sdk(&err)))),
+            };
+            return Some(Ok(match event {
+                InvokeWithResponseStreamResponseEvent::PayloadChunk(update) => {
+                    let bytes = update.payload.map(|b| Bytes::from(b.into_inner())).unwrap_or_default();
+                    let at = self.started.elapsed();
+                    self.first_byte.get_or_insert(at);
+                    IwrsEvent::Chunk(Chunk { bytes, at })
+                }
+                InvokeWithResponseStreamResponseEvent::InvokeComplete(done) => {
+                    self.completed = true;
+                    IwrsEvent::Complete {
+                        error_code: done.error_code,
+                        error_details: done.error_details,
+                        log_result: done.log_result,
+                    }
+                }
+                // Events added to the API after this SDK version: skip them.
+                _ => continue,
+            }));
+        }
+    }
+
+    /// Time to the first `PayloadChunk`, once it arrived.
+    pub fn ttfb(&self) -> Option<Duration> {
+        self.first_byte
+    }
+}
+
+/// Calls `InvokeWithResponseStream` on `function` (name or ARN) with `payload`.
+pub async fn invoke_with_response_stream(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: impl Into<Bytes>,
+) -> Result<IwrsResponse, Error> {
+    let started = Instant::now();
+    let output = lambda
+        .invoke_with_response_stream()
+        .function_name(function)
+        .payload(Blob::new(payload.into()))
+        .send()
+        .await
+        .map_err(crate::error::aws("InvokeWithResponseStream"))?;
+    Ok(IwrsResponse {
+        status: u16::try_from(output.status_code).unwrap_or(0),
+        executed_version: output.executed_version.clone(),
+        content_type: output.response_stream_content_type.clone(),
+        head_after: started.elapsed(),
+        started,
+        first_byte: None,
+        output,
+        completed: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_comes_from_the_function_url() {
+        assert_eq!(
+            region_of_function_url("https://abc123.lambda-url.eu-west-1.on.aws/path?x=1").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(region_of_function_url("http://127.0.0.1:9000/"), None);
+    }
+
+    #[test]
+    fn signed_requests_carry_the_payload_hash_and_a_lambda_scope() {
+        let client = FunctionUrlClient::new(
+            Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test"),
+            "us-east-1",
+        )
+        .unwrap();
+        let request = UrlRequest::post_json("https://abc.lambda-url.eu-west-1.on.aws/", "{}");
+        let signed = client.sign(&request, SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)).unwrap();
+        let header = |n: &str| signed.headers().get(n).map(|v| v.to_str().unwrap().to_owned());
+        // SHA-256 of "{}".
+        assert_eq!(
+            header("x-amz-content-sha256").as_deref(),
+            Some("44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")
+        );
+        assert_eq!(header("x-amz-date").as_deref(), Some("20231114T221320Z"));
+        assert_eq!(header("x-amz-security-token").as_deref(), Some("token"));
+        let auth = header("authorization").unwrap();
+        assert!(
+            auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20231114/eu-west-1/lambda/aws4_request"),
+            "{auth}"
+        );
+        assert!(auth.contains("x-amz-content-sha256"), "the payload hash is signed: {auth}");
+    }
+}

@@ -1,0 +1,44 @@
+//! # lambda-stream-aws
+//!
+//! Ships a streaming function to AWS Lambda and calls it there: what the Swift runtime's example
+//! does by hand with `swift package archive`, the AWS CLI, SAM and `curl --aws-sigv4`, as a
+//! library the `lambda-stream` command (and the live tests) drive, and that always cleans up.
+//!
+//! ## Parts
+//! - [`package`]: builds a workspace binary for Lambda (cargo-zigbuild or cargo-lambda pinned to
+//!   provided.al2023's glibc 2.34, else plain cargo with a warning) and zips it as an executable
+//!   `bootstrap` ([`package::package`], [`package::zip_bootstrap`]).
+//! - [`template`]: the CloudFormation template (`templates/lambda-stream.json`): role, function on
+//!   `provided.al2023`, its function URL (`AWS_IAM`, `RESPONSE_STREAM`), log group, and the managed
+//!   policy a caller needs; and its variant without the URL for moto.
+//! - [`deploy`]: artifacts bucket, upload, create/update the stack with progress events, and
+//!   [`Deployer::teardown`] / [`Deployer::sweep`], which remove what deploy created, using the tags
+//!   deploy left on the stack.
+//! - [`invoke`]: [`FunctionUrlClient`] (SigV4-signed requests to a function URL, body read as it
+//!   arrives) and [`invoke_with_response_stream`] (aws-sdk-lambda), both with TTFB.
+//! - [`AwsConfig`] / [`Clients`]: region, credentials and endpoint as injected values, so tests
+//!   aim the same code at moto, LocalStack, recorded responses or the emulator.
+//! - [`live`]: the opt-in gate for tests that touch real AWS (`LAMBDA_STREAM_AWS=1` + credentials).
+//!
+//! ## Why these choices
+//! The SDKs are built without default features, on rustls with ring, sharing one TLS stack with
+//! reqwest. Nothing here reads or writes the process environment except through `aws-config`'s
+//! standard chain, which only runs when a caller asks for real AWS.
+
+mod config;
+mod error;
+
+pub mod deploy;
+pub mod invoke;
+pub mod live;
+pub mod package;
+pub mod template;
+
+pub use config::{AwsConfig, Clients, https_client};
+pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
+pub use error::Error;
+pub use invoke::{
+    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, UrlRequest, UrlResponse, invoke_with_response_stream,
+};
+pub use package::{Arch, Builder, Package, PackageOptions};
+pub use template::Template;

@@ -1,0 +1,113 @@
+//! The CloudFormation template `deploy` uses (`templates/lambda-stream.json`, also usable by hand
+//! and checked by cfn-lint in CI) and its variants.
+//!
+//! The template is JSON, not YAML, so that this crate can derive variants with `serde_json`
+//! alone: moto (the offline AWS used in CI) has no `AWS::Lambda::Url`, so the offline tests deploy
+//! the same template without that resource and its output ([`Template::without_function_url`]).
+
+use serde_json::Value;
+
+/// The template's text, as committed in `templates/lambda-stream.json`.
+pub const TEMPLATE_JSON: &str = include_str!("../../../templates/lambda-stream.json");
+
+/// Logical id of the function URL resource (and of its output).
+pub const FUNCTION_URL: &str = "FunctionUrl";
+/// Output: the function's name.
+pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
+/// Output: the function's ARN.
+pub const OUTPUT_FUNCTION_ARN: &str = "FunctionArn";
+/// Output: the managed policy callers need.
+pub const OUTPUT_INVOKE_POLICY: &str = "InvokePolicyArn";
+
+/// A CloudFormation template body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    document: Value,
+}
+
+impl Template {
+    /// The full template: role, function, log group, URL (`AWS_IAM`, `RESPONSE_STREAM`), policy.
+    pub fn standard() -> Self {
+        Self { document: serde_json::from_str(TEMPLATE_JSON).expect("templates/lambda-stream.json is valid JSON") }
+    }
+
+    /// The same without the function URL and its output, for emulators that lack
+    /// `AWS::Lambda::Url` (moto).
+    pub fn without_function_url(mut self) -> Self {
+        for section in ["Resources", "Outputs"] {
+            if let Some(map) = self.document.get_mut(section).and_then(Value::as_object_mut) {
+                map.remove(FUNCTION_URL);
+            }
+        }
+        self
+    }
+
+    /// The JSON document.
+    pub fn document(&self) -> &Value {
+        &self.document
+    }
+
+    /// The body to send to CloudFormation.
+    pub fn body(&self) -> String {
+        self.document.to_string()
+    }
+
+    /// Whether the template defines a function URL.
+    pub fn has_function_url(&self) -> bool {
+        self.document.pointer(&format!("/Resources/{FUNCTION_URL}")).is_some()
+    }
+}
+
+impl Default for Template {
+    fn default() -> Self {
+        Self::standard()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_streams_and_requires_iam() {
+        let t = Template::standard();
+        let url = t.document().pointer("/Resources/FunctionUrl/Properties").expect("a FunctionUrl resource");
+        assert_eq!(url["AuthType"], "AWS_IAM");
+        assert_eq!(url["InvokeMode"], "RESPONSE_STREAM");
+        let function = t.document().pointer("/Resources/Function/Properties").unwrap();
+        assert_eq!(function["Runtime"], "provided.al2023");
+        assert_eq!(function["Architectures"][0]["Ref"], "Architecture");
+        assert_eq!(function["MemorySize"]["Ref"], "MemorySize");
+        assert_eq!(function["Timeout"]["Ref"], "Timeout");
+    }
+
+    #[test]
+    fn callers_get_both_invoke_permissions() {
+        let t = Template::standard();
+        let statements = t.document().pointer("/Resources/InvokePolicy/Properties/PolicyDocument/Statement").unwrap();
+        let actions: Vec<&str> = statements.as_array().unwrap().iter().map(|s| s["Action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"lambda:InvokeFunctionUrl") && actions.contains(&"lambda:InvokeFunction"));
+    }
+
+    #[test]
+    fn every_taggable_resource_carries_the_stack_tag() {
+        let t = Template::standard();
+        for id in ["FunctionRole", "Function", "FunctionLogGroup"] {
+            let tags = t.document().pointer(&format!("/Resources/{id}/Properties/Tags")).unwrap();
+            assert_eq!(tags[0]["Key"], "lambda-stream:stack", "{id}");
+            assert_eq!(tags[0]["Value"]["Ref"], "AWS::StackName", "{id}");
+        }
+    }
+
+    #[test]
+    fn the_moto_variant_drops_only_the_url() {
+        let full = Template::standard();
+        let bare = full.clone().without_function_url();
+        assert!(full.has_function_url() && !bare.has_function_url());
+        assert!(bare.document().pointer("/Outputs/FunctionUrl").is_none());
+        assert!(bare.document().pointer("/Outputs/FunctionName").is_some());
+        assert!(bare.document().pointer("/Resources/Function").is_some());
+        // Nothing left refers to the removed resource.
+        assert!(!bare.body().contains("\"FunctionUrl\""), "{}", bare.body());
+    }
+}
