@@ -19,3 +19,11 @@ bench mode="full":
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# The conformance suite against our runtime on the local emulator (pass options after, e.g. `just conform --format json`).
+conform *args:
+    cargo run -q -p lambda-stream-cli -- conform {{args}}
+
+# Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
+conform-matrix:
+    bash ci/conform-matrix.sh
