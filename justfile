@@ -12,7 +12,7 @@ test-aws:
 lint:
     bash ci/lint.sh
 
-# Benchmarks; `just bench` runs the full set, `just bench short` the quick CI version.
+# Benchmarks and target/bench-report.md; `just bench` runs the full set, `just bench short` the quick CI version.
 bench mode="full":
     bash ci/bench.sh {{mode}}
 

@@ -1,15 +1,50 @@
 #!/usr/bin/env bash
-# Benchmarks. `bash ci/bench.sh short` is the quick CI run (few samples, numbers are indicative
-# only on a shared 2-core machine); `bash ci/bench.sh` (full) is what `just bench` runs.
+# Benchmarks and their report. `bash ci/bench.sh short` is the quick CI run (few samples, no 200 MB
+# criterion case; numbers are indicative only on a shared 2-core machine); `bash ci/bench.sh`
+# (full) is what `just bench` runs. Both end by writing and printing target/bench-report.md.
+#
+# Steps: install cargo-lambda if it is missing (optional peer; a failed install only means the
+# report lists it as not measured), build the example binaries, the official-runtime peer and the
+# CLI in release mode (the benches run them as processes), run every bench target of
+# lambda-stream-bench (codec, e2e, process), then bench-report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
 
 case "$mode" in
-  short) args=(--warm-up-time 0.2 --measurement-time 0.5 --sample-size 10 --noplot) ;;
+  short) args=(--warm-up-time 0.2 --measurement-time 1 --sample-size 10 --noplot) ;;
   full) args=(--noplot) ;;
   *) echo "usage: ci/bench.sh [short|full]" >&2; exit 2 ;;
 esac
 
+target="${CARGO_TARGET_DIR:-target}"
+notes="$target/bench-notes"
+# Results of earlier runs must not pass for this one's: the report reads only criterion files
+# newer than the marker, and the notes and process figures start empty.
+rm -rf "$notes" "$target/bench-process.json" "$target/bench-report.md"
+mkdir -p "$notes"
+touch "$notes/.run-start"
+
+if ! command -v cargo-lambda >/dev/null 2>&1; then
+  if [[ "${LAMBDA_STREAM_BENCH_NO_INSTALL:-0}" != 1 ]] && command -v pip >/dev/null 2>&1; then
+    echo "==> pip install cargo-lambda (optional baseline)"
+    pip install --quiet cargo-lambda 2>&1 | tail -n 3 || echo "cargo-lambda did not install; its baseline is reported as not measured"
+  fi
+fi
+
+echo "==> release build: example binaries, official-runtime peer, CLI, benches"
+build_start=$(date +%s)
+cargo build --release --locked -p example-conditional-streaming -p peer-official -p lambda-stream-cli
+cargo bench --locked -p lambda-stream-bench --no-run
+build_seconds=$(( $(date +%s) - build_start ))
+{
+  echo "mode: $mode (criterion args: ${args[*]})"
+  echo "machine: $(nproc) cores, $(uname -sm); shared with other work, so medians are noisy"
+  echo "release build of the benches and the peer binaries this run: ${build_seconds}s (incremental when cached)"
+} > "$notes/run.info"
+
 echo "==> cargo bench -p lambda-stream-bench ($mode)"
-cargo bench -p lambda-stream-bench --locked -- "${args[@]}"
+LAMBDA_STREAM_BENCH_MODE="$mode" cargo bench --locked -p lambda-stream-bench -- "${args[@]}"
+
+echo "==> report"
+cargo run --release --locked --quiet -p lambda-stream-bench --bin bench-report

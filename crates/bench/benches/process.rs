@@ -1,0 +1,204 @@
+//! Whole-process figures, measured on real processes (not criterion: each figure is a few
+//! process starts or one 200 MB stream, and criterion's statistics would cost minutes).
+//!
+//! - **Peak memory** while 200 MB stream: `lambda-stream emulate -- <bootstrap>` started as a
+//!   process, the examples' `large` scenario with `size_mb=200` read through its function URL;
+//!   VmRSS of the emulator and of the runtime process before, and their peak after (VmHWM
+//!   from `/proc/<pid>/status`: the kernel's own high-water mark, so no sample can miss a spike). Target: at most 32 MiB
+//!   each, for our runtime and for the official peer under our emulator.
+//! - **Cold start**: process spawn -> first `GET /next` seen by a minimal Runtime API
+//!   ([`Sink`]), our example binary against the official peer's, the median of several starts.
+//!
+//! Writes `target/bench-process.json` for `bench-report`; anything it cannot run is skipped with a
+//! printed reason (left in `target/bench-notes/` for the report).
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use lambda_stream_bench::client::{BoxError, fetch_all, http_client, ttfb};
+use lambda_stream_bench::peers::{CLI, OFFICIAL, OURS, note_skip, release_bin, spawn_function};
+use lambda_stream_bench::report::{ColdStartFigure, MemoryFigure, ProcessFigures, StreamFigure};
+use lambda_stream_bench::sink::Sink;
+use lambda_stream_bench::target_dir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const RUNTIMES: [(&str, &str); 2] = [("lambda-stream", OURS), ("official lambda_runtime", OFFICIAL)];
+
+/// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The children of `pid` (from `/proc/*/stat`, whose 4th field is the parent).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            std::fs::read_to_string(format!("/proc/{child}/stat")).ok().is_some_and(|stat| {
+                // The command name (2nd field) is in parentheses and may hold spaces.
+                stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+fn median(sorted: &[f64]) -> f64 {
+    let n = sorted.len();
+    if n % 2 == 1 { sorted[n / 2] } else { (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0 }
+}
+
+async fn cold_start(label: &str, bin: &Path, runs: usize) -> Result<ColdStartFigure, BoxError> {
+    let sink = Sink::start().await?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        sink.reset_first_next();
+        let spawned = Instant::now();
+        let mut child = spawn_function(bin, &sink.endpoint(), "bench")?;
+        let first = sink.first_next(Duration::from_secs(10)).await;
+        let _ = child.kill().await;
+        let first = first.ok_or("no GET /next within 10 s")?;
+        times.push(first.duration_since(spawned).as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(ColdStartFigure {
+        runtime: label.to_owned(),
+        runs,
+        median_ms: median(&times),
+        min_ms: times[0],
+        max_ms: times[times.len() - 1],
+    })
+}
+
+/// Sends SIGTERM (the CLI takes its bootstrap down on it), then SIGKILL to whatever is left.
+async fn stop(emulator: &mut tokio::process::Child, runtime: Option<u32>) {
+    if let Some(pid) = emulator.id() {
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    }
+    if tokio::time::timeout(Duration::from_secs(5), emulator.wait()).await.is_err() {
+        let _ = emulator.kill().await;
+    }
+    if let Some(pid) = runtime {
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).stderr(Stdio::null()).status();
+    }
+}
+
+async fn memory(label: &str, cli: &Path, bin: &Path, figures: &mut ProcessFigures) -> Result<(), BoxError> {
+    let setup = format!("lambda-stream emulate + {label} runtime");
+    let mut emulator = tokio::process::Command::new(cli)
+        .arg("emulate")
+        .arg("--function-name")
+        .arg("bench")
+        .arg("--")
+        .arg(bin)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let emulator_pid = emulator.id().ok_or("the emulator exited at once")?;
+    let stdout = emulator.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return Some(url.trim().to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or("`lambda-stream emulate` printed no `listening on` line within 30 s")?;
+    // Keep reading stdout so the emulator never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let client = http_client();
+    let result = async {
+        // A first small call: the runtime is up and both processes are past start-up.
+        ttfb(&client, &format!("{url}/?scenario=bad-request")).await?;
+        let runtime_pid = *children(emulator_pid).first().ok_or("the emulator's runtime process was not found")?;
+        let before = (status_kib(emulator_pid, "VmRSS").unwrap_or(0), status_kib(runtime_pid, "VmRSS").unwrap_or(0));
+        let (elapsed, bytes) = fetch_all(&client, &format!("{url}/?scenario=large&size_mb=200")).await?;
+        let hwm = (status_kib(emulator_pid, "VmHWM").unwrap_or(0), status_kib(runtime_pid, "VmHWM").unwrap_or(0));
+        if bytes != 200_000_000 {
+            return Err::<_, BoxError>(format!("the large response had {bytes} bytes, not 200000000").into());
+        }
+        figures.streams.push(StreamFigure { setup: setup.clone(), bytes, seconds: elapsed.as_secs_f64() });
+        figures.memory.push(MemoryFigure {
+            process: "emulator (lambda-stream emulate)".into(),
+            setup: setup.clone(),
+            before_kib: before.0,
+            peak_kib: hwm.0,
+        });
+        figures.memory.push(MemoryFigure {
+            process: format!("runtime ({label})"),
+            setup: setup.clone(),
+            before_kib: before.1,
+            peak_kib: hwm.1,
+        });
+        Ok(runtime_pid)
+    }
+    .await;
+    stop(&mut emulator, result.as_ref().ok().copied()).await;
+    result.map(|_| ())
+}
+
+fn main() {
+    let short = std::env::var("LAMBDA_STREAM_BENCH_MODE").is_ok_and(|m| m == "short");
+    // `cargo bench` passes `--bench` and filters; this program takes none of them.
+    let runs = if short { 10 } else { 30 };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    let mut figures = ProcessFigures::default();
+    rt.block_on(async {
+        let cli = release_bin(CLI);
+        for (label, name) in RUNTIMES {
+            let bin = match release_bin(name) {
+                Ok(bin) => bin,
+                Err(reason) => {
+                    note_skip(&format!("cold start and memory ({label})"), &reason);
+                    continue;
+                }
+            };
+            match cold_start(label, &bin, runs).await {
+                Ok(figure) => {
+                    println!(
+                        "cold start {label}: median {:.1} ms (min {:.1}, max {:.1}, {runs} runs)",
+                        figure.median_ms, figure.min_ms, figure.max_ms
+                    );
+                    figures.cold_start.push(figure);
+                }
+                Err(e) => note_skip(&format!("cold start ({label})"), &e.to_string()),
+            }
+            match &cli {
+                Ok(cli) => match memory(label, cli, &bin, &mut figures).await {
+                    Ok(()) => {
+                        for m in figures.memory.iter().rev().take(2) {
+                            println!(
+                                "memory {} ({}): {:.1} MiB before, peak {:.1} MiB",
+                                m.process,
+                                m.setup,
+                                m.before_kib as f64 / 1024.0,
+                                m.peak_kib as f64 / 1024.0
+                            );
+                        }
+                    }
+                    Err(e) => note_skip(&format!("memory while 200 MB stream ({label})"), &e.to_string()),
+                },
+                Err(reason) => note_skip(&format!("memory while 200 MB stream ({label})"), reason),
+            }
+        }
+    });
+    let out = target_dir().join("bench-process.json");
+    match serde_json::to_string_pretty(&figures).map(|json| std::fs::write(&out, json)) {
+        Ok(Ok(())) => println!("whole-process figures written to {}", out.display()),
+        other => eprintln!("could not write {}: {other:?}", out.display()),
+    }
+}
