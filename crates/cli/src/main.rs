@@ -11,6 +11,10 @@
 //!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
 //!   SIGTERM) stops the bootstrap processes, then the emulator.
 //!
+//! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
+//!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
+//!   the signed URL or InvokeWithResponseStream printing chunks as they arrive, and remove it all.
+//!
 //! ## Why `anyhow` here
 //! Library crates have typed errors; this binary only reports them, with context saying what to do.
 
@@ -20,6 +24,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod aws_cmds;
 mod conform;
 
 use anyhow::{Context as _, bail};
@@ -51,6 +56,37 @@ enum Command {
     ///
     /// Example: lambda-stream conform --bootstrap conditional-streaming=target/debug/official-conditional-streaming
     Conform(conform::ConformArgs),
+    /// Build a bin of the workspace for Lambda and zip it as an executable `bootstrap`.
+    ///
+    /// Uses cargo-zigbuild (or cargo-lambda) to link against provided.al2023's glibc 2.34 when
+    /// installed (pip install cargo-zigbuild ziglang), else plain cargo with a warning. Prints the
+    /// zip's path.
+    ///
+    /// Example: lambda-stream package --bin send-numbers
+    Package(aws_cmds::PackageArgs),
+    /// Deploy a bootstrap zip as a streaming function behind an IAM-authenticated function URL.
+    ///
+    /// Uploads the zip to an artifacts bucket (created when missing), creates or updates a
+    /// CloudFormation stack (templates/lambda-stream.json) with a progress bar, and prints the
+    /// stack's outputs: FunctionUrl, FunctionName, FunctionArn, InvokePolicyArn. Everything is
+    /// tagged lambda-stream:stack. A failed creation is torn down unless --keep-failed.
+    ///
+    /// Example: lambda-stream deploy --stack send-numbers --bin send-numbers
+    Deploy(aws_cmds::DeployArgs),
+    /// Call a deployed function and print its body as it streams in, with status, headers and TTFB.
+    ///
+    /// Through the function URL signed with SigV4 (what curl --aws-sigv4 --no-buffer does) and/or
+    /// through InvokeWithResponseStream. The body goes to stdout; everything else to stderr.
+    ///
+    /// Example: lambda-stream invoke --stack send-numbers --data '{"count":3}'
+    Invoke(aws_cmds::InvokeArgs),
+    /// Delete a stack and what deploy created for it (its zips; the bucket if deploy made it and it is empty).
+    ///
+    /// --all-tagged --yes sweeps every stack tagged lambda-stream:* and every bucket tagged
+    /// lambda-stream:managed in the account and region.
+    ///
+    /// Example: lambda-stream teardown --stack send-numbers
+    Teardown(aws_cmds::TeardownArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,6 +145,10 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Emulate(args) => runtime.block_on(run_emulate(args)),
         Command::Conform(args) => runtime.block_on(conform::run(args)),
+        Command::Package(args) => runtime.block_on(aws_cmds::package(args)),
+        Command::Deploy(args) => runtime.block_on(aws_cmds::deploy(args)),
+        Command::Invoke(args) => runtime.block_on(aws_cmds::invoke(args)),
+        Command::Teardown(args) => runtime.block_on(aws_cmds::teardown(args)),
     }
 }
 
