@@ -73,7 +73,7 @@ async fn moto_create_update_and_teardown_leave_nothing_behind() {
     assert!(first.artifact.bucket_created);
     let function = first.function_name().expect("FunctionName output").to_owned();
     assert!(function_exists(&clients, &function).await, "moto created the function {function}");
-    assert_eq!(keys(&clients, &first.artifact.bucket).await, [first.artifact.key.clone()]);
+    assert_eq!(keys(&clients, &first.artifact.bucket).await, std::slice::from_ref(&first.artifact.key));
     let tags = clients.s3.get_bucket_tagging().bucket(&first.artifact.bucket).send().await.unwrap();
     assert!(tags.tag_set().iter().any(|t| t.key() == TAG_MANAGED && t.value() == "true"));
     assert!(events.iter().any(|e| matches!(e, Progress::Step(s) if s.starts_with("creating bucket"))), "{events:?}");
@@ -89,7 +89,11 @@ async fn moto_create_update_and_teardown_leave_nothing_behind() {
     let second = deployer.deploy(&options(stack, zip("v2", "version two")), &mut |_| {}).await.expect("update");
     assert_eq!(second.action, StackAction::Updated);
     assert_ne!(second.artifact.key, first.artifact.key);
-    assert_eq!(keys(&clients, &second.artifact.bucket).await, [second.artifact.key.clone()], "old zip removed");
+    assert_eq!(
+        keys(&clients, &second.artifact.bucket).await,
+        std::slice::from_ref(&second.artifact.key),
+        "old zip removed"
+    );
 
     // Teardown: stack, function, objects and the bucket deploy created are gone.
     let report = deployer.teardown(&second.cleanup(), &mut |_| {}).await.expect("teardown");
