@@ -30,21 +30,33 @@ use crate::names::REMAPPED_CONTENT_LENGTH;
 pub const DELIMITER: [u8; 8] = [0; 8];
 
 /// Status, headers and cookies of a streamed HTTP answer.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Every key is optional when decoding. When encoding, `statusCode` (200 when unset), `headers`
+/// and `cookies` are always written, as the official Rust runtime writes them (RUST
+/// `lambda-runtime/src/types.rs`, `MetadataPrelude`), because tools that decode the prelude into
+/// that struct, cargo-lambda's emulator among them, fail the call when one is missing.
+/// `multiValueHeaders` is written only when used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Prelude {
     /// The HTTP status; a front end answers 200 when it is absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<u16>,
     /// Single-valued headers.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
     /// Multi-valued headers; a name here replaces the same name in `headers`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub multi_value_headers: BTreeMap<String, Vec<String>>,
     /// `Set-Cookie` values, one per cookie.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cookies: Vec<String>,
+}
+
+/// The encoded shape of a [`Prelude`] (see its documentation for why the keys are always there).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePrelude<'a> {
+    status_code: u16,
+    headers: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    multi_value_headers: &'a BTreeMap<String, Vec<String>>,
+    cookies: &'a [String],
 }
 
 impl Prelude {
@@ -67,8 +79,14 @@ impl Prelude {
 
     /// The JSON object alone, without the delimiter.
     pub fn to_json(&self) -> Vec<u8> {
+        let wire = WirePrelude {
+            status_code: self.status(),
+            headers: &self.headers,
+            multi_value_headers: &self.multi_value_headers,
+            cookies: &self.cookies,
+        };
         // Serialising maps of strings into a Vec cannot fail.
-        serde_json::to_vec(self).expect("a prelude always serialises")
+        serde_json::to_vec(&wire).expect("a prelude always serialises")
     }
 
     /// The bytes that open the body: the JSON object, then eight NUL bytes.
@@ -360,8 +378,8 @@ mod tests {
     #[test]
     fn encodes_json_then_eight_nuls() {
         let bytes = Prelude::with_status(404).encode();
-        assert_eq!(&bytes[..], b"{\"statusCode\":404}\0\0\0\0\0\0\0\0");
-        assert_eq!(&Prelude::default().encode()[..], b"{}\0\0\0\0\0\0\0\0");
+        assert_eq!(&bytes[..], b"{\"statusCode\":404,\"headers\":{},\"cookies\":[]}\0\0\0\0\0\0\0\0");
+        assert_eq!(&Prelude::default().encode()[..], b"{\"statusCode\":200,\"headers\":{},\"cookies\":[]}\0\0\0\0\0\0\0\0");
     }
 
     #[test]

@@ -66,7 +66,9 @@ proptest! {
                 }
             }
         }
-        prop_assert_eq!(decoded.as_ref(), Some(&p));
+        // The encoder always writes a status (200 when unset).
+        let written = Prelude { status_code: Some(p.status()), ..p.clone() };
+        prop_assert_eq!(decoded.as_ref(), Some(&written));
         prop_assert_eq!(decoder.consumed(), prelude_len);
         prop_assert_eq!(after, payload);
         prop_assert!(decoder.finish().is_ok());
@@ -128,9 +130,9 @@ fn a_prelude_past_16_kib_is_refused_at_the_limit() {
 
 #[test]
 fn a_prelude_ending_exactly_at_16_kib_is_accepted() {
-    // `{"headers":{"x":"…"}}` + 8 NULs = 16384 bytes exactly.
-    let overhead = br#"{"headers":{"x":""}}"#.len() + 8;
-    let p = Prelude::default().header("x", "a".repeat(MAX_PRELUDE_BYTES - overhead));
+    // `{"statusCode":200,"headers":{"x":"…"},"cookies":[]}` + 8 NULs = 16384 bytes exactly.
+    let overhead = br#"{"statusCode":200,"headers":{"x":""},"cookies":[]}"#.len() + 8;
+    let p = Prelude::with_status(200).header("x", "a".repeat(MAX_PRELUDE_BYTES - overhead));
     let body = p.encode();
     assert_eq!(body.len(), MAX_PRELUDE_BYTES);
     let mut decoder = PreludeDecoder::new();

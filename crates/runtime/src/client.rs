@@ -108,11 +108,27 @@ impl Body for ChannelBody {
     }
 }
 
-struct AbortOnDrop(JoinHandle<()>);
+/// The task driving one connection; aborted when dropped, unless [`AbortOnDrop::finish`] took it.
+struct AbortOnDrop(Option<JoinHandle<Result<(), hyper::Error>>>);
+
+impl AbortOnDrop {
+    /// Waits for the connection to end by itself, and says how it ended.
+    async fn finish(mut self) -> Result<(), String> {
+        match self.0.take() {
+            Some(task) => match task.await {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(join) => Err(join.to_string()),
+            },
+            None => Ok(()),
+        }
+    }
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -174,6 +190,23 @@ impl RuntimeApiClient {
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
+        self.exchange_with(request, false).await
+    }
+
+    /// One request on a fresh connection. With `body_outlives_answer`, a success answer that
+    /// arrives before the request body ended does not cut the body: the connection keeps sending
+    /// until the body ends, and the exchange ends only then. A Runtime API may answer a streamed
+    /// `POST /response` at once and read the stream afterwards (cargo-lambda's does); Lambda answers
+    /// after the body, where this waits for nothing.
+    async fn exchange_with<B>(
+        &self,
+        request: Request<B>,
+        body_outlives_answer: bool,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), ExchangeError>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let what = format!("{} {}", request.method(), request.uri());
         let transport = |step: &str, e: &dyn fmt::Display| {
             ExchangeError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
@@ -189,18 +222,22 @@ impl RuntimeApiClient {
             .map_err(|e| transport("HTTP handshake", &e))?;
         // Ends the connection's task when this exchange ends or is dropped (a `GET /next` given up
         // at shutdown): the connection is never reused.
-        let _driver = AbortOnDrop(tokio::spawn(async move {
-            if let Err(e) = connection.await {
+        let driver = AbortOnDrop(Some(tokio::spawn(async move {
+            let result = connection.await;
+            if let Err(e) = &result {
                 tracing::debug!(error = %e, "Runtime API connection ended with an error");
             }
-        }));
-        async {
-            let response = sender.send_request(request).await.map_err(|e| transport("request", &e))?;
-            let (head, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| transport("reading the answer", &e))?.to_bytes();
-            Ok((head.status, head.headers, body))
+            result
+        })));
+        let response = sender.send_request(request).await.map_err(|e| transport("request", &e))?;
+        let (head, body) = response.into_parts();
+        let body = body.collect().await.map_err(|e| transport("reading the answer", &e))?.to_bytes();
+        if body_outlives_answer && head.status.is_success() {
+            // No more requests on this connection: hyper closes it once the body is written.
+            drop(sender);
+            driver.finish().await.map_err(|e| transport("sending the rest of the body", &e))?;
         }
-        .await
+        Ok((head.status, head.headers, body))
     }
 
     /// `GET /next`: waits, with no timeout, for the next invocation (RT-API).
@@ -260,7 +297,7 @@ impl RuntimeApiClient {
             .body(ChannelBody { frames: rx })
             .map_err(|e| StreamError::Disconnected { reason: format!("building POST {path}: {e}") })?;
         let client = self.clone();
-        let exchange = tokio::spawn(async move { expect_success(client.exchange(request).await?) });
+        let exchange = tokio::spawn(async move { expect_success(client.exchange_with(request, true).await?) });
         Ok(StreamingExchange { frames, exchange })
     }
 }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http_body::Frame;
 use lambda_stream_protocol::limits::MAX_BUFFERED_RESPONSE_BYTES;
-use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
+use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names, prelude};
 
 use crate::client::{RuntimeApiClient, StreamingExchange};
 
@@ -128,7 +128,7 @@ pub(crate) enum FailOutcome {
 ///
 /// - [`write_status_and_headers`](Self::write_status_and_headers) sets an HTTP-integration prelude
 ///   (status, headers, cookies) for function URLs. It is held until the first `write` or `finish`
-///   and then sent as a chunk of its own ahead of the body; to get the status to the caller before
+///   and then sent ahead of the body as two chunks of its own (the JSON, then the delimiter); to get the status to the caller before
 ///   the first real chunk, write an empty chunk (`writer.write(Bytes::new())`), which sends the head
 ///   and nothing else.
 /// - [`finish`](Self::finish) or [`write_and_finish`](Self::write_and_finish) as the first body
@@ -279,7 +279,15 @@ impl ResponseStreamWriter {
             }
         }
         match prelude {
-            Some(bytes) => self.send(bytes).await,
+            // The JSON and its eight-NUL delimiter go as two chunks, as NODE
+            // (`src/HttpResponseStream.js`) and RUST (`lambda-runtime/src/requests.rs`) write them.
+            // Lambda does not care where chunks split, but cargo-lambda's emulator reads the first
+            // chunk as the JSON and the second as the delimiter, and fails the call otherwise.
+            Some(bytes) => {
+                let json_len = bytes.len() - prelude::DELIMITER.len();
+                self.send(bytes.slice(..json_len)).await?;
+                self.send(bytes.slice(json_len..)).await
+            }
             None => Ok(()),
         }
     }
