@@ -667,9 +667,15 @@ impl Deployer {
         Ok(listed.contents().is_empty())
     }
 
-    /// `teardown --all-tagged`: tears down every stack carrying a `lambda-stream:` tag, then
-    /// empties and deletes every bucket tagged `lambda-stream:managed`.
-    pub async fn sweep(&self, progress: &mut (dyn FnMut(Progress) + Send)) -> Result<Vec<TeardownReport>, Error> {
+    /// `teardown --all-tagged`: tears down every stack carrying a `lambda-stream:` tag (only those
+    /// whose name starts with `name_prefix`, when given), then, without a prefix, empties and
+    /// deletes every bucket tagged `lambda-stream:managed`. With a prefix, buckets go only through
+    /// the stacks' own teardowns (when they become empty), so other stacks' zips are kept.
+    pub async fn sweep(
+        &self,
+        name_prefix: Option<&str>,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Vec<TeardownReport>, Error> {
         let mut names = Vec::new();
         let mut token = None;
         loop {
@@ -684,8 +690,10 @@ impl Deployer {
             for stack in out.stacks() {
                 let tagged = stack.tags().iter().any(|t| t.key().is_some_and(|k| k.starts_with(TAG_PREFIX)));
                 let deleted = stack.stack_status() == Some(&StackStatus::DeleteComplete);
+                let chosen = stack.stack_name().is_some_and(|n| name_prefix.is_none_or(|p| n.starts_with(p)));
                 if tagged
                     && !deleted
+                    && chosen
                     && let Some(name) = stack.stack_name()
                 {
                     names.push(name.to_owned());
@@ -699,6 +707,9 @@ impl Deployer {
         let mut reports = Vec::new();
         for name in names {
             reports.push(self.teardown(&Cleanup { stack: name, artifact: None }, progress).await?);
+        }
+        if name_prefix.is_some() {
+            return Ok(reports);
         }
         let buckets = self.clients.s3.list_buckets().send().await.map_err(aws("ListBuckets"))?;
         for bucket in buckets.buckets() {

@@ -168,7 +168,15 @@ async fn moto_all_tagged_sweeps_every_stack_and_managed_bucket() {
         .await
         .unwrap();
 
-    let reports = deployer.sweep(&mut |_| {}).await.expect("sweep");
+    // With a name prefix only the matching stack goes; the shared bucket keeps b's zip.
+    let only_a = deployer.sweep(Some("ls-moto-sweep-a"), &mut |_| {}).await.expect("sweep a");
+    assert_eq!(only_a.iter().filter_map(|r| r.stack_deleted.as_deref()).collect::<Vec<_>>(), ["ls-moto-sweep-a"]);
+    assert!(deployer.describe_stack("ls-moto-sweep-b").await.unwrap().is_some());
+    assert!(bucket_exists(&clients, &b.artifact.bucket).await, "the bucket still holds b's zip");
+    let b2 = deployer.deploy(&options("ls-moto-sweep-a", zip("a", "a")), &mut |_| {}).await.expect("deploy a again");
+    assert_eq!(b2.action, StackAction::Created);
+
+    let reports = deployer.sweep(None, &mut |_| {}).await.expect("sweep");
     let stacks: Vec<_> = reports.iter().filter_map(|r| r.stack_deleted.clone()).collect();
     assert!(
         stacks.contains(&"ls-moto-sweep-a".to_owned()) && stacks.contains(&"ls-moto-sweep-b".to_owned()),

@@ -412,6 +412,9 @@ pub(crate) struct TeardownArgs {
     /// Delete every stack tagged lambda-stream:* in this account and region, and every bucket tagged lambda-stream:managed.
     #[arg(long, requires = "yes")]
     all_tagged: bool,
+    /// With --all-tagged: only stacks whose name starts with this (buckets are then left to the stacks' own teardowns).
+    #[arg(long, requires = "all_tagged")]
+    name_prefix: Option<String>,
     /// Confirm --all-tagged.
     #[arg(long)]
     yes: bool,
@@ -427,7 +430,7 @@ pub(crate) async fn teardown(args: TeardownArgs) -> anyhow::Result<()> {
         "tearing down",
     );
     let reports = if args.all_tagged {
-        deployer.sweep(&mut on_progress(&bar)).await
+        deployer.sweep(args.name_prefix.as_deref(), &mut on_progress(&bar)).await
     } else {
         let stack = args.stack.clone().unwrap_or_default();
         deployer.teardown(&Cleanup { stack, artifact: None }, &mut on_progress(&bar)).await.map(|r| vec![r])
