@@ -4,9 +4,14 @@
 test-local:
     bash ci/test-local.sh
 
-# Live AWS scenarios; does nothing (and says why) unless LAMBDA_STREAM_AWS=1 and credentials are set.
+# Live AWS scenarios: deploy both examples, invoke (signed URL + IWRS), TTFB, always tear down.
+# Does nothing (and says why) unless LAMBDA_STREAM_AWS=1 and credentials are set.
 test-aws:
     bash ci/test-aws.sh
+
+# Offline AWS checks: cfn-lint, zigbuild packaging, deploy/teardown against moto (pip-installs them).
+aws-offline:
+    bash ci/aws-offline.sh
 
 # cargo fmt --check and clippy -D warnings, as CI runs them.
 lint:

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Live-AWS scenarios: deploy, invoke, assert, tear down. Opt-in only: nothing here contacts AWS
-# unless LAMBDA_STREAM_AWS=1 and credentials are present. Standalone: `bash ci/test-aws.sh`.
+# Live-AWS scenarios: package and deploy both examples, invoke them through the SigV4-signed
+# function URL and InvokeWithResponseStream, assert they stream, print TTFB cold and warm, and
+# tear everything down, also when a step fails (drop guards in the tests, and the trap below,
+# which sweeps every lambda-stream-tagged stack named ls-live-*, the tests' prefix, so that the
+# account's other lambda-stream stacks are left alone).
+# Opt-in only: nothing here contacts AWS unless LAMBDA_STREAM_AWS=1 and credentials are present.
+# Standalone: `bash ci/test-aws.sh` (`just test-aws`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,5 +17,20 @@ if [ -z "${AWS_ACCESS_KEY_ID:-}" ] && [ -z "${AWS_PROFILE:-}" ] && [ -z "${AWS_W
   echo "test-aws: LAMBDA_STREAM_AWS=1 but no credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a web identity)." >&2
   exit 2
 fi
-echo "test-aws: the live deploy/invoke/teardown scenarios are not written yet (issue 7); nothing was run." >&2
-exit 3
+
+echo "==> building the lambda-stream command (for the sweep on exit)"
+cargo build -p lambda-stream-cli --locked
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cli="$target_dir/debug/lambda-stream"
+
+# Whatever happens below, leave nothing behind.
+sweep() {
+  status=$?
+  echo "==> teardown --all-tagged (trap; exit status so far: $status)"
+  "$cli" teardown --all-tagged --name-prefix ls-live- --yes || echo "test-aws: the sweep failed; run '$cli teardown --all-tagged --name-prefix ls-live- --yes' by hand" >&2
+  exit "$status"
+}
+trap sweep EXIT
+
+echo "==> live scenarios (crates/aws/tests/live_aws.rs)"
+cargo test -p lambda-stream-aws --locked --test live_aws -- --ignored --nocapture --test-threads 1
