@@ -453,3 +453,69 @@ pub(crate) async fn teardown(args: TeardownArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser};
+
+    use super::*;
+
+    /// The four subcommands as `main` registers them, for parsing tests.
+    #[derive(Debug, Parser)]
+    enum Cmd {
+        Package(PackageArgs),
+        Deploy(DeployArgs),
+        Invoke(InvokeArgs),
+        Teardown(TeardownArgs),
+    }
+
+    fn parse(args: &[&str]) -> Result<Cmd, clap::Error> {
+        Cmd::try_parse_from(std::iter::once("lambda-stream").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn deploy_needs_a_zip_or_a_bin() {
+        assert!(parse(&["deploy", "--stack", "s"]).is_err());
+        assert!(parse(&["deploy", "--stack", "s", "--zip", "a.zip", "--bin", "b"]).is_err());
+        let Cmd::Deploy(args) = parse(&["deploy", "--stack", "s", "--bin", "send-numbers", "--arch", "arm64"]).unwrap()
+        else {
+            panic!("deploy")
+        };
+        assert_eq!(Arch::from(args.build.arch), Arch::Arm64);
+        assert_eq!((args.memory, args.timeout), (128, 15), "Lambda-like defaults");
+        assert!(parse(&["deploy", "--stack", "s", "--zip", "a.zip", "--timeout", "901"]).is_err(), "at most 900 s");
+    }
+
+    #[test]
+    fn sweeping_everything_must_be_confirmed() {
+        assert!(parse(&["teardown", "--all-tagged"]).is_err(), "--all-tagged requires --yes");
+        assert!(parse(&["teardown", "--all-tagged", "--yes"]).is_ok());
+        assert!(parse(&["teardown"]).is_err(), "a stack or --all-tagged");
+        assert!(parse(&["teardown", "--stack", "s", "--name-prefix", "x"]).is_err(), "a prefix only with --all-tagged");
+    }
+
+    #[test]
+    fn invoke_takes_one_target() {
+        assert!(parse(&["invoke", "--url", "https://x", "--stack", "s"]).is_err());
+        let Cmd::Invoke(args) =
+            parse(&["invoke", "--function", "f", "--endpoint-url", "http://127.0.0.1:9000"]).unwrap()
+        else {
+            panic!("invoke")
+        };
+        assert_eq!(args.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(args.data, "{}");
+    }
+
+    #[test]
+    fn help_explains_the_options() {
+        let mut cmd = Cmd::command();
+        let help =
+            |name: &str, cmd: &mut clap::Command| cmd.find_subcommand_mut(name).unwrap().render_long_help().to_string();
+        let package = help("package", &mut cmd);
+        assert!(package.contains("cargo-zigbuild") && package.contains("--arch"), "{package}");
+        let deploy = help("deploy", &mut cmd);
+        assert!(deploy.contains("--keep-failed") && deploy.contains("--endpoint-url"), "{deploy}");
+        let teardown = help("teardown", &mut cmd);
+        assert!(teardown.contains("lambda-stream:managed"), "{teardown}");
+    }
+}
