@@ -4,9 +4,9 @@
 # (full) is what `just bench` runs. Both end by writing and printing target/bench-report.md.
 #
 # Steps: install cargo-lambda if it is missing (optional peer; a failed install only means the
-# report lists it as not measured), build the example binaries, the official-runtime peer and the
-# CLI in release mode (the benches run them as processes), run every bench target of
-# lambda-stream-bench (codec, e2e, process), then bench-report.
+# report lists it as not measured), build the example binary and the official-runtime peer in
+# release mode (the benches run them as processes), run every bench target of lambda-stream-bench
+# (codec, e2e, process), then bench-report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
@@ -32,10 +32,15 @@ if ! command -v cargo-lambda >/dev/null 2>&1; then
   fi
 fi
 
-echo "==> release build: example binaries, official-runtime peer, CLI, benches"
+# One package selection for the build and the run: cargo unifies features over the selected
+# packages, so building the binaries in a separate `cargo build -p ...` would compile tokio, hyper
+# and the AWS SDK a second time with other features (minutes on two cores). The bench profile puts
+# the binaries in target/release, where the benches look for them.
+packages=(-p lambda-stream-bench -p example-conditional-streaming -p peer-official)
+benches=(--bench codec --bench e2e --bench process)
+echo "==> release build: example binary, official-runtime peer, benches"
 build_start=$(date +%s)
-cargo build --release --locked -p example-conditional-streaming -p peer-official -p lambda-stream-cli
-cargo bench --locked -p lambda-stream-bench --no-run
+cargo build --profile bench --locked "${packages[@]}" --bins "${benches[@]}"
 build_seconds=$(( $(date +%s) - build_start ))
 {
   echo "mode: $mode (criterion args: ${args[*]})"
@@ -44,7 +49,8 @@ build_seconds=$(( $(date +%s) - build_start ))
 } > "$notes/run.info"
 
 echo "==> cargo bench -p lambda-stream-bench ($mode)"
-LAMBDA_STREAM_BENCH_MODE="$mode" cargo bench --locked -p lambda-stream-bench -- "${args[@]}"
+LAMBDA_STREAM_BENCH_MODE="$mode" cargo bench --locked "${packages[@]}" "${benches[@]}" -- "${args[@]}"
 
 echo "==> report"
-cargo run --release --locked --quiet -p lambda-stream-bench --bin bench-report
+# Built above with the same features (`cargo run -p` alone would resolve them anew and rebuild).
+"$target/release/bench-report"

@@ -13,9 +13,12 @@
 //!   floor, the official runtime under our emulator and cargo-lambda's emulator where they can do
 //!   the case.
 //! - `benches/process.rs` (a plain program): whole-process figures — peak memory of the emulator
-//!   and the runtime process while 200 MB stream, and cold start (spawn to first `GET /next`).
+//!   and the runtime process while 199 MB stream (200 MB plus the prelude is over the emulator's
+//!   cap), and cold start (spawn to first `GET /next`).
 //! - `bench-report` (`src/bin`): reads criterion's `estimates.json` files, the process figures and
 //!   the skip notes, and writes `target/bench-report.md` ([`report`]).
+//! - `bench-emulate` (`src/bin`): `lambda-stream emulate` for the memory figure, without building
+//!   the CLI's AWS SDKs.
 //! - The harness pieces the benches share: [`floor`] (raw hyper relay and function server),
 //!   [`in_process`] (our emulator plus our runtime loop on its own thread), [`sink`] (a minimal
 //!   Runtime API), [`client`] (a pooled hyper client and body readers), [`peers`] (finding the

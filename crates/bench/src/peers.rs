@@ -16,8 +16,6 @@ use crate::target_dir;
 pub const OURS: &str = "conditional-streaming";
 /// The same example on the official `lambda_runtime` crate (`crates/peers/official`).
 pub const OFFICIAL: &str = "official-conditional-streaming";
-/// The `lambda-stream` CLI (`lambda-stream emulate`).
-pub const CLI: &str = "lambda-stream";
 
 /// Where skip notes go; `ci/bench.sh` empties it before a run.
 pub fn notes_dir() -> PathBuf {
@@ -40,7 +38,7 @@ pub fn release_bin(name: &str) -> Result<PathBuf, String> {
         Ok(path)
     } else {
         Err(format!(
-            "{} is not built (ci/bench.sh builds it: cargo build --release -p example-conditional-streaming -p peer-official -p lambda-stream-cli)",
+            "{} is not built (ci/bench.sh builds it: cargo build --release -p example-conditional-streaming -p peer-official)",
             path.display()
         ))
     }
@@ -88,7 +86,8 @@ impl CargoLambda {
         let program = find_in_path("cargo-lambda").ok_or("cargo-lambda is not installed (pip install cargo-lambda)")?;
         // `watch` runs `cargo metadata` first and fails outside a Cargo project, so it gets an
         // empty one of its own.
-        let dir = std::env::temp_dir().join(format!("lambda-stream-bench-cargo-lambda-{}", std::process::id()));
+        let port = free_port().map_err(|e| e.to_string())?;
+        let dir = std::env::temp_dir().join(format!("lambda-stream-bench-cargo-lambda-{}-{port}", std::process::id()));
         std::fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
         std::fs::write(
             dir.join("Cargo.toml"),
@@ -96,7 +95,6 @@ impl CargoLambda {
         )
         .map_err(|e| e.to_string())?;
         std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").map_err(|e| e.to_string())?;
-        let port = free_port().map_err(|e| e.to_string())?;
         let child = Command::new(program)
             .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
             .current_dir(&dir)

@@ -294,7 +294,9 @@ pub fn verdicts(all: &[Measurement], process: Option<&ProcessFigures>) -> Vec<(S
         {
             if let Some(other) = make(&m.subject).and_then(|s| same_case(all, m, &s)) {
                 all_ahead &= ahead(m, other);
-                figures.push(format!("{} {} {:.2}x", m.group, m.case, ratio(m, other)));
+                let unit =
+                    if is_throughput(m) { "MB/s ratio, above 1 is ahead" } else { "time ratio, below 1 is ahead" };
+                figures.push(format!("{} {} {:.2}x ({unit})", m.group, m.case, ratio(m, other)));
             }
         }
         out.push((
@@ -310,7 +312,7 @@ pub fn verdicts(all: &[Measurement], process: Option<&ProcessFigures>) -> Vec<(S
     }
     let memory = process.map(|p| p.memory.as_slice()).unwrap_or_default();
     out.push((
-        "memory flat, <= 32 MiB per process while 200 MB stream".to_owned(),
+        "memory flat, <= 32 MiB per process while ~200 MB stream".to_owned(),
         if memory.is_empty() {
             Verdict::NotMeasured("no whole-process figures (benches/process.rs did not run)".into())
         } else {
@@ -506,7 +508,7 @@ mod tests {
         assert!(matches!(v["throughput >= 1/2 floor"], Verdict::Met(_)));
         assert!(matches!(v["ahead of the official runtime (TTFB, throughput)"], Verdict::Met(_)));
         assert!(matches!(v["ahead of cargo-lambda's emulator (TTFB, throughput)"], Verdict::NotMeasured(_)));
-        assert!(matches!(v["memory flat, <= 32 MiB per process while 200 MB stream"], Verdict::NotMeasured(_)));
+        assert!(matches!(v["memory flat, <= 32 MiB per process while ~200 MB stream"], Verdict::NotMeasured(_)));
 
         let process = ProcessFigures {
             memory: vec![MemoryFigure {
@@ -518,7 +520,7 @@ mod tests {
             ..Default::default()
         };
         let v: BTreeMap<String, Verdict> = verdicts(&all, Some(&process)).into_iter().collect();
-        assert!(matches!(v["memory flat, <= 32 MiB per process while 200 MB stream"], Verdict::Missed(_)));
+        assert!(matches!(v["memory flat, <= 32 MiB per process while ~200 MB stream"], Verdict::Missed(_)));
         let md = render(&Inputs {
             measurements: all,
             process: Some(process),

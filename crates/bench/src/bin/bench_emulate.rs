@@ -1,0 +1,35 @@
+//! `bench-emulate -- <bootstrap> [args]`: what `lambda-stream emulate -- <bootstrap>` does (crates/cli
+//! is a thin layer over [`lambda_stream_emulator::emulate`]), with the defaults and nothing else,
+//! for the whole-process memory figure of `benches/process.rs`.
+//!
+//! It exists so the benchmark does not need a release build of the CLI, which also links the AWS
+//! SDKs for `deploy`/`invoke` (minutes on two cores) that `emulate` never touches. Prints
+//! `listening on http://HOST:PORT` when ready, like the CLI, and stops on SIGTERM or Ctrl-C,
+//! taking the bootstrap down with it.
+
+use std::io::Write as _;
+
+use lambda_stream_emulator::{EmulateOptions, emulate};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args_os().skip(1).skip_while(|a| a != "--").skip(1);
+    let bootstrap = args.next().ok_or("usage: bench-emulate -- <bootstrap> [args]")?;
+    let mut options = EmulateOptions::new(bootstrap);
+    options.function_name = Some("bench".into());
+    options.args = args.collect();
+    // The CLI's runtime: tokio's multi-threaded default.
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let emulation = emulate(options).await?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "{}", emulation.listening_line())?;
+        stdout.flush()?;
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        emulation.shutdown().await;
+        Ok(())
+    })
+}
