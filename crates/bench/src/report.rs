@@ -288,21 +288,28 @@ pub fn verdicts(all: &[Measurement], process: Option<&ProcessFigures>) -> Vec<(S
     ] {
         let mut figures = Vec::new();
         let mut all_ahead = true;
-        for m in all
-            .iter()
-            .filter(|m| m.subject == OURS_PROCESS && (m.group.starts_with("ttfb") || m.group.starts_with("throughput")))
-        {
+        // Against the official runtime: our runtime binary, same emulator. Against cargo-lambda:
+        // our emulator, with whichever binary ran under both (ours may fail under cargo-lambda).
+        let compared = |m: &&Measurement| {
+            let subject_ok = if peer == "cargo-lambda" {
+                cargo_lambda_subject(&m.subject).is_some()
+            } else {
+                m.subject == OURS_PROCESS
+            };
+            subject_ok && (m.group.starts_with("ttfb") || m.group.starts_with("throughput"))
+        };
+        for m in all.iter().filter(compared) {
             if let Some(other) = make(&m.subject).and_then(|s| same_case(all, m, &s)) {
                 all_ahead &= ahead(m, other);
                 let unit =
                     if is_throughput(m) { "MB/s ratio, above 1 is ahead" } else { "time ratio, below 1 is ahead" };
-                figures.push(format!("{} {} {:.2}x ({unit})", m.group, m.case, ratio(m, other)));
+                figures.push(format!("{} {} {} {:.2}x ({unit})", m.subject, m.group, m.case, ratio(m, other)));
             }
         }
         out.push((
             name.to_owned(),
             if figures.is_empty() {
-                Verdict::NotMeasured(format!("no {peer} rows next to lambda-stream-process rows"))
+                Verdict::NotMeasured(format!("no {peer} rows to compare with"))
             } else if all_ahead {
                 Verdict::Met(figures.join(", "))
             } else {
