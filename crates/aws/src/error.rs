@@ -114,7 +114,7 @@ pub enum Error {
     Signing(String),
     /// The HTTP exchange with the function URL failed.
     #[error("request to the function URL failed: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(String),
     /// The function reported an error in InvokeWithResponseStream's event stream.
     #[error("reading the event stream failed: {0}")]
     EventStream(String),

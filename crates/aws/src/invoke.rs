@@ -23,6 +23,7 @@ use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::{HeaderMap, Method};
+use http_body_util::{BodyDataStream, Full};
 
 use crate::Error;
 
@@ -60,7 +61,11 @@ impl UrlRequest {
     }
 }
 
-type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, hyper::Error>> + Send>>;
+type HttpsClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
 
 /// A function URL's answer: status and headers are known, the body is still arriving.
 pub struct UrlResponse {
@@ -99,7 +104,7 @@ impl UrlResponse {
                     self.first_byte.get_or_insert(at);
                     Some(Ok(Chunk { bytes, at }))
                 }
-                Err(err) => Some(Err(Error::Http(err))),
+                Err(err) => Some(Err(Error::Http(format!("the function URL's body broke off: {err}")))),
             };
         }
     }
@@ -122,7 +127,7 @@ impl UrlResponse {
 /// Sends SigV4-signed requests to function URLs.
 #[derive(Debug, Clone)]
 pub struct FunctionUrlClient {
-    http: reqwest::Client,
+    http: HttpsClient,
     credentials: Credentials,
     region: String,
 }
@@ -132,10 +137,15 @@ impl FunctionUrlClient {
     /// (`ID.lambda-url.REGION.on.aws`) that one is used instead, as the signature must match
     /// the function's region.
     pub fn new(credentials: Credentials, region: impl Into<String>) -> Result<Self, Error> {
-        // reqwest is built without a default crypto provider: install ring's, the one the SDK
-        // clients use too, so the binary carries a single TLS stack. Installing twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().build()?;
+        // ring, the provider the SDK clients use too, so the binary carries a single TLS stack;
+        // the system's root certificates, as the SDK clients use them.
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .map_err(|e| Error::Http(format!("cannot set up TLS (root certificates): {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         Ok(Self { http, credentials, region: region.into() })
     }
 
@@ -146,21 +156,24 @@ impl FunctionUrlClient {
 
     /// Signs and sends `request`; returns once the response head arrived.
     pub async fn send(&self, request: &UrlRequest) -> Result<UrlResponse, Error> {
-        let mut signed = self.sign(request, SystemTime::now())?;
+        let signed = self.sign(request, SystemTime::now())?;
+        let (parts, ()) = signed.into_parts();
+        let outgoing = http::Request::from_parts(parts, Full::new(request.body.clone()));
         let started = Instant::now();
-        let mut builder = self.http.request(request.method.clone(), &request.url);
-        for (name, value) in signed.headers_mut().drain().filter_map(|(n, v)| Some((n?, v))) {
-            builder = builder.header(name, value);
-        }
-        let response = builder.body(request.body.clone()).send().await?;
+        let response = self
+            .http
+            .request(outgoing)
+            .await
+            .map_err(|e| Error::Http(format!("{} {}: {e}", request.method, request.url)))?;
         let head_after = started.elapsed();
+        let (head, body) = response.into_parts();
         Ok(UrlResponse {
-            status: response.status(),
-            headers: response.headers().clone(),
+            status: head.status,
+            headers: head.headers,
             head_after,
             started,
             first_byte: None,
-            body: Box::pin(response.bytes_stream()),
+            body: Box::pin(BodyDataStream::new(body)),
         })
     }
 

@@ -22,7 +22,8 @@
 //!
 //! ## Why these choices
 //! The SDKs are built without default features, on rustls with ring, sharing one TLS stack with
-//! reqwest. Nothing here reads or writes the process environment except through `aws-config`'s
+//! the function URL client (hyper + hyper-rustls; not reqwest, whose rustls feature without aws-lc
+//! leaves every reqwest client in the workspace without a crypto provider). Nothing here reads or writes the process environment except through `aws-config`'s
 //! standard chain, which only runs when a caller asks for real AWS.
 
 mod config;

@@ -379,7 +379,10 @@ mod tests {
     fn encodes_json_then_eight_nuls() {
         let bytes = Prelude::with_status(404).encode();
         assert_eq!(&bytes[..], b"{\"statusCode\":404,\"headers\":{},\"cookies\":[]}\0\0\0\0\0\0\0\0");
-        assert_eq!(&Prelude::default().encode()[..], b"{\"statusCode\":200,\"headers\":{},\"cookies\":[]}\0\0\0\0\0\0\0\0");
+        assert_eq!(
+            &Prelude::default().encode()[..],
+            b"{\"statusCode\":200,\"headers\":{},\"cookies\":[]}\0\0\0\0\0\0\0\0"
+        );
     }
 
     #[test]
