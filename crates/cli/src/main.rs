@@ -137,9 +137,15 @@ fn parse_timeout(raw: &str) -> Result<f64, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // `conform` runs dozens of emulators whose logs (including the failures its scenarios cause
+    // on purpose) would bury the report; it logs nothing unless RUST_LOG asks. The other
+    // subcommands log at info.
+    let default_filter = if matches!(cli.command, Command::Conform(_)) { "off" } else { "info" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     match cli.command {
