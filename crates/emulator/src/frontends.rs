@@ -387,6 +387,29 @@ fn aws_head(status: StatusCode, id: &str, body: ResponseBody) -> Response<Respon
     response
 }
 
+/// A client API call (IWRS or Invoke) that passed the checks both APIs share.
+struct ClientCall {
+    parts: http::request::Parts,
+    body: Bytes,
+    kind: InvocationType,
+    context: Option<String>,
+}
+
+/// The checks IWRS and Invoke share, in AWS's order: method, function name, auth and size, then
+/// the invocation type and client context headers.
+async fn client_call(shared: &Shared, req: Request<Incoming>, name: &str) -> Result<ClientCall, Refused> {
+    if req.method() != Method::POST {
+        return Err(Box::new(method_not_allowed()));
+    }
+    if !shared.function.matches(name) {
+        return Err(Box::new(function_not_found(shared, name)));
+    }
+    let (parts, body, _caller) = admit(shared, req).await?;
+    let kind = invocation_type(&parts)?;
+    let context = client_context(&parts)?;
+    Ok(ClientCall { parts, body, kind, context })
+}
+
 /// `POST /2021-11-15/functions/{name}/response-streaming-invocations`.
 pub(crate) async fn iwrs(
     shared: Arc<Shared>,
@@ -394,22 +417,8 @@ pub(crate) async fn iwrs(
     req: Request<Incoming>,
     name: String,
 ) -> Response<ResponseBody> {
-    if req.method() != Method::POST {
-        return method_not_allowed();
-    }
-    if !shared.function.matches(&name) {
-        return function_not_found(&shared, &name);
-    }
-    let (parts, body, _caller) = match admit(&shared, req).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return *refusal,
-    };
-    let kind = match invocation_type(&parts) {
-        Ok(kind) => kind,
-        Err(refusal) => return *refusal,
-    };
-    let context = match client_context(&parts) {
-        Ok(context) => context,
+    let ClientCall { parts, body, kind, context } = match client_call(&shared, req, &name).await {
+        Ok(call) => call,
         Err(refusal) => return *refusal,
     };
     match kind {
@@ -490,22 +499,8 @@ pub(crate) async fn invoke(
     req: Request<Incoming>,
     name: String,
 ) -> Response<ResponseBody> {
-    if req.method() != Method::POST {
-        return method_not_allowed();
-    }
-    if !shared.function.matches(&name) {
-        return function_not_found(&shared, &name);
-    }
-    let (parts, body, _caller) = match admit(&shared, req).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return *refusal,
-    };
-    let kind = match invocation_type(&parts) {
-        Ok(kind) => kind,
-        Err(refusal) => return *refusal,
-    };
-    let context = match client_context(&parts) {
-        Ok(context) => context,
+    let ClientCall { parts, body, kind, context } = match client_call(&shared, req, &name).await {
+        Ok(call) => call,
         Err(refusal) => return *refusal,
     };
     match kind {
