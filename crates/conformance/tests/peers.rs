@@ -2,7 +2,8 @@
 //! report its known defects (spec section 1: RUST writes mid-stream error "trailers" into the
 //! body), so it cannot pass everything by construction. The peer's binaries belong to another
 //! package, so this test needs them built first (`cargo build -p peer-official`);
-//! `ci/conform-matrix.sh` does that and runs it with `--ignored`.
+//! `ci/test-local.sh` (so CI) runs it with `--ignored` right after the workspace tests have built
+//! them, and so does `ci/conform-matrix.sh`.
 
 mod common;
 
@@ -21,7 +22,7 @@ fn peer_bin(name: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs the peer binaries: cargo build -p peer-official (ci/conform-matrix.sh runs it)"]
+#[ignore = "needs the peer binaries: cargo build -p peer-official (ci/test-local.sh runs it)"]
 fn the_official_runtime_is_caught_writing_trailers_into_the_body() {
     let bootstraps = [
         ("send-numbers".to_owned(), BootstrapCommand::new(peer_bin("official-send-numbers"))),
