@@ -320,8 +320,8 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         c.check(format!("runtime body chunked: {chunked}"), is == chunked, format!("transfer-encoding: {te:?}"));
     }
     if let Some(declared) = e.trailer_declared {
-        let got = w.header("trailer");
-        let lower = got.map(str::to_ascii_lowercase).unwrap_or_default();
+        let got = w.header_list("trailer");
+        let lower = got.as_deref().map(str::to_ascii_lowercase).unwrap_or_default();
         let is = lower.contains(names::FUNCTION_ERROR_TYPE) && lower.contains(names::FUNCTION_ERROR_BODY);
         c.check(
             format!("runtime declared both error trailers: {declared}"),

@@ -382,7 +382,7 @@ pub fn assemble(
             _ => None,
         };
         // Stale: it ran and passed. Not run (or unknown to this run) is neither confirmed nor stale.
-        if seen == Some(Verdict::Pass) {
+        if seen == Some(Verdict::Pass) && !d.intermittent {
             stale.push(d.clone());
         }
     }

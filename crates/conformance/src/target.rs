@@ -80,6 +80,14 @@ impl WireObservation {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// Every field line of a header joined with ", ": HTTP treats repeated field lines as one
+    /// comma-separated list (RFC 9110 section 5.3), so `Trailer: A` + `Trailer: B` declares both.
+    pub fn header_list(&self, name: &str) -> Option<String> {
+        let values: Vec<&str> =
+            self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
     fn from_record(record: &InvocationRecord, process_exits: u64) -> Self {
         let taken = record.runtime.taken_at.unwrap_or_default();
         let ms = |d: Duration| d.saturating_sub(taken).as_secs_f64() * 1000.0;

@@ -81,6 +81,24 @@ fn expected_deviations_excuse_what_they_name_and_go_stale_when_fixed() {
     assert!(!report.ok(), "a stale deviation fails the run");
     assert!(render(&report, Format::Table).unwrap().contains("STALE expected deviation: rule runtime.mode-header"));
 
+    // An intermittent deviation that passes this time is not stale.
+    let report = broken_trailer_run(
+        r#"
+        [[deviation]]
+        rule = "runtime.trailer-base64"
+        reason = "sends raw JSON"
+        [[deviation]]
+        rule = "iwrs.error-details"
+        reason = "details lost with the raw JSON"
+        [[deviation]]
+        rule = "runtime.mode-header"
+        intermittent = true
+        reason = "a race on its side"
+        "#,
+    );
+    assert!(report.stale.is_empty(), "{:?}", report.stale);
+    assert!(report.ok());
+
     // A deviation must name exactly one rule or scenario.
     assert!(Expected::parse("bad", "[[deviation]]\nreason = \"why\"\n").is_err());
 }
