@@ -258,6 +258,23 @@ pub(crate) async fn function_url(
     match tx {
         None => shared.recorder.client_end(&id, ClientEnd::Completed),
         Some(tx) => {
+            // Without shaping, the first chunk goes into the body before hyper gets the head, so
+            // the two leave in one write instead of the head alone and the chunk after a wake-up
+            // of the relay task. The channel is new and empty, so there is room. With shaping,
+            // the chunk waits for its tokens in the relay like any other.
+            let first = match first {
+                Some(bytes) if shared.limits.bandwidth.is_none() => {
+                    let len = bytes.len();
+                    match tx.try_send(Ok(bytes)) {
+                        Ok(()) => {
+                            shared.recorder.client_chunk(&id, len);
+                            None
+                        }
+                        Err(unsent) => unsent.into_inner().ok(),
+                    }
+                }
+                other => other,
+            };
             tokio::spawn(relay_http(shared.clone(), id, stream, first, tx));
         }
     }
