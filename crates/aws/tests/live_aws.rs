@@ -4,6 +4,10 @@
 //! when run without `LAMBDA_STREAM_AWS=1` and credentials each test prints "skipped: ..." and
 //! makes no AWS call. Run by `just test-aws`.
 
+mod common;
+
+use common::Guard;
+
 use std::time::Duration;
 
 use lambda_stream_aws::live::Env;
@@ -19,30 +23,6 @@ async fn live() -> Option<Clients> {
         return None;
     }
     Some(AwsConfig::default().connect().await.expect("AWS clients (region and credentials)"))
-}
-
-/// Tears the stack down when the test ends, whatever happened.
-struct Guard {
-    deployer: Deployer,
-    cleanup: Option<Cleanup>,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let Some(cleanup) = self.cleanup.take() else { return };
-        let deployer = self.deployer.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            match runtime.block_on(deployer.teardown(&cleanup, &mut |_| {})) {
-                Ok(report) => eprintln!("torn down: {report:?}"),
-                Err(e) => eprintln!(
-                    "TEARDOWN FAILED for {}: {e}; run lambda-stream teardown --all-tagged --name-prefix ls-live- --yes",
-                    cleanup.stack
-                ),
-            }
-        })
-        .join();
-    }
 }
 
 async fn deploy_example(clients: &Clients, bin: &str, package: &str) -> (Guard, Deployment) {

@@ -8,11 +8,13 @@
 //! InvokeWithResponseStream) is written in `ci/expected/localstack.toml`; these tests assert
 //! only what holds on both.
 
+mod common;
+
+use common::Guard;
+
 use std::time::Duration;
 
-use lambda_stream_aws::{
-    AwsConfig, Builder, Cleanup, DeployOptions, Deployer, FunctionUrlClient, PackageOptions, UrlRequest,
-};
+use lambda_stream_aws::{AwsConfig, Builder, DeployOptions, Deployer, FunctionUrlClient, PackageOptions, UrlRequest};
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::core::{IntoContainerPort as _, Mount};
 use testcontainers_modules::testcontainers::runners::AsyncRunner as _;
@@ -32,27 +34,6 @@ async fn localstack() -> (ContainerAsync<LocalStack>, String) {
         .expect("LocalStack starts (is a Docker engine running?)");
     let port = container.get_host_port_ipv4(4566.tcp()).await.expect("mapped port");
     (container, format!("http://127.0.0.1:{port}"))
-}
-
-/// Tears the stack down when the test ends, also when an assertion failed halfway.
-struct Guard {
-    deployer: Deployer,
-    cleanup: Option<Cleanup>,
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let Some(cleanup) = self.cleanup.take() else { return };
-        let deployer = self.deployer.clone();
-        // Drop cannot be async: run the teardown on a runtime of its own, on another thread.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            if let Err(e) = runtime.block_on(deployer.teardown(&cleanup, &mut |_| {})) {
-                eprintln!("teardown of {} after the test failed: {e}", cleanup.stack);
-            }
-        })
-        .join();
-    }
 }
 
 #[tokio::test]
