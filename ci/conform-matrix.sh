@@ -16,8 +16,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 out=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done; rm -rf "$out"; }
+# start_cargo_lambda runs inside $(...), a subshell that cannot hand variables back: the pids of
+# what it starts go into "$out/pids", and the trap stops them all.
+cleanup() {
+    for pid in $(cat "$out/pids" 2>/dev/null); do kill "$pid" 2>/dev/null; done
+    rm -rf "$out"
+}
 trap cleanup EXIT
 
 cargo build -q -p lambda-stream-cli -p example-send-numbers -p example-conditional-streaming \
@@ -65,14 +69,15 @@ start_cargo_lambda() { # handler, bootstrap command... ; prints the function URL
     echo 'fn main() {}' > "$dir/f.rs"
     (cd "$dir" && exec "$root/$venv/bin/cargo-lambda" lambda watch --only-lambda-apis -A 127.0.0.1 -P "$port" \
         > "$dir/cargo-lambda.log" 2>&1) &
-    pids+=($!)
-    for _ in $(seq 50); do
+    echo $! >> "$out/pids"
+    # Up to 30 s: on a busy 2-core machine cargo-lambda can take several seconds to listen.
+    for _ in $(seq 300); do
         (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
         sleep 0.1
     done
     AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 "$@" > "$dir/function.log" 2>&1 &
-    pids+=($!)
+    echo $! >> "$out/pids"
     echo "$handler=http://127.0.0.1:$port/lambda-url/_"
 }
 if [ -x "$venv/bin/cargo-lambda" ]; then
