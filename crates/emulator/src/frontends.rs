@@ -195,7 +195,7 @@ pub(crate) async fn function_url(
                 Event::Chunk(bytes) => match decoder.push(bytes) {
                     Ok(PreludeProgress::NeedMore) => {}
                     Ok(PreludeProgress::Complete { prelude, rest }) => {
-                        status = prelude.status_code.unwrap_or(200);
+                        status = prelude.status();
                         headers = prelude.response_headers();
                         first = (!rest.is_empty()).then_some(rest);
                         break;

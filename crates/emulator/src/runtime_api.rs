@@ -113,6 +113,15 @@ async fn next(shared: Arc<Shared>, conn: ConnInfo) -> Response<ResponseBody> {
     })
 }
 
+/// Hands an event to the front end, waiting for room; false when the front end has gone or the
+/// platform ended the invocation. Called for every chunk: it borrows, it does not clone.
+async fn deliver(invocation: &Invocation, event: Event) -> bool {
+    tokio::select! {
+        sent = invocation.events.send(event) => sent.is_ok(),
+        _ = invocation.aborted() => false,
+    }
+}
+
 /// Checks that invocation `id` may be answered now; on refusal, the answer to send.
 fn admit(shared: &Shared, id: &str) -> Result<Arc<Invocation>, (StatusCode, &'static str, String, FaultKind)> {
     let Some(invocation) = shared.lookup(id) else {
@@ -207,20 +216,9 @@ async fn response(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Resp
         return rie_error(StatusCode::PAYLOAD_TOO_LARGE, "Function.ResponseSizeTooLarge", error.error_message);
     }
 
-    let events = invocation.events.clone();
-    let send = |event: Event| {
-        let events = events.clone();
-        let invocation = invocation.clone();
-        async move {
-            tokio::select! {
-                sent = events.send(event) => sent.is_ok(),
-                _ = invocation.aborted() => false,
-            }
-        }
-    };
     // `forward` turns false when the client has gone or the platform ended the invocation: the
     // body is still read to its end (the function keeps running, as on AWS) but dropped.
-    let mut forward = send(Event::Start { content_type: content_type.clone() }).await;
+    let mut forward = deliver(&invocation, Event::Start { content_type: content_type.clone() }).await;
     let mut total: u64 = 0;
     let mut over_cap = false;
     let mut trailers: Option<HeaderMap> = None;
@@ -242,8 +240,8 @@ async fn response(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Resp
                         shared.abort(&invocation, error);
                     }
                     if forward {
-                        forward =
-                            !matches!(invocation.phase(), Phase::Finished { .. }) && send(Event::Chunk(data)).await;
+                        forward = !matches!(invocation.phase(), Phase::Finished { .. })
+                            && deliver(&invocation, Event::Chunk(data)).await;
                     }
                 }
                 Err(frame) => {

@@ -36,13 +36,12 @@ struct Api {
 }
 
 impl Api {
-    /// `host:port`, or `http://host:port/prefix` as cargo-lambda hands out.
+    /// `AWS_LAMBDA_RUNTIME_API` in any form the runtime crate accepts (`host:port`, or
+    /// `http://host:port/prefix` as cargo-lambda hands out), parsed by that crate.
     fn from_env() -> Self {
         let raw = std::env::var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
-        let raw = raw.strip_prefix("http://").unwrap_or(&raw);
-        let (authority, prefix) = raw.split_once('/').map_or((raw, ""), |(a, p)| (a, p));
-        let prefix = if prefix.is_empty() { String::new() } else { format!("/{}", prefix.trim_end_matches('/')) };
-        Self { authority: authority.to_owned(), prefix }
+        let endpoint = lambda_stream::Endpoint::parse(&raw).unwrap_or_else(|e| panic!("{e}"));
+        Self { authority: endpoint.authority().to_owned(), prefix: endpoint.prefix().to_owned() }
     }
 
     fn connect(&self, head: &str) -> io::Result<TcpStream> {
