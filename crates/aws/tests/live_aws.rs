@@ -1,8 +1,8 @@
 //! Live AWS: deploy both examples, invoke each through the SigV4-signed function URL and through
 //! InvokeWithResponseStream, assert they stream, record TTFB cold and warm, and always tear down
 //! (a drop guard here; `ci/test-aws.sh` also sweeps with a trap). Opt-in only: `#[ignore]`d, and
-//! when run without `LAMBDA_STREAM_AWS=1` and credentials each test prints "skipped: ..." and
-//! makes no AWS call. Run by `just test-aws`.
+//! when asked for without `LAMBDA_STREAM_AWS=1` and credentials each test fails with the reason
+//! before any AWS call (a skip must not count as a pass). Run by `just test-aws`.
 
 mod common;
 
@@ -16,13 +16,14 @@ use lambda_stream_aws::{
     UrlRequest, invoke_with_response_stream,
 };
 
-/// The gate: `Some(clients)` when live AWS may be used, else prints why not.
-async fn live() -> Option<Clients> {
+/// The gate. These tests are `#[ignore]`d, so they run only when asked for (`just test-aws`, which
+/// checks the opt-in first); asked for without `LAMBDA_STREAM_AWS=1` and credentials, they fail
+/// with the reason rather than pass having checked nothing.
+async fn live() -> Clients {
     if let Err(reason) = Env::from_process().live_aws() {
-        println!("skipped: {reason}");
-        return None;
+        panic!("live AWS test asked for, but it cannot run: {reason}");
     }
-    Some(AwsConfig::default().connect().await.expect("AWS clients (region and credentials)"))
+    AwsConfig::default().connect().await.expect("AWS clients (region and credentials)")
 }
 
 async fn deploy_example(clients: &Clients, bin: &str, package: &str) -> (Guard, Deployment) {
@@ -64,7 +65,7 @@ async fn url_once(clients: &Clients, url: &str, body: &str) -> (u16, Vec<(Durati
 #[tokio::test]
 #[ignore = "live AWS: needs LAMBDA_STREAM_AWS=1 and credentials; run by just test-aws"]
 async fn live_send_numbers_streams_through_url_and_iwrs_with_cold_and_warm_ttfb() {
-    let Some(clients) = live().await else { return };
+    let clients = live().await;
     let (_guard, deployment) = deploy_example(&clients, "send-numbers", "example-send-numbers").await;
     let url = deployment.function_url().unwrap().to_owned();
     let body = r#"{"count":3,"pause_ms":1000}"#;
@@ -99,7 +100,7 @@ async fn live_send_numbers_streams_through_url_and_iwrs_with_cold_and_warm_ttfb(
 #[tokio::test]
 #[ignore = "live AWS: needs LAMBDA_STREAM_AWS=1 and credentials; run by just test-aws"]
 async fn live_conditional_streaming_prelude_reaches_url_callers() {
-    let Some(clients) = live().await else { return };
+    let clients = live().await;
     let (_guard, deployment) = deploy_example(&clients, "conditional-streaming", "example-conditional-streaming").await;
     let url = deployment.function_url().unwrap().to_owned();
     let (status, chunks, _text, ttfb) = url_once(&clients, &url, "{}").await;
