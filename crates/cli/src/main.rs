@@ -20,7 +20,7 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,10 +42,12 @@ struct Cli {
 enum Command {
     /// Play the Lambda service locally for a bootstrap binary and stream like Lambda does.
     ///
-    /// Serves, on one port: the Runtime API for the function (`/2018-06-01/...`, handed to it as
-    /// AWS_LAMBDA_RUNTIME_API), InvokeWithResponseStream (`/2021-11-15/functions/NAME/response-streaming-invocations`),
+    /// Serves clients on one port: InvokeWithResponseStream (`/2021-11-15/functions/NAME/response-streaming-invocations`),
     /// buffered Invoke (`/2015-03-31/functions/NAME/invocations`), the Swift-style `POST /invoke`,
-    /// and a function URL on every other path. Prints `listening on http://HOST:PORT` when ready.
+    /// and a function URL on every other path. The Runtime API (`/2018-06-01/...`) is not on that
+    /// port: it listens on loopback ports of its own, one handed to each bootstrap as
+    /// AWS_LAMBDA_RUNTIME_API, as on Lambda where only the function reaches it. Prints
+    /// `listening on http://HOST:PORT` when ready.
     ///
     /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
     Emulate(EmulateArgs),
@@ -119,6 +121,13 @@ struct EmulateArgs {
     /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
     #[arg(long)]
     aws_limits: bool,
+    /// A fixed Runtime API address (HOST:PORT) for runtimes you start by hand, besides the
+    /// bootstraps this command starts; default a free loopback port, logged at start.
+    #[arg(long, value_name = "HOST:PORT")]
+    runtime_api: Option<SocketAddr>,
+    /// Finished invocations the emulator remembers (sizes and times, never payloads).
+    #[arg(long, default_value_t = lambda_stream_emulator::DEFAULT_HISTORY)]
+    history: usize,
     /// Number of bootstrap processes serving invocations at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -179,6 +188,8 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     options.auth = auth;
     options.aws_limits = args.aws_limits;
     options.concurrency = usize::from(args.concurrency);
+    options.runtime_api = args.runtime_api;
+    options.history = args.history;
     options.args = rest.collect();
 
     let emulation =
@@ -192,6 +203,10 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
         "try: curl -N -X POST {url}/invoke -d '{{}}'   (function `{name}`; Ctrl-C stops)",
         url = emulation.emulator.url(),
         name = emulation.emulator.function().name
+    );
+    tracing::info!(
+        "runtimes started by hand: AWS_LAMBDA_RUNTIME_API={} (loopback only; not the client port)",
+        emulation.emulator.runtime_api()
     );
     shutdown_signal().await;
     tracing::info!("stopping the bootstrap and the emulator");

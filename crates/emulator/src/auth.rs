@@ -2,17 +2,24 @@
 //! received with `aws-sigv4` (the signer the AWS SDKs use) and compares.
 //!
 //! The canonical request is rebuilt from the method, the path and query as received, exactly the
-//! headers the client listed in `SignedHeaders`, and the payload hash: the `x-amz-content-sha256`
-//! value when the client sent one (including `UNSIGNED-PAYLOAD`, which CloudFront OAC and S3-style
-//! clients use), else the SHA-256 of the body (SigV4 documentation, "Create a canonical request").
-//! Any region in the credential scope is accepted, since a local emulator has no region of its
-//! own to enforce; the service must be `lambda` (FURL: AuthType `AWS_IAM`).
+//! headers the client listed in `SignedHeaders`, and the SHA-256 of the body that arrived (SigV4
+//! documentation, "Create a canonical request"), so the signature covers the body whatever the
+//! client claims: an `x-amz-content-sha256` header must equal that hash, and `UNSIGNED-PAYLOAD`
+//! (or a streaming payload marker) is refused, as Lambda refuses unsigned payloads. Any region in
+//! the credential scope is accepted, since a local emulator has no region of its own to enforce;
+//! the service must be `lambda` (FURL: AuthType `AWS_IAM`).
+//!
+//! Everything that could make the signer fail is checked first and refused with a 403 naming
+//! the problem: `SignedHeaders` must list `host` (the signer needs the authority and would
+//! otherwise panic), every listed name must be a valid lower-case header name present in the
+//! request, and the values must be visible ASCII.
 
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use sha2::{Digest, Sha256};
 
 use crate::time::parse_amz_date;
 
@@ -69,6 +76,45 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, Refusal> {
     Ok(Authorization { access_key, region, service, signed_headers: signed.split(';').collect(), signature })
 }
 
+/// Lower-case hex of a digest.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The (name, value) pairs of the headers the client signed, in its order, each checked so the
+/// signer cannot choke on them.
+fn signed_headers<'a>(parts: &'a http::request::Parts, names: &[&'a str]) -> Result<Vec<(&'a str, &'a str)>, Refusal> {
+    let mut headers = Vec::with_capacity(names.len());
+    for name in names {
+        let valid =
+            !name.is_empty() && http::HeaderName::from_bytes(name.as_bytes()).is_ok_and(|n| n.as_str() == *name);
+        if !valid {
+            return Err(refuse(
+                "IncompleteSignatureException",
+                format!("SignedHeaders lists {name:?}, which is not a lower-case header name"),
+            ));
+        }
+        let mut found = false;
+        for value in parts.headers.get_all(*name) {
+            let value = value.to_str().map_err(|_| {
+                refuse(
+                    "InvalidSignatureException",
+                    format!("signed header {name:?} has a value that is not visible ASCII"),
+                )
+            })?;
+            headers.push((*name, value));
+            found = true;
+        }
+        if !found {
+            return Err(refuse(
+                "IncompleteSignatureException",
+                format!("signed header {name:?} is not in the request"),
+            ));
+        }
+    }
+    Ok(headers)
+}
+
 /// Checks a request's SigV4 signature against the one key pair the emulator knows.
 pub(crate) fn verify(
     parts: &http::request::Parts,
@@ -111,34 +157,38 @@ pub(crate) fn verify(
     if header("host").is_none() {
         return Err(refuse("IncompleteSignatureException", "missing Host header"));
     }
-
-    let mut headers = Vec::with_capacity(auth.signed_headers.len());
-    for name in &auth.signed_headers {
-        let values: Vec<&str> = parts.headers.get_all(*name).iter().filter_map(|v| v.to_str().ok()).collect();
-        if values.is_empty() {
+    if !auth.signed_headers.contains(&"host") {
+        return Err(refuse("IncompleteSignatureException", "SignedHeaders must include host"));
+    }
+    let body_hash = hex(&Sha256::digest(body));
+    match header("x-amz-content-sha256") {
+        Some(claimed) if claimed == "UNSIGNED-PAYLOAD" || claimed.starts_with("STREAMING-") => {
             return Err(refuse(
-                "IncompleteSignatureException",
-                format!("signed header {name:?} is not in the request"),
+                "InvalidSignatureException",
+                format!("x-amz-content-sha256 {claimed:?} is not accepted: sign the payload (its SHA-256, in hex)"),
             ));
         }
-        for value in values {
-            headers.push((*name, value));
+        Some(claimed) if !claimed.eq_ignore_ascii_case(&body_hash) => {
+            return Err(refuse(
+                "InvalidSignatureException",
+                "x-amz-content-sha256 does not match the SHA-256 of the body that arrived",
+            ));
         }
+        _ => {}
     }
+
+    let headers = signed_headers(parts, &auth.signed_headers)?;
     let mut settings = SigningSettings::default();
     // Sign exactly what the client signed: no header is left out, and x-amz-content-sha256 is
     // added back only when the client signed it.
     settings.excluded_headers = Some(Vec::new());
-    let content_sha = header("x-amz-content-sha256");
     settings.payload_checksum_kind = if auth.signed_headers.contains(&"x-amz-content-sha256") {
         PayloadChecksumKind::XAmzSha256
     } else {
         PayloadChecksumKind::NoHeader
     };
-    let signable_body = match content_sha {
-        Some(hash) => SignableBody::Precomputed(hash.to_owned()),
-        None => SignableBody::Bytes(body),
-    };
+    // The body that arrived, never a hash the client claims.
+    let signable_body = SignableBody::Precomputed(body_hash);
     let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let identity = Credentials::new(access_key_id, secret_access_key, None, None, "lambda-stream-emulator").into();
     let params = v4::SigningParams::builder()

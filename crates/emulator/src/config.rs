@@ -20,6 +20,20 @@ pub struct FunctionConfig {
     pub account_id: String,
     /// `_HANDLER` for the bootstrap. Default empty, as for `provided.al2023` functions.
     pub handler: String,
+    /// Published versions that exist besides `$LATEST` (e.g. `"1"`); a client may name them as
+    /// `Qualifier`. Default none.
+    pub versions: Vec<String>,
+    /// Aliases and the version each points to (e.g. `("live", "1")`). Default none.
+    pub aliases: Vec<(String, String)>,
+}
+
+/// A qualifier the function does not have (Lambda answers 404 `ResourceNotFoundException`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum QualifierError {
+    /// No such function, version or alias; the ARN to name in the answer.
+    NotFound(String),
+    /// `NAME:Q1` with `?Qualifier=Q2` where Q1 and Q2 differ.
+    Conflict,
 }
 
 impl FunctionConfig {
@@ -32,6 +46,55 @@ impl FunctionConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             handler: String::new(),
+            versions: Vec::new(),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// Adds a published version that clients may name (builder style).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.versions.push(version.into());
+        self
+    }
+
+    /// Adds an alias pointing at `version` (builder style).
+    pub fn alias(mut self, alias: impl Into<String>, version: impl Into<String>) -> Self {
+        self.aliases.push((alias.into(), version.into()));
+        self
+    }
+
+    /// The version a qualifier runs: `$LATEST` and published versions run themselves, an alias
+    /// its version; `None` for a qualifier the function does not have.
+    pub fn executed_version<'a>(&'a self, qualifier: &'a str) -> Option<&'a str> {
+        if qualifier == "$LATEST" || self.versions.iter().any(|v| v == qualifier) {
+            return Some(qualifier);
+        }
+        self.aliases.iter().find(|(alias, _)| alias == qualifier).map(|(_, version)| version.as_str())
+    }
+
+    /// Resolves a client's function identifier and optional `Qualifier` parameter to the
+    /// qualifier invoked (`None`: unqualified, i.e. `$LATEST`), as Lambda's Invoke APIs do
+    /// (Invoke API reference, "FunctionName" and "Qualifier").
+    pub(crate) fn resolve(&self, identifier: &str, qualifier: Option<&str>) -> Result<Option<String>, QualifierError> {
+        let not_found = |q: Option<&str>| {
+            let arn = match q {
+                Some(q) => format!("{}:{q}", self.arn()),
+                None if identifier.starts_with("arn:") => identifier.to_owned(),
+                None => format!("arn:aws:lambda:{}:{}:function:{identifier}", self.region, self.account_id),
+            };
+            QualifierError::NotFound(arn)
+        };
+        let Some(in_name) = self.name_qualifier(identifier) else {
+            return Err(not_found(None));
+        };
+        let chosen = match (in_name, qualifier) {
+            (Some(a), Some(b)) if a != b => return Err(QualifierError::Conflict),
+            (Some(q), _) | (None, Some(q)) => Some(q),
+            (None, None) => None,
+        };
+        match chosen {
+            Some(q) if self.executed_version(q).is_none() => Err(not_found(Some(q))),
+            q => Ok(q.map(str::to_owned)),
         }
     }
 
@@ -50,17 +113,25 @@ impl FunctionConfig {
     /// a partial ARN `ACCOUNT:function:NAME[:QUALIFIER]`, or a full ARN (Invoke API reference,
     /// "FunctionName" formats).
     pub fn matches(&self, identifier: &str) -> bool {
+        self.name_qualifier(identifier).is_some()
+    }
+
+    /// `Some(qualifier in the identifier)` when the identifier names this function.
+    fn name_qualifier<'a>(&self, identifier: &'a str) -> Option<Option<&'a str>> {
         let rest = identifier.strip_prefix("arn:aws:lambda:").map_or(identifier, |r| {
             // REGION:ACCOUNT:function:NAME... -> ACCOUNT:function:NAME...
             r.split_once(':').map_or(r, |(_, after_region)| after_region)
         });
         let rest = match rest.split_once(":function:") {
             Some((account, name)) if account == self.account_id || account.chars().all(|c| c.is_ascii_digit()) => name,
-            Some(_) => return false,
+            Some(_) => return None,
             None => rest,
         };
-        let name = rest.split_once(':').map_or(rest, |(name, _qualifier)| name);
-        name == self.name
+        let (name, qualifier) = match rest.split_once(':') {
+            Some((name, qualifier)) => (name, Some(qualifier)),
+            None => (rest, None),
+        };
+        (name == self.name).then_some(qualifier)
     }
 }
 
@@ -167,5 +238,26 @@ mod tests {
             assert!(!f.matches(bad), "{bad}");
         }
         assert_eq!(f.arn(), "arn:aws:lambda:us-east-1:000000000000:function:hello");
+    }
+
+    #[test]
+    fn qualifiers_resolve_to_what_exists() {
+        let f = FunctionConfig::new("hello").version("1").alias("live", "1");
+        assert_eq!(f.resolve("hello", None), Ok(None));
+        assert_eq!(f.resolve("hello", Some("$LATEST")), Ok(Some("$LATEST".into())));
+        assert_eq!(f.resolve("hello:live", None), Ok(Some("live".into())));
+        assert_eq!(f.resolve("hello:1", Some("1")), Ok(Some("1".into())));
+        assert_eq!(f.executed_version("live"), Some("1"));
+        assert_eq!(f.executed_version("1"), Some("1"));
+        assert_eq!(f.executed_version("$LATEST"), Some("$LATEST"));
+        assert_eq!(
+            f.resolve("hello", Some("bogus")),
+            Err(QualifierError::NotFound("arn:aws:lambda:us-east-1:000000000000:function:hello:bogus".into()))
+        );
+        assert_eq!(f.resolve("hello:live", Some("1")), Err(QualifierError::Conflict));
+        assert_eq!(
+            f.resolve("other", None),
+            Err(QualifierError::NotFound("arn:aws:lambda:us-east-1:000000000000:function:other".into()))
+        );
     }
 }

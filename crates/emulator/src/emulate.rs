@@ -6,10 +6,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::recorder::DEFAULT_HISTORY;
 use crate::{Auth, BootstrapCommand, Emulator, Error, FunctionConfig, Supervisor, SupervisorConfig};
 
 /// Options of `lambda-stream emulate [--host] [--port] [--function-name] [--timeout] [--auth]
-/// [--aws-limits] [--concurrency N] -- <bootstrap> [args]`.
+/// [--aws-limits] [--runtime-api HOST:PORT] [--history N] [--concurrency N] -- <bootstrap> [args]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulateOptions {
     /// Host to listen on. Default 127.0.0.1.
@@ -26,6 +27,11 @@ pub struct EmulateOptions {
     pub aws_limits: bool,
     /// Copies of the bootstrap. Default 1.
     pub concurrency: usize,
+    /// A fixed Runtime API address for runtimes started by hand; default a free loopback port.
+    /// Each supervised bootstrap gets a loopback listener of its own either way.
+    pub runtime_api: Option<SocketAddr>,
+    /// Finished invocations the recorder keeps. Default [`DEFAULT_HISTORY`].
+    pub history: usize,
     /// The bootstrap program.
     pub bootstrap: PathBuf,
     /// Its arguments.
@@ -43,6 +49,8 @@ impl EmulateOptions {
             auth: Auth::None,
             aws_limits: false,
             concurrency: 1,
+            runtime_api: None,
+            history: DEFAULT_HISTORY,
             bootstrap: bootstrap.into(),
             args: Vec::new(),
         }
@@ -87,13 +95,16 @@ pub async fn emulate(options: EmulateOptions) -> Result<Emulation, Error> {
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Error::Config(format!("cannot name the function after {:?}", options.bootstrap)))?,
     };
-    let emulator = Emulator::builder()
+    let mut builder = Emulator::builder()
         .function(FunctionConfig::new(name).timeout(options.timeout))
         .bind(SocketAddr::new(options.host, options.port).to_string())
         .auth(options.auth.clone())
         .aws_limits(options.aws_limits)
-        .build()
-        .await?;
+        .history(options.history);
+    if let Some(addr) = options.runtime_api {
+        builder = builder.runtime_api_bind(addr.to_string());
+    }
+    let emulator = builder.build().await?;
     let mut command = BootstrapCommand::new(&options.bootstrap);
     command.args = options.args.clone();
     let supervisor =

@@ -1,6 +1,9 @@
 //! Invocations between the front ends and the Runtime API.
 //!
-//! A front end [`submit`](crate::server::Shared::submit)s an [`Invocation`] and keeps its
+//! The types of an invocation, below every handler: [`FrontEnd`], [`InvocationError`] and
+//! [`ErrorOrigin`] (public: the recorder and its readers use them), and the in-flight machinery.
+//!
+//! A front end [`submit`](crate::platform::Platform::submit)s an [`Invocation`] and keeps its
 //! [`InvocationStream`]. The invocation waits in the queue until a runtime's `GET /next` takes it;
 //! the Runtime API handler then feeds the stream with [`Event`]s as the runtime's body arrives.
 //!
@@ -14,7 +17,54 @@ use bytes::Bytes;
 use std::sync::Mutex;
 use tokio::sync::{mpsc, watch};
 
-use crate::recorder::InvocationError;
+/// Which front end a client used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrontEnd {
+    /// A function URL (any path not reserved).
+    FunctionUrl,
+    /// The Swift-style local `POST /invoke`.
+    LocalInvoke,
+    /// `InvokeWithResponseStream`.
+    InvokeWithResponseStream,
+    /// Buffered `Invoke`.
+    Invoke,
+}
+
+/// Where an invocation's error came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorOrigin {
+    /// The runtime's trailers after body bytes.
+    Trailers,
+    /// The runtime's `POST /error`.
+    ErrorEndpoint,
+    /// The emulator itself (timeout, size limit, truncated response, process exit).
+    Platform,
+}
+
+/// The error an invocation ended with, as reported to clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvocationError {
+    /// The type clients see, normalised as Lambda does (`Function.UnhandledError`, `Sandbox.Timeout`).
+    pub error_type: String,
+    /// The message.
+    pub error_message: String,
+    /// The error document clients get (IWRS `ErrorDetails`, the buffered Invoke body, the URL's
+    /// 502 body): the runtime's JSON when it sent a readable one, else one made from type and message.
+    pub details: String,
+    /// Where it came from.
+    pub origin: ErrorOrigin,
+}
+
+impl InvocationError {
+    /// An error the emulator itself reports.
+    pub fn platform(error_type: &str, error_message: impl Into<String>) -> Self {
+        let error_message = error_message.into();
+        let details = serde_json::json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
+        Self { error_type: error_type.to_owned(), error_message, details, origin: ErrorOrigin::Platform }
+    }
+}
 
 /// Chunks in flight between the runtime's body and the client's; small, so memory stays flat.
 pub(crate) const EVENT_BUFFER: usize = 8;
@@ -43,90 +93,164 @@ pub(crate) enum Phase {
     Finished { by_platform: bool },
 }
 
+/// What a front end asks the platform to run.
+#[derive(Debug)]
+pub(crate) struct NewInvocation {
+    /// The event the runtime receives.
+    pub(crate) payload: Bytes,
+    /// Where it came from.
+    pub(crate) front_end: FrontEnd,
+    /// The request id to use (the function URL's event carries it); a new one when `None`.
+    pub(crate) request_id: Option<String>,
+    /// The client context JSON (IWRS, Invoke).
+    pub(crate) client_context: Option<String>,
+    /// The qualifier the client named (`None`: unqualified).
+    pub(crate) qualifier: Option<String>,
+}
+
+impl NewInvocation {
+    /// An unqualified invocation without client context.
+    pub(crate) fn new(payload: Bytes, front_end: FrontEnd) -> Self {
+        Self { payload, front_end, request_id: None, client_context: None, qualifier: None }
+    }
+}
+
 /// Headers of the `/next` answer beyond the request id and deadline.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Context {
     pub(crate) client_context: Option<String>,
     pub(crate) cognito_identity: Option<String>,
     pub(crate) trace_id: String,
+    /// The ARN the client invoked, with its qualifier when it named one (RT-API
+    /// `Lambda-Runtime-Invoked-Function-Arn`).
+    pub(crate) invoked_arn: String,
 }
 
-/// One invocation, shared by the front end, the Runtime API and the deadline task.
+/// Where an invocation is and which supervised slot took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct State {
+    phase: Phase,
+    slot: Option<u32>,
+}
+
+/// One invocation, shared by the front end, the Runtime API and the deadline tasks.
 #[derive(Debug)]
 pub(crate) struct Invocation {
     pub(crate) id: String,
-    pub(crate) payload: Bytes,
+    /// The event, until `/next` takes it: the invocation does not keep its payload while it runs,
+    /// so memory is held only by what is in flight.
+    payload: Mutex<Option<Bytes>>,
     pub(crate) context: Context,
     /// Log sequence number when the invocation started: its log tail starts there.
     pub(crate) log_start: u64,
     pub(crate) events: mpsc::Sender<Event>,
     abort: watch::Sender<Option<InvocationError>>,
-    state: Mutex<(Phase, Option<u32>)>,
+    /// Every transition goes through `send_if_modified`, so each is atomic and observable.
+    state: watch::Sender<State>,
 }
 
 impl Invocation {
     pub(crate) fn new(id: String, payload: Bytes, context: Context, log_start: u64) -> (Self, InvocationStream) {
         let (events, rx) = mpsc::channel(EVENT_BUFFER);
         let (abort, abort_rx) = watch::channel(None);
-        let invocation =
-            Self { id, payload, context, log_start, events, abort, state: Mutex::new((Phase::Queued, None)) };
+        let invocation = Self {
+            id,
+            payload: Mutex::new(Some(payload)),
+            context,
+            log_start,
+            events,
+            abort,
+            state: watch::Sender::new(State { phase: Phase::Queued, slot: None }),
+        };
         (invocation, InvocationStream { rx, abort: abort_rx })
     }
 
+    /// Takes the event out to hand it to the runtime (once; empty afterwards).
+    pub(crate) fn take_payload(&self) -> Bytes {
+        self.payload.lock().unwrap().take().unwrap_or_default()
+    }
+
     pub(crate) fn phase(&self) -> Phase {
-        self.state.lock().unwrap().0
+        self.state.borrow().phase
     }
 
     /// The supervised slot that took it, if any.
     pub(crate) fn slot(&self) -> Option<u32> {
-        self.state.lock().unwrap().1
+        self.state.borrow().slot
     }
 
-    /// `/next` handed it out.
-    pub(crate) fn deliver(&self, slot: Option<u32>) {
-        let mut state = self.state.lock().unwrap();
-        if state.0 == Phase::Queued {
-            *state = (Phase::Delivered, slot);
-        }
+    /// `/next` hands it out; false when it is no longer queued (the platform ended it).
+    pub(crate) fn deliver(&self, slot: Option<u32>) -> bool {
+        self.state.send_if_modified(|state| {
+            let queued = state.phase == Phase::Queued;
+            if queued {
+                *state = State { phase: Phase::Delivered, slot };
+            }
+            queued
+        })
     }
 
     /// An answer starts; returns the phase it was in (only `Delivered` lets it start).
     pub(crate) fn begin_answer(&self) -> Phase {
-        let mut state = self.state.lock().unwrap();
-        let before = state.0;
-        if before == Phase::Delivered {
-            state.0 = Phase::Responding;
-        }
+        let mut before = Phase::Queued;
+        self.state.send_if_modified(|state| {
+            before = state.phase;
+            let starts = before == Phase::Delivered;
+            if starts {
+                state.phase = Phase::Responding;
+            }
+            starts
+        });
         before
     }
 
     /// Ends the invocation from the runtime side; `false` when it had already ended.
     pub(crate) fn try_finish(&self) -> bool {
-        let mut state = self.state.lock().unwrap();
-        if matches!(state.0, Phase::Finished { .. }) {
-            return false;
-        }
-        state.0 = Phase::Finished { by_platform: false };
-        true
+        self.state.send_if_modified(|state| {
+            let open = !matches!(state.phase, Phase::Finished { .. });
+            if open {
+                state.phase = Phase::Finished { by_platform: false };
+            }
+            open
+        })
     }
 
-    /// Ends the invocation from the platform side with `error`; `false` when it had already ended.
-    pub(crate) fn abort(&self, error: InvocationError) -> bool {
-        {
-            let mut state = self.state.lock().unwrap();
-            if matches!(state.0, Phase::Finished { .. }) {
-                return false;
+    /// Ends the invocation from the platform side with `error`; `false` when it had already
+    /// ended, or when `only_if_queued` and a runtime has taken it.
+    pub(crate) fn abort(&self, error: InvocationError, only_if_queued: bool) -> bool {
+        let ended = self.state.send_if_modified(|state| {
+            let applies = if only_if_queued {
+                state.phase == Phase::Queued
+            } else {
+                !matches!(state.phase, Phase::Finished { .. })
+            };
+            if applies {
+                state.phase = Phase::Finished { by_platform: true };
             }
-            state.0 = Phase::Finished { by_platform: true };
+            applies
+        });
+        if ended {
+            // A queued invocation that ends here never needs its event.
+            self.payload.lock().unwrap().take();
+            self.abort.send_replace(Some(error));
         }
-        self.abort.send_replace(Some(error));
-        true
+        ended
     }
 
     /// Resolves when the platform has ended the invocation.
     pub(crate) async fn aborted(&self) {
         let mut rx = self.abort.subscribe();
         let _ = rx.wait_for(Option::is_some).await;
+    }
+
+    /// Resolves when the invocation is no longer queued (taken by a runtime, or ended).
+    pub(crate) async fn left_queue(&self) {
+        let _ = self.state.subscribe().wait_for(|s| s.phase != Phase::Queued).await;
+    }
+
+    /// Resolves when the invocation has ended, by the runtime or the platform.
+    pub(crate) async fn finished(&self) {
+        let _ = self.state.subscribe().wait_for(|s| matches!(s.phase, Phase::Finished { .. })).await;
     }
 }
 
@@ -138,30 +262,34 @@ pub(crate) struct InvocationStream {
 }
 
 impl InvocationStream {
-    /// The next event; a platform abort wins over queued chunks.
+    /// The next event; a platform abort wins over queued chunks. Once the invocation itself is
+    /// gone (its last holder dropped it after it ended), the events still queued are read out.
     pub(crate) async fn next(&mut self) -> Event {
         loop {
             if let Some(error) = self.abort.borrow().clone() {
                 return Event::Done(Err(error));
             }
+            if self.abort.has_changed().is_err() {
+                return self.queued().await;
+            }
             tokio::select! {
                 biased;
-                changed = self.abort.changed() => {
-                    if changed.is_err() {
-                        // The invocation is gone without an end: report it rather than hang.
-                        return Event::Done(Err(InvocationError::platform(
-                            lambda_stream_protocol::diagnostic::error_types::RUNTIME_TRUNCATED_RESPONSE,
-                            "the invocation was dropped before it ended",
-                        )));
-                    }
-                }
-                event = self.rx.recv() => {
-                    return event.unwrap_or_else(|| Event::Done(Err(InvocationError::platform(
-                        lambda_stream_protocol::diagnostic::error_types::RUNTIME_TRUNCATED_RESPONSE,
-                        "the runtime's answer ended without a result",
-                    ))));
-                }
+                // Err: the invocation is gone; the loop then reads what it queued.
+                _ = self.abort.changed() => {}
+                event = self.rx.recv() => return event.unwrap_or_else(no_result),
             }
         }
     }
+
+    async fn queued(&mut self) -> Event {
+        self.rx.recv().await.unwrap_or_else(no_result)
+    }
+}
+
+/// The end reported when the runtime side went away without one (it cannot hang the client).
+fn no_result() -> Event {
+    Event::Done(Err(InvocationError::platform(
+        lambda_stream_protocol::diagnostic::error_types::RUNTIME_TRUNCATED_RESPONSE,
+        "the runtime's answer ended without a result",
+    )))
 }

@@ -4,39 +4,56 @@
 //! function can be run, called and checked locally exactly as Lambda would run and relay it. No
 //! other local tool streams InvokeWithResponseStream to an AWS SDK chunk by chunk, decodes the
 //! HTTP-integration prelude whatever the chunk boundaries, or reports mid-stream errors the way
-//! Lambda does; this one does (the wire facts are in the project's `spec/streaming-protocol.md`).
+//! Lambda does; this one does (the wire facts are in the project's `docs/protocol.md`).
 //!
 //! ## Parts
-//! - [`Emulator`] (built with [`Emulator::builder`]): one listener serving, dispatched by path,
-//!   - the **Runtime API** under `/2018-06-01` for the function (`AWS_LAMBDA_RUNTIME_API` =
-//!     `HOST:PORT`): `/next`, streamed and buffered `/response`, `/error`, `/init/error`, with
-//!     every misbehaviour answered by a clear 4xx or recorded (module `runtime_api`);
-//!   - **InvokeWithResponseStream** (`POST /2021-11-15/functions/{name}/response-streaming-invocations`):
-//!     one event-stream `PayloadChunk` per runtime chunk as it arrives, then `InvokeComplete`;
-//!   - buffered **Invoke** (`POST /2015-03-31/functions/{name}/invocations`);
-//!   - the Swift-style local endpoint `/invoke` (POST only, 405 for other methods), which
-//!     behaves like a function URL. Unlike Swift's local server, which answers 404 for unknown
-//!     paths, every other path here *is* the function URL front end;
-//!   - the **function URL** front end on every other path: payload v2.0 in, prelude decoded into
-//!     status, headers and cookies, body streamed as it arrives, optional SigV4 ([`Auth::Iam`]).
+//! - [`Emulator`] (built with [`Emulator::builder`]) listens twice, as Lambda is reached twice:
+//!   - the **public listener** serves clients only, dispatched by path:
+//!     **InvokeWithResponseStream** (`POST /2021-11-15/functions/{name}/response-streaming-invocations`,
+//!     one event-stream `PayloadChunk` per runtime chunk as it arrives, then `InvokeComplete`),
+//!     buffered **Invoke** (`POST /2015-03-31/functions/{name}/invocations`), the Swift-style
+//!     local endpoint `/invoke` (POST only), and the **function URL** on every other path
+//!     (payload v2.0 in, prelude decoded into status, headers and cookies, body streamed as it
+//!     arrives, optional SigV4 with [`Auth::Iam`] covering the body);
+//!   - **Runtime API listeners** on loopback serve the function's side (`/2018-06-01`: `/next`,
+//!     streamed and buffered `/response`, `/error`, `/init/error`), one per supervised process
+//!     and one for runtimes started by hand ([`Emulator::runtime_api`]). A client can never
+//!     reach them through the public port.
 //! - Limits and time ([`Limits`], [`FunctionConfig::timeout`]): 200 MB streamed cap, 6 MiB
-//!   buffered cap, optional Lambda-like bandwidth shaping, per-invocation deadline with
-//!   `Sandbox.Timeout`; a client that goes away does not stop the function.
-//! - [`Recorder`]: the wire timeline of both legs of every invocation, for tests and the
-//!   conformance suite.
+//!   buffered cap, 6 MiB request cap, 3,583-byte client context, optional Lambda-like bandwidth
+//!   shaping, per-invocation deadline with `Sandbox.Timeout`, a queue deadline so callers never
+//!   wait for a runtime that does not come, and init failures answered as Lambda answers them.
+//! - [`Recorder`]: the wire timeline of both legs of every invocation in flight and a bounded
+//!   history of finished ones (sizes and times, never payloads), for tests, the conformance
+//!   suite and the dashboard.
 //! - [`Supervisor`]: starts a `bootstrap` process (or N) with the Lambda environment, restarts it
 //!   when it exits or misses a deadline, and captures its output into tracing and the
 //!   [`FunctionLog`] that `LogResult` tails come from.
 //! - [`emulate`]: emulator plus supervisor from one set of [`EmulateOptions`], what
 //!   `lambda-stream emulate -- <bootstrap>` needs.
 //!
+//! ## Inside, in layers (each module imports only from the layers below it)
+//! 1. `config`, `error`, `time`, `logs`, `auth` (SigV4 verifier), `payload` (function URL event
+//!    builder), `shaping` (token bucket), `http` (response bodies, bounded body reading, the JSON
+//!    error answers);
+//! 2. `invocation` (one invocation in flight and its public types), then `recorder`;
+//! 3. `platform`: the shared state of the one function (queue, registry of what is in flight,
+//!    recorder, log, slots) and the rules by which the platform ends invocations;
+//! 4. `runtime_api` and `frontends` (`function_url`, `local`, `iwrs`, `invoke`);
+//! 5. `server`: builder, handle, accept loops, dispatch;
+//! 6. `supervisor`, then `emulate`.
+//!
 //! ## Why it is built this way
 //! Streaming means no buffering: between the runtime's request body and the client's response
 //! body there are only small bounded channels, so the first byte leaves as soon as it arrives,
 //! memory stays flat for a 200 MB response, and a slow client slows the function (backpressure)
 //! instead of growing a buffer. Every invocation ends exactly once, by the runtime or by the
-//! platform (deadline, size cap, broken body, process exit), and the front end learns which.
-//! Deadlines and shaping run on `tokio::time`, so tests can run them on a paused clock.
+//! platform (deadline, size cap, broken body, process exit, init failure), and the front end
+//! learns which. Memory is bounded by what is in flight: an invocation drops its event once the
+//! runtime has it and leaves the registry when it ends. Every request path faces an attacker:
+//! malformed, oversized, unsigned or out-of-order input gets the status and error type Lambda
+//! would give, and a handler panic (there should be none) is answered 500 instead of dropping the
+//! connection. Deadlines and shaping run on `tokio::time`, so tests can run them on a paused clock.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), lambda_stream_emulator::Error> {
@@ -44,18 +61,20 @@
 //! let emulator = Emulator::builder().function(FunctionConfig::new("hello")).build().await?;
 //! println!("AWS_LAMBDA_RUNTIME_API={}", emulator.runtime_api());
 //! println!("function URL: {}", emulator.url());
+//! assert_ne!(emulator.runtime_api_addr(), emulator.local_addr());
 //! # Ok(()) }
 //! ```
 
 mod auth;
-mod body;
 mod config;
 mod emulate;
 mod error;
 mod frontends;
+mod http;
 mod invocation;
 mod logs;
 mod payload;
+mod platform;
 mod recorder;
 mod runtime_api;
 mod server;
@@ -66,10 +85,11 @@ mod time;
 pub use config::{Auth, Bandwidth, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
 pub use error::Error;
+pub use invocation::{ErrorOrigin, FrontEnd, InvocationError};
 pub use logs::FunctionLog;
 pub use recorder::{
-    ChunkRecord, ClientEnd, ClientLeg, ErrorOrigin, Fault, FaultKind, FrontEnd, InvocationError, InvocationRecord,
-    Recorder, RuntimeLeg,
+    ChunkRecord, ClientEnd, ClientLeg, DEFAULT_HISTORY, Fault, FaultKind, InvocationRecord, MAX_CHUNK_RECORDS,
+    MAX_FAULTS, MAX_FAULTS_PER_INVOCATION, Recorder, RuntimeLeg,
 };
 pub use server::{Emulator, EmulatorBuilder};
 pub use supervisor::{BootstrapCommand, Supervisor, SupervisorConfig};

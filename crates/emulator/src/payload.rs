@@ -2,7 +2,7 @@
 //! deserialises in every runtime that uses them.
 //!
 //! Shape per FURL ("Request payload") and the captured request in
-//! `shared/fixtures/function-url-request-v2.json`: header names lower case, repeated headers
+//! `tests/fixtures/function-url-request-v2.json` (a request as AWS documents it): header names lower case, repeated headers
 //! joined with commas, cookies moved from the `cookie` header to `cookies`, query parameters
 //! decoded with repeated keys comma-joined, the body as text or base64 with `isBase64Encoded`.
 

@@ -11,8 +11,17 @@
 //!
 //! Faults that belong to no invocation (a post for an unknown request id) are kept apart, in
 //! [`Recorder::faults`].
+//!
+//! ## Bounded
+//! The recorder never grows with traffic: it keeps every invocation still in flight plus the last
+//! `history` finished ones (default [`DEFAULT_HISTORY`], set with
+//! `EmulatorBuilder::history`), at most [`MAX_CHUNK_RECORDS`] chunk records per leg (the byte
+//! totals keep counting beyond), at most [`MAX_FAULTS_PER_INVOCATION`] faults per invocation and
+//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting). Records of
+//! invocations whose client went away without an end are closed by the front end's guard, so
+//! they finish and age out like the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,26 +29,19 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::Error;
+use crate::invocation::{FrontEnd, InvocationError};
 
-/// Chunks kept per leg; beyond it only the totals grow (a 200 MB stream of tiny chunks must not
-/// grow the recorder without bound).
-const MAX_CHUNK_RECORDS: usize = 100_000;
-/// Finished invocations kept; the oldest are forgotten first.
-const MAX_RECORDS: usize = 10_000;
-
-/// Which front end a client used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FrontEnd {
-    /// A function URL (any path not reserved).
-    FunctionUrl,
-    /// The Swift-style local `POST /invoke`.
-    LocalInvoke,
-    /// `InvokeWithResponseStream`.
-    InvokeWithResponseStream,
-    /// Buffered `Invoke`.
-    Invoke,
-}
+/// Chunk records kept per leg; beyond it only the totals grow (a 200 MB stream of tiny chunks must
+/// not grow the recorder without bound).
+pub const MAX_CHUNK_RECORDS: usize = 4096;
+/// Finished invocations kept by default; the oldest are forgotten first.
+pub const DEFAULT_HISTORY: usize = 64;
+/// Faults kept overall (the newest); older ones are counted, not kept.
+pub const MAX_FAULTS: usize = 1024;
+/// Faults kept per invocation.
+pub const MAX_FAULTS_PER_INVOCATION: usize = 64;
+/// Invocations kept whatever their state: a last resort against records that never complete.
+const MAX_OPEN_RECORDS: usize = 16_384;
 
 /// One body chunk: its size and when it crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,41 +50,6 @@ pub struct ChunkRecord {
     pub at: Duration,
     /// Bytes in the chunk.
     pub len: usize,
-}
-
-/// Where an invocation's error came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ErrorOrigin {
-    /// The runtime's trailers after body bytes.
-    Trailers,
-    /// The runtime's `POST /error`.
-    ErrorEndpoint,
-    /// The emulator itself (timeout, size limit, truncated response, process exit).
-    Platform,
-}
-
-/// The error an invocation ended with, as reported to clients.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvocationError {
-    /// The type clients see, normalised as Lambda does (`Function.UnhandledError`, `Sandbox.Timeout`).
-    pub error_type: String,
-    /// The message.
-    pub error_message: String,
-    /// The error document clients get (IWRS `ErrorDetails`, the buffered Invoke body, the URL's
-    /// 502 body): the runtime's JSON when it sent a readable one, else one made from type and message.
-    pub details: String,
-    /// Where it came from.
-    pub origin: ErrorOrigin,
-}
-
-impl InvocationError {
-    /// An error the emulator itself reports.
-    pub fn platform(error_type: &str, error_message: impl Into<String>) -> Self {
-        let error_message = error_message.into();
-        let details = serde_json::json!({ "errorType": error_type, "errorMessage": error_message }).to_string();
-        Self { error_type: error_type.to_owned(), error_message, details, origin: ErrorOrigin::Platform }
-    }
 }
 
 /// A runtime misbehaviour the emulator answered or worked around.
@@ -139,7 +106,7 @@ pub struct RuntimeLeg {
     pub content_type: Option<String>,
     /// The answer's headers, in order.
     pub headers: Vec<(String, String)>,
-    /// Body chunks as they arrived (at most 100,000 kept).
+    /// Body chunks as they arrived (the first [`MAX_CHUNK_RECORDS`] kept).
     pub chunks: Vec<ChunkRecord>,
     /// Total body bytes.
     pub bytes: u64,
@@ -227,14 +194,43 @@ struct Inner {
 
 #[derive(Debug, Default)]
 struct State {
-    order: Vec<String>,
+    order: VecDeque<String>,
     records: HashMap<String, InvocationRecord>,
-    faults: Vec<Fault>,
+    faults: VecDeque<Fault>,
+    fault_count: u64,
+    history: usize,
+}
+
+impl State {
+    /// Forgets the oldest finished records beyond `history`, and the oldest of any kind beyond
+    /// the hard cap.
+    fn prune(&mut self) {
+        let finished = self.records.values().filter(|r| r.is_complete()).count();
+        let mut excess = finished.saturating_sub(self.history);
+        if excess > 0 {
+            let records = &mut self.records;
+            self.order.retain(|id| {
+                if excess > 0 && records.get(id).is_some_and(InvocationRecord::is_complete) {
+                    records.remove(id);
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        while self.order.len() > MAX_OPEN_RECORDS {
+            if let Some(old) = self.order.pop_front() {
+                self.records.remove(&old);
+            }
+        }
+    }
 }
 
 impl Recorder {
-    pub(crate) fn new() -> Self {
-        Self { inner: Arc::new(Inner { origin: Instant::now(), state: Mutex::default(), changed: Notify::new() }) }
+    pub(crate) fn new(history: usize) -> Self {
+        let state = State { history, ..State::default() };
+        Self { inner: Arc::new(Inner { origin: Instant::now(), state: Mutex::new(state), changed: Notify::new() }) }
     }
 
     /// Time since the recorder's origin (the emulator's start).
@@ -253,9 +249,15 @@ impl Recorder {
         self.inner.state.lock().unwrap().records.get(request_id).cloned()
     }
 
-    /// Every runtime fault, including those tied to no known invocation.
+    /// The runtime faults kept (the newest [`MAX_FAULTS`]), including those tied to no known
+    /// invocation, oldest first.
     pub fn faults(&self) -> Vec<Fault> {
-        self.inner.state.lock().unwrap().faults.clone()
+        self.inner.state.lock().unwrap().faults.iter().cloned().collect()
+    }
+
+    /// Every runtime fault seen since the start, including those no longer kept.
+    pub fn fault_count(&self) -> u64 {
+        self.inner.state.lock().unwrap().fault_count
     }
 
     /// Waits until at least `count` invocations are complete (both legs ended); returns the
@@ -300,7 +302,7 @@ impl Recorder {
     pub(crate) fn open(&self, request_id: &str, front_end: FrontEnd) {
         let now = self.now();
         let mut state = self.inner.state.lock().unwrap();
-        state.order.push(request_id.to_owned());
+        state.order.push_back(request_id.to_owned());
         let client = ClientLeg { received_at: Some(now), ..ClientLeg::default() };
         state.records.insert(
             request_id.to_owned(),
@@ -313,10 +315,7 @@ impl Recorder {
                 faults: Vec::new(),
             },
         );
-        if state.order.len() > MAX_RECORDS {
-            let old = state.order.remove(0);
-            state.records.remove(&old);
-        }
+        state.prune();
         drop(state);
         self.inner.changed.notify_waiters();
     }
@@ -375,10 +374,16 @@ impl Recorder {
         let fault = Fault { request_id: request_id.map(str::to_owned), kind, message: message.into(), at: self.now() };
         tracing::warn!(request_id = ?fault.request_id, kind = ?fault.kind, "runtime fault: {}", fault.message);
         let mut state = self.inner.state.lock().unwrap();
-        if let Some(record) = request_id.and_then(|id| state.records.get_mut(id)) {
+        if let Some(record) = request_id.and_then(|id| state.records.get_mut(id))
+            && record.faults.len() < MAX_FAULTS_PER_INVOCATION
+        {
             record.faults.push(fault.clone());
         }
-        state.faults.push(fault);
+        if state.faults.len() >= MAX_FAULTS {
+            state.faults.pop_front();
+        }
+        state.faults.push_back(fault);
+        state.fault_count += 1;
         drop(state);
         self.inner.changed.notify_waiters();
     }

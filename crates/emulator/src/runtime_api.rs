@@ -1,7 +1,9 @@
-//! The Runtime API (`/2018-06-01`), the function's side of the emulator.
+//! The Runtime API (`/2018-06-01`), the function's side of the emulator. It is served only on the
+//! Runtime API listeners (loopback, handed to the bootstraps), never on the public listener, as on
+//! Lambda, where the Runtime API is reachable only from inside the execution environment.
 //!
 //! - `GET /runtime/invocation/next`: long poll; answers with the event and the headers of RT-API
-//!   (request id, deadline in epoch ms, function ARN, trace id, client context when given).
+//!   (request id, deadline in epoch ms, invoked function ARN, trace id, client context when given).
 //! - `POST /runtime/invocation/{id}/response`: streamed (`Lambda-Runtime-Function-Response-Mode:
 //!   streaming`, chunked, trailers) or buffered (no mode header, content-length). The body is read
 //!   frame by frame with hyper's `Body::frame()` and each chunk is passed on as it arrives.
@@ -19,14 +21,13 @@
 //! | broken chunked framing, or hangs up mid-body | (connection broken) | `Runtime.TruncatedResponse`, fault `BrokenBody` |
 //! | trailer body not base64 JSON | 202 | error type still reported, fault `InvalidTrailer` |
 //! | response over the size cap | 413 | `Function.ResponseSizeTooLarge`, fault `ResponseTooLarge` |
+//! | `/init/error` | 202 | the queued invocations fail with the reported error, fault `InitError` |
 //!
 //! Before answering an error the emulator reads what is left of the request body (briefly and up
 //! to a cap), so the runtime reads the error instead of a connection reset.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -35,72 +36,66 @@ use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::paths::{self, InvocationPath};
 use lambda_stream_protocol::{ErrorDiagnostic, names, normalize_error_type};
 
-use crate::body::{self, ResponseBody};
-use crate::invocation::{Event, Invocation, Phase};
-use crate::recorder::{ErrorOrigin, FaultKind, InvocationError};
-use crate::server::{ConnInfo, Shared};
+use crate::http::{self as h, ResponseBody, accepted, rie_error};
+use crate::invocation::{ErrorOrigin, Event, Invocation, InvocationError, Phase};
+use crate::platform::{Known, Platform};
+use crate::recorder::FaultKind;
 use crate::time::epoch_millis;
 
-/// How long, and how much, the emulator reads of a request it refuses.
-const DRAIN_TIME: Duration = Duration::from_secs(2);
-const DRAIN_BYTES: usize = 16 * 1024 * 1024;
+/// Largest `/init/error` body read; the rest is ignored.
+const MAX_INIT_ERROR_BYTES: usize = 1024 * 1024;
 
-pub(crate) async fn handle(shared: Arc<Shared>, conn: ConnInfo, req: Request<Incoming>) -> Response<ResponseBody> {
+/// Serves one Runtime API request from the process on `slot` (`None`: a runtime started by hand).
+pub(crate) async fn handle(
+    platform: Arc<Platform>,
+    slot: Option<u32>,
+    req: Request<Incoming>,
+) -> Response<ResponseBody> {
     let path = req.uri().path().to_owned();
     if path == paths::NEXT {
         if req.method() != Method::GET {
             return rie_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "use GET for /next");
         }
-        return next(shared, conn).await;
+        return next(platform, slot).await;
     }
     let known = path == paths::INIT_ERROR || paths::parse_invocation_path(&path).is_some();
     if known && req.method() != Method::POST {
         return rie_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", format!("use POST for {path}"));
     }
     if path == paths::INIT_ERROR {
-        return init_error(shared, req).await;
+        return init_error(platform, req).await;
     }
     match paths::parse_invocation_path(&path) {
         Some(InvocationPath::Response(id)) => {
             let id = id.to_owned();
-            response(shared, req, &id).await
+            response(platform, req, &id).await
         }
         Some(InvocationPath::Error(id)) => {
             let id = id.to_owned();
-            error(shared, req, &id).await
+            error(platform, req, &id).await
         }
         None => {
-            shared.recorder.fault(None, FaultKind::UnknownPath, format!("{} {path}", req.method()));
-            drain(req.into_body()).await;
+            platform.recorder.fault(None, FaultKind::UnknownPath, format!("{} {path}", req.method()));
+            h::drain(req.into_body()).await;
             rie_error(StatusCode::NOT_FOUND, "UnknownPath", format!("no Runtime API endpoint at {path}"))
         }
     }
 }
 
 /// `GET /next`: waits for an invocation and hands it out.
-async fn next(shared: Arc<Shared>, conn: ConnInfo) -> Response<ResponseBody> {
-    let invocation = loop {
-        let next = shared.queue_rx.lock().await.recv().await;
-        let Some(invocation) = next else {
-            return rie_error(StatusCode::SERVICE_UNAVAILABLE, "ShuttingDown", "the emulator is shutting down");
-        };
-        // An invocation the platform already ended while queued is skipped.
-        if invocation.phase() == Phase::Queued {
-            break invocation;
-        }
-    };
-    invocation.deliver(conn.slot);
-    shared.recorder.update(&invocation.id, |r, at| r.runtime.taken_at = Some(at));
-    shared.log.push_line(format!("START RequestId: {} Version: $LATEST", invocation.id));
-    shared.start_deadline(invocation.clone());
+async fn next(platform: Arc<Platform>, slot: Option<u32>) -> Response<ResponseBody> {
+    let invocation = platform.next_invocation(slot).await;
+    platform.recorder.update(&invocation.id, |r, at| r.runtime.taken_at = Some(at));
+    platform.log.push_line(format!("START RequestId: {} Version: $LATEST", invocation.id));
+    platform.start_deadline(invocation.clone());
 
-    let deadline = epoch_millis(std::time::SystemTime::now()) + shared.function.timeout.as_millis() as u64;
+    let deadline = epoch_millis(std::time::SystemTime::now()) + platform.function.timeout.as_millis() as u64;
     let mut builder = Response::builder()
         .status(StatusCode::OK)
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(names::REQUEST_ID, &invocation.id)
         .header(names::DEADLINE_MS, deadline.to_string())
-        .header(names::INVOKED_FUNCTION_ARN, shared.function.arn())
+        .header(names::INVOKED_FUNCTION_ARN, &invocation.context.invoked_arn)
         .header(names::TRACE_ID, &invocation.context.trace_id);
     if let Some(context) = &invocation.context.client_context {
         builder = builder.header(names::CLIENT_CONTEXT, context);
@@ -108,7 +103,7 @@ async fn next(shared: Arc<Shared>, conn: ConnInfo) -> Response<ResponseBody> {
     if let Some(identity) = &invocation.context.cognito_identity {
         builder = builder.header(names::COGNITO_IDENTITY, identity);
     }
-    builder.body(body::full(invocation.payload.clone())).unwrap_or_else(|e| {
+    builder.body(h::full(invocation.take_payload())).unwrap_or_else(|e| {
         rie_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", format!("cannot build /next answer: {e}"))
     })
 }
@@ -122,171 +117,147 @@ async fn deliver(invocation: &Invocation, event: Event) -> bool {
     }
 }
 
-/// Checks that invocation `id` may be answered now; on refusal, the answer to send.
-fn admit(shared: &Shared, id: &str) -> Result<Arc<Invocation>, (StatusCode, &'static str, String, FaultKind)> {
-    let Some(invocation) = shared.lookup(id) else {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "InvalidRequestID",
-            format!("unknown request id {id:?}: no invocation with this id was handed out"),
-            FaultKind::UnknownRequestId,
-        ));
+/// A refused answer: what to record and what to send.
+struct Refusal {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+    kind: FaultKind,
+    /// The request id, when it names an invocation the emulator knows.
+    known: bool,
+}
+
+/// Checks that invocation `id` may be answered now.
+fn admit(platform: &Platform, id: &str) -> Result<Arc<Invocation>, Refusal> {
+    let refuse =
+        |status, error_type, message: String, kind, known| Refusal { status, error_type, message, kind, known };
+    let invocation = match platform.lookup(id) {
+        None => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestID",
+                format!("unknown request id {id:?}: no invocation with this id was handed out"),
+                FaultKind::UnknownRequestId,
+                false,
+            ));
+        }
+        Some(Known::Ended { by_platform }) => return Err(ended(id, by_platform)),
+        Some(Known::InFlight(invocation)) => invocation,
     };
     match invocation.begin_answer() {
         Phase::Delivered => Ok(invocation),
-        Phase::Queued => Err((
+        Phase::Queued => Err(refuse(
             StatusCode::BAD_REQUEST,
             "InvalidRequestID",
             format!("request id {id:?} has not been handed out by /next yet"),
             FaultKind::UnknownRequestId,
+            true,
         )),
-        Phase::Finished { by_platform: true } => Err((
-            StatusCode::CONFLICT,
-            "InvocationTimedOut",
-            format!(
+        Phase::Finished { by_platform } => Err(ended(id, by_platform)),
+        Phase::Responding => Err(ended(id, false)),
+    }
+}
+
+/// The refusal for an answer to an invocation that is already answered or ended.
+fn ended(id: &str, by_platform: bool) -> Refusal {
+    if by_platform {
+        Refusal {
+            status: StatusCode::CONFLICT,
+            error_type: "InvocationTimedOut",
+            message: format!(
                 "invocation {id} already ended (deadline passed, size limit or runtime exit); this answer is dropped"
             ),
-            FaultKind::LateAnswer,
-        )),
-        Phase::Responding | Phase::Finished { by_platform: false } => Err((
-            StatusCode::CONFLICT,
-            "InvocationAlreadyAnswered",
-            format!("invocation {id} was already answered; a second /response or /error is refused"),
-            FaultKind::AlreadyAnswered,
-        )),
+            kind: FaultKind::LateAnswer,
+            known: true,
+        }
+    } else {
+        Refusal {
+            status: StatusCode::CONFLICT,
+            error_type: "InvocationAlreadyAnswered",
+            message: format!("invocation {id} was already answered; a second /response or /error is refused"),
+            kind: FaultKind::AlreadyAnswered,
+            known: true,
+        }
     }
+}
+
+/// Records a refusal, drains the body and answers it.
+async fn refused(platform: &Platform, id: &str, refusal: Refusal, body: Incoming) -> Response<ResponseBody> {
+    platform.recorder.fault(refusal.known.then_some(id), refusal.kind, &refusal.message);
+    h::drain(body).await;
+    rie_error(refusal.status, refusal.error_type, refusal.message)
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers.iter().map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect()
-}
-
-/// `POST /response`.
-async fn response(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Response<ResponseBody> {
-    let (parts, mut body) = req.into_parts();
+/// `POST /response`: checks the head, then relays the body (see [`relay_body`]) and ends the
+/// invocation with the trailers' verdict.
+async fn response(platform: Arc<Platform>, req: Request<Incoming>, id: &str) -> Response<ResponseBody> {
+    let (parts, body) = req.into_parts();
     let mode = header_str(&parts.headers, names::RESPONSE_MODE).map(str::to_owned);
     if let Some(mode) = &mode
         && mode != names::RESPONSE_MODE_STREAMING
     {
         let message = format!(
-            "{} must be exactly \"{}\", got {mode:?}",
-            "Lambda-Runtime-Function-Response-Mode",
+            "Lambda-Runtime-Function-Response-Mode must be exactly \"{}\", got {mode:?}",
             names::RESPONSE_MODE_STREAMING
         );
-        shared.recorder.fault(
-            shared.lookup(id).map(|i| i.id.clone()).as_deref(),
-            FaultKind::InvalidResponseMode,
-            &message,
-        );
-        drain(body).await;
-        return rie_error(StatusCode::BAD_REQUEST, "InvalidFunctionResponseMode", message);
+        let known = matches!(platform.lookup(id), Some(Known::InFlight(_)));
+        let refusal = Refusal {
+            status: StatusCode::BAD_REQUEST,
+            error_type: "InvalidFunctionResponseMode",
+            message,
+            kind: FaultKind::InvalidResponseMode,
+            known,
+        };
+        return refused(&platform, id, refusal, body).await;
     }
-    let invocation = match admit(&shared, id) {
+    let invocation = match admit(&platform, id) {
         Ok(invocation) => invocation,
-        Err((status, error_type, message, kind)) => {
-            let known = shared.lookup(id).is_some().then_some(id);
-            shared.recorder.fault(known, kind, &message);
-            drain(body).await;
-            return rie_error(status, error_type, message);
-        }
+        Err(refusal) => return refused(&platform, id, refusal, body).await,
     };
     let streaming = mode.is_some();
     let content_type = header_str(&parts.headers, "content-type")
         .map(str::to_owned)
         .unwrap_or_else(|| if streaming { names::DEFAULT_STREAM_CONTENT_TYPE } else { "application/json" }.to_owned());
-    shared.recorder.update(id, |r, at| {
+    platform.recorder.update(id, |r, at| {
         r.runtime.head_at = Some(at);
         r.runtime.streaming = streaming;
         r.runtime.content_type = Some(content_type.clone());
-        r.runtime.headers = header_list(&parts.headers);
+        r.runtime.headers = h::header_list(&parts.headers);
     });
 
-    let cap =
-        if streaming { shared.limits.max_streamed_response_bytes } else { shared.limits.max_buffered_response_bytes };
+    let cap = if streaming {
+        platform.limits.max_streamed_response_bytes
+    } else {
+        platform.limits.max_buffered_response_bytes
+    };
     let declared = header_str(&parts.headers, "content-length").and_then(|v| v.parse::<u64>().ok());
     if !streaming && declared.is_some_and(|len| len > cap) {
         let error = too_large(cap);
-        shared.recorder.fault(Some(id), FaultKind::ResponseTooLarge, &error.error_message);
-        shared.abort(&invocation, error.clone());
-        drain(body).await;
-        return rie_error(StatusCode::PAYLOAD_TOO_LARGE, "Function.ResponseSizeTooLarge", error.error_message);
+        platform.recorder.fault(Some(id), FaultKind::ResponseTooLarge, &error.error_message);
+        platform.abort(&invocation, error.clone());
+        h::drain(body).await;
+        return rie_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE,
+            error.error_message,
+        );
     }
 
-    // `forward` turns false when the client has gone or the platform ended the invocation: the
-    // body is still read to its end (the function keeps running, as on AWS) but dropped.
-    let mut forward = deliver(&invocation, Event::Start { content_type: content_type.clone() }).await;
-    let mut total: u64 = 0;
-    let mut over_cap = false;
-    let mut trailers: Option<HeaderMap> = None;
-    loop {
-        match body.frame().await {
-            None => break,
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    if data.is_empty() {
-                        continue;
-                    }
-                    total += data.len() as u64;
-                    shared.recorder.runtime_chunk(id, data.len());
-                    if total > cap && !over_cap {
-                        over_cap = true;
-                        forward = false;
-                        let error = too_large(cap);
-                        shared.recorder.fault(Some(id), FaultKind::ResponseTooLarge, &error.error_message);
-                        shared.abort(&invocation, error);
-                    }
-                    if forward {
-                        forward = !matches!(invocation.phase(), Phase::Finished { .. })
-                            && deliver(&invocation, Event::Chunk(data)).await;
-                    }
-                }
-                Err(frame) => {
-                    if let Ok(t) = frame.into_trailers() {
-                        trailers = Some(t);
-                    }
-                }
-            },
-            Some(Err(e)) => {
-                let message = format!("the runtime's response body broke off after {total} bytes: {e}");
-                shared.recorder.fault(Some(id), FaultKind::BrokenBody, &message);
-                shared.abort(
-                    &invocation,
-                    InvocationError::platform(error_types::RUNTIME_TRUNCATED_RESPONSE, message.clone()),
-                );
-                return rie_error(StatusCode::BAD_REQUEST, "Runtime.TruncatedResponse", message);
-            }
-        }
-    }
-    shared.recorder.update(id, |r, at| {
-        r.runtime.ended_at = Some(at);
-        r.runtime.trailers = trailers.as_ref().map(header_list);
-    });
-    if over_cap {
-        return rie_error(StatusCode::PAYLOAD_TOO_LARGE, "Function.ResponseSizeTooLarge", too_large(cap).error_message);
-    }
-
-    let result = match trailers.as_ref().and_then(|t| header_str(t, names::FUNCTION_ERROR_TYPE)) {
-        None => Ok(()),
-        Some(error_type) => {
-            let raw_body = trailers.as_ref().and_then(|t| header_str(t, names::FUNCTION_ERROR_BODY));
-            let diagnostic = match ErrorDiagnostic::from_trailers(error_type, raw_body) {
-                Ok(d) => d,
-                Err(e) => {
-                    shared.recorder.fault(Some(id), FaultKind::InvalidTrailer, e.to_string());
-                    ErrorDiagnostic::new(error_type, "")
-                }
-            };
-            Err(function_error(&diagnostic, error_type, None, ErrorOrigin::Trailers))
-        }
+    let relayed = match relay_body(&platform, &invocation, body, content_type, cap).await {
+        Ok(relayed) => relayed,
+        Err(answer) => return answer,
     };
-    if invocation.try_finish() {
-        shared.recorder.outcome(id, result.clone());
-        shared.log_end(&invocation.id);
-        if forward {
+    platform.recorder.update(id, |r, at| {
+        r.runtime.ended_at = Some(at);
+        r.runtime.trailers = relayed.trailers.as_ref().map(h::header_list);
+    });
+    let result = trailer_verdict(&platform, id, relayed.trailers.as_ref());
+    if platform.finish(&invocation, result.clone()) {
+        if relayed.forwarding {
             let _ = invocation.events.send(Event::Done(result)).await;
         }
         accepted()
@@ -298,28 +269,104 @@ async fn response(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Resp
     }
 }
 
-/// `POST /error`.
-async fn error(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Response<ResponseBody> {
-    let (parts, body) = req.into_parts();
-    let invocation = match admit(&shared, id) {
-        Ok(invocation) => invocation,
-        Err((status, error_type, message, kind)) => {
-            let known = shared.lookup(id).is_some().then_some(id);
-            shared.recorder.fault(known, kind, &message);
-            drain(body).await;
-            return rie_error(status, error_type, message);
+/// What [`relay_body`] read.
+struct Relayed {
+    trailers: Option<HeaderMap>,
+    /// Whether the front end still listens (it gets the end event).
+    forwarding: bool,
+}
+
+/// Reads the runtime's body frame by frame and hands each chunk to the front end as it arrives.
+/// `forwarding` turns false when the client has gone or the platform ended the invocation: the
+/// body is still read to its end (the function keeps running, as on AWS) but dropped. On a
+/// broken body or the size cap, the answer to send instead.
+async fn relay_body(
+    platform: &Platform,
+    invocation: &Invocation,
+    mut body: Incoming,
+    content_type: String,
+    cap: u64,
+) -> Result<Relayed, Response<ResponseBody>> {
+    let id = invocation.id.as_str();
+    let mut forwarding = deliver(invocation, Event::Start { content_type }).await;
+    let mut total: u64 = 0;
+    let mut over_cap = false;
+    let mut trailers = None;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(frame) => frame,
+            Err(e) => {
+                let message = format!("the runtime's response body broke off after {total} bytes: {e}");
+                platform.recorder.fault(Some(id), FaultKind::BrokenBody, &message);
+                platform
+                    .abort(invocation, InvocationError::platform(error_types::RUNTIME_TRUNCATED_RESPONSE, &message));
+                return Err(rie_error(StatusCode::BAD_REQUEST, error_types::RUNTIME_TRUNCATED_RESPONSE, message));
+            }
+        };
+        let data = match frame.into_data() {
+            Ok(data) => data,
+            Err(frame) => {
+                trailers = frame.into_trailers().ok();
+                continue;
+            }
+        };
+        if data.is_empty() {
+            continue;
         }
+        total += data.len() as u64;
+        platform.recorder.runtime_chunk(id, data.len());
+        if total > cap && !over_cap {
+            over_cap = true;
+            forwarding = false;
+            let error = too_large(cap);
+            platform.recorder.fault(Some(id), FaultKind::ResponseTooLarge, &error.error_message);
+            platform.abort(invocation, error);
+        }
+        if forwarding {
+            forwarding =
+                !matches!(invocation.phase(), Phase::Finished { .. }) && deliver(invocation, Event::Chunk(data)).await;
+        }
+    }
+    if over_cap {
+        platform.recorder.update(id, |r, at| r.runtime.ended_at = Some(at));
+        let message = too_large(cap).error_message;
+        return Err(rie_error(StatusCode::PAYLOAD_TOO_LARGE, error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE, message));
+    }
+    Ok(Relayed { trailers, forwarding })
+}
+
+/// Success, or the function error the trailers report.
+fn trailer_verdict(platform: &Platform, id: &str, trailers: Option<&HeaderMap>) -> Result<(), InvocationError> {
+    let Some(error_type) = trailers.and_then(|t| header_str(t, names::FUNCTION_ERROR_TYPE)) else {
+        return Ok(());
     };
-    shared.recorder.update(id, |r, at| {
+    let raw_body = trailers.and_then(|t| header_str(t, names::FUNCTION_ERROR_BODY));
+    let diagnostic = ErrorDiagnostic::from_trailers(error_type, raw_body).unwrap_or_else(|e| {
+        platform.recorder.fault(Some(id), FaultKind::InvalidTrailer, e.to_string());
+        ErrorDiagnostic::new(error_type, "")
+    });
+    Err(function_error(&diagnostic, error_type, None, ErrorOrigin::Trailers))
+}
+
+/// `POST /error`.
+async fn error(platform: Arc<Platform>, req: Request<Incoming>, id: &str) -> Response<ResponseBody> {
+    let (parts, body) = req.into_parts();
+    let invocation = match admit(&platform, id) {
+        Ok(invocation) => invocation,
+        Err(refusal) => return refused(&platform, id, refusal, body).await,
+    };
+    platform.recorder.update(id, |r, at| {
         r.runtime.head_at = Some(at);
         r.runtime.content_type = header_str(&parts.headers, "content-type").map(str::to_owned);
-        r.runtime.headers = header_list(&parts.headers);
+        r.runtime.headers = h::header_list(&parts.headers);
     });
-    let bytes = match read_limited(body, shared.limits.max_buffered_response_bytes as usize).await {
+    let max = usize::try_from(platform.limits.max_buffered_response_bytes).unwrap_or(usize::MAX);
+    let bytes = match h::read_limited(body, max).await {
         Ok(bytes) => bytes,
-        Err(message) => {
-            shared.recorder.fault(Some(id), FaultKind::BrokenBody, &message);
-            shared.abort(&invocation, InvocationError::platform(error_types::RUNTIME_TRUNCATED_RESPONSE, &message));
+        Err(e) => {
+            let message = e.to_string();
+            platform.recorder.fault(Some(id), FaultKind::BrokenBody, &message);
+            platform.abort(&invocation, InvocationError::platform(error_types::RUNTIME_TRUNCATED_RESPONSE, &message));
             return rie_error(StatusCode::BAD_REQUEST, "InvalidErrorBody", message);
         }
     };
@@ -327,27 +374,30 @@ async fn error(shared: Arc<Shared>, req: Request<Incoming>, id: &str) -> Respons
     let diagnostic = ErrorDiagnostic::from_error_body(&bytes, header_type);
     let raw_type = header_type.unwrap_or(&diagnostic.error_type).to_owned();
     let error = function_error(&diagnostic, &raw_type, Some(&bytes), ErrorOrigin::ErrorEndpoint);
-    shared.recorder.update(id, |r, at| r.runtime.ended_at = Some(at));
-    if invocation.try_finish() {
-        shared.recorder.outcome(id, Err(error.clone()));
-        shared.log_end(&invocation.id);
+    platform.recorder.update(id, |r, at| r.runtime.ended_at = Some(at));
+    if platform.finish(&invocation, Err(error.clone())) {
         let _ = invocation.events.send(Event::Done(Err(error))).await;
         accepted()
     } else {
         let message = format!("invocation {id} had already ended; /error dropped");
-        shared.recorder.fault(Some(id), FaultKind::LateAnswer, &message);
+        platform.recorder.fault(Some(id), FaultKind::LateAnswer, &message);
         rie_error(StatusCode::CONFLICT, "InvocationTimedOut", message)
     }
 }
 
-/// `POST /init/error`: logged and recorded; the invocations wait for a runtime that starts.
-async fn init_error(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ResponseBody> {
+/// `POST /init/error`: logged and recorded, and the queued invocations fail with the reported
+/// error, as the invocation waiting for a failed execution environment does on Lambda.
+async fn init_error(platform: Arc<Platform>, req: Request<Incoming>) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
-    let bytes = read_limited(body, 1024 * 1024).await.unwrap_or_default();
-    let diagnostic = ErrorDiagnostic::from_error_body(&bytes, header_str(&parts.headers, names::FUNCTION_ERROR_TYPE));
+    let bytes = h::read_limited(body, MAX_INIT_ERROR_BYTES).await.unwrap_or_default();
+    let header_type = header_str(&parts.headers, names::FUNCTION_ERROR_TYPE);
+    let diagnostic = ErrorDiagnostic::from_error_body(&bytes, header_type);
     let message = format!("init error {}: {}", diagnostic.error_type, diagnostic.error_message);
-    shared.log.push_line(format!("INIT_REPORT Init Error Type: {}", diagnostic.error_type));
-    shared.recorder.fault(None, FaultKind::InitError, message);
+    platform.log.push_line(format!("INIT_REPORT Init Error Type: {}", diagnostic.error_type));
+    platform.recorder.fault(None, FaultKind::InitError, message);
+    let raw_type = header_type.unwrap_or(&diagnostic.error_type).to_owned();
+    let error = function_error(&diagnostic, &raw_type, Some(&bytes), ErrorOrigin::ErrorEndpoint);
+    platform.init_failed(&error);
     accepted()
 }
 
@@ -378,49 +428,4 @@ fn too_large(cap: u64) -> InvocationError {
         error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE,
         format!("Response payload size exceeded maximum allowed payload size ({cap} bytes)."),
     )
-}
-
-fn accepted() -> Response<ResponseBody> {
-    // RIE answers 202 with this body (`invocationresponse_test.go`).
-    json_response(StatusCode::ACCEPTED, serde_json::json!({ "status": "OK" }))
-}
-
-fn rie_error(status: StatusCode, error_type: &str, message: impl Into<String>) -> Response<ResponseBody> {
-    json_response(status, serde_json::json!({ "errorMessage": message.into(), "errorType": error_type }))
-}
-
-fn json_response(status: StatusCode, value: serde_json::Value) -> Response<ResponseBody> {
-    let mut response = Response::new(body::full(value.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
-    response
-}
-
-/// Reads a whole body up to `max` bytes.
-pub(crate) async fn read_limited(mut body: Incoming, max: usize) -> Result<Bytes, String> {
-    let mut out = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| format!("the request body broke off after {} bytes: {e}", out.len()))?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > max {
-                return Err(format!("the request body is larger than {max} bytes"));
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Ok(out.freeze())
-}
-
-/// Reads and drops what is left of a refused request, so the peer sees the answer.
-pub(crate) async fn drain(mut body: Incoming) {
-    let _ = tokio::time::timeout(DRAIN_TIME, async {
-        let mut seen = 0usize;
-        while let Some(Ok(frame)) = body.frame().await {
-            seen += frame.data_ref().map_or(0, Bytes::len);
-            if seen > DRAIN_BYTES {
-                break;
-            }
-        }
-    })
-    .await;
 }

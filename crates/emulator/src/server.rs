@@ -1,45 +1,60 @@
-//! The emulator: one listener, dispatch by path, the invocation queue and registry.
+//! The emulator's front door: the builder, the running handle, the accept loops and dispatch.
+//!
+//! Two kinds of listener, as on Lambda, where clients reach the function's front ends and only
+//! the function itself reaches the Runtime API inside its execution environment:
+//! - the **public listener** (the builder's `bind`, loopback by default) serves the client front
+//!   ends only: IWRS and Invoke by path, the local `/invoke`, and the function URL on every other
+//!   path — including `/2018-06-01/...`, which is just another URL path there;
+//! - **Runtime API listeners** serve the Runtime API only, always on loopback unless asked
+//!   otherwise: one for runtimes started by hand ([`Emulator::runtime_api`], fixed with
+//!   [`EmulatorBuilder::runtime_api_bind`]), and one per supervised process, handed to it as
+//!   `AWS_LAMBDA_RUNTIME_API`, so the emulator knows which process took which invocation.
+//!
+//! Every request is answered: a handler that panicked (none should; the fuzz targets and the
+//! misbehaviour catalogue look for it) gets a 500 with a logged error instead of a dropped
+//! connection.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bytes::Bytes;
+use futures_util::FutureExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use lambda_stream_protocol::diagnostic::error_types;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_stream_protocol::paths::{self, ClientPath};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::body::ResponseBody;
 use crate::config::{Auth, Bandwidth, FunctionConfig, Limits};
-use crate::frontends;
-use crate::invocation::{Context, Invocation, InvocationStream, Phase};
+use crate::frontends::{function_url, invoke, iwrs, local};
+use crate::http::{ResponseBody, rie_error};
+use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
-use crate::recorder::{FaultKind, FrontEnd, InvocationError, Recorder};
-use crate::runtime_api;
-use crate::{Error, time};
+use crate::platform::Platform;
+use crate::recorder::{DEFAULT_HISTORY, Recorder};
+use crate::{Error, runtime_api};
 
-/// Registry size above which finished invocations are forgotten (late posts for them then get
-/// "unknown request id" instead of "already answered").
-const REGISTRY_PRUNE_AT: usize = 4096;
+/// How long a client may take to send a request head (slow-header clients are cut off).
+const CLIENT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds an [`Emulator`]. Defaults: function `function` with a 15 s timeout, `127.0.0.1:0`,
-/// Lambda's size limits without bandwidth shaping, no auth, the local endpoint at `/invoke`.
+/// Builds an [`Emulator`]. Defaults: function `function` with a 15 s timeout, clients on
+/// `127.0.0.1:0`, the Runtime API on its own `127.0.0.1:0`, Lambda's size limits without bandwidth
+/// shaping, no auth, the local endpoint at `/invoke`, a history of 64 finished invocations.
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
     function: FunctionConfig,
     bind: String,
+    runtime_api_bind: String,
     limits: Limits,
     auth: Auth,
     invoke_path: String,
+    history: usize,
 }
 
 impl EmulatorBuilder {
@@ -49,9 +64,16 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Where to listen, e.g. `127.0.0.1:0` for a free port or `127.0.0.1:7000`.
+    /// Where clients connect, e.g. `127.0.0.1:0` for a free port or `127.0.0.1:7000`.
     pub fn bind(mut self, addr: impl Into<String>) -> Self {
         self.bind = addr.into();
+        self
+    }
+
+    /// Where the Runtime API listens for runtimes started by hand (default `127.0.0.1:0`, a free
+    /// loopback port). Supervised processes get listeners of their own on the same host.
+    pub fn runtime_api_bind(mut self, addr: impl Into<String>) -> Self {
+        self.runtime_api_bind = addr.into();
         self
     }
 
@@ -85,7 +107,14 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Binds the listener and starts serving.
+    /// How many finished invocations the recorder keeps (sizes and times, never payloads);
+    /// invocations in flight are always kept. Default 64.
+    pub fn history(mut self, invocations: usize) -> Self {
+        self.history = invocations;
+        self
+    }
+
+    /// Binds the listeners and starts serving.
     pub async fn build(self) -> Result<Emulator, Error> {
         if self.function.name.is_empty() || self.function.name.contains(['/', ':']) {
             return Err(Error::Config(format!("function name {:?} is empty or has '/' or ':'", self.function.name)));
@@ -93,35 +122,43 @@ impl EmulatorBuilder {
         if !self.invoke_path.starts_with('/') {
             return Err(Error::Config(format!("invoke path {:?} must start with '/'", self.invoke_path)));
         }
-        let listener =
-            TcpListener::bind(&self.bind).await.map_err(|source| Error::Bind { addr: self.bind.clone(), source })?;
-        let local_addr = listener.local_addr().map_err(|source| Error::Bind { addr: self.bind.clone(), source })?;
-        let (queue_tx, queue_rx) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            function: self.function,
-            limits: self.limits,
-            auth: self.auth,
-            invoke_path: self.invoke_path,
-            queue_tx,
-            queue_rx: tokio::sync::Mutex::new(queue_rx),
-            registry: Mutex::default(),
-            recorder: Recorder::new(),
-            log: FunctionLog::default(),
-            slots: Mutex::default(),
-            next_slot: AtomicU32::new(1),
-        });
+        let (listener, local_addr) = bind(&self.bind).await?;
+        let (runtime_listener, runtime_addr) = bind(&self.runtime_api_bind).await?;
+        let platform = Arc::new(Platform::new(
+            self.function,
+            self.limits,
+            self.auth,
+            self.invoke_path,
+            Recorder::new(self.history),
+        ));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, shared.clone(), None, shutdown_rx.clone()));
-        tracing::info!(%local_addr, function = %shared.function.name, "emulator listening");
-        Ok(Emulator { shared, local_addr, shutdown, shutdown_rx, tasks: Mutex::new(vec![task]) })
+        let clients = tokio::spawn(serve(listener, platform.clone(), Listener::Clients, shutdown_rx.clone()));
+        let runtime =
+            tokio::spawn(serve(runtime_listener, platform.clone(), Listener::RuntimeApi(None), shutdown_rx.clone()));
+        tracing::info!(%local_addr, runtime_api = %runtime_addr, function = %platform.function.name, "emulator listening");
+        Ok(Emulator {
+            platform,
+            local_addr,
+            runtime_addr,
+            shutdown,
+            shutdown_rx,
+            tasks: Mutex::new(vec![clients, runtime]),
+        })
     }
+}
+
+async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), Error> {
+    let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
+    let local = listener.local_addr().map_err(|source| Error::Bind { addr: addr.to_owned(), source })?;
+    Ok((listener, local))
 }
 
 /// A running emulator. Dropping it stops serving; [`Emulator::shutdown`] does so and waits.
 #[derive(Debug)]
 pub struct Emulator {
-    shared: Arc<Shared>,
+    platform: Arc<Platform>,
     local_addr: SocketAddr,
+    runtime_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     shutdown_rx: watch::Receiver<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -144,68 +181,71 @@ impl Emulator {
         EmulatorBuilder {
             function: FunctionConfig::default(),
             bind: "127.0.0.1:0".into(),
+            runtime_api_bind: "127.0.0.1:0".into(),
             limits: Limits::default(),
             auth: Auth::None,
             invoke_path: "/invoke".into(),
+            history: DEFAULT_HISTORY,
         }
     }
 
-    /// The address every front end and the Runtime API listen on.
+    /// The address the client front ends listen on.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// The Runtime API's address: the same port, under `/2018-06-01`.
+    /// The address of the Runtime API for runtimes started by hand (its own loopback listener;
+    /// the public listener does not serve it).
     pub fn runtime_api_addr(&self) -> SocketAddr {
-        self.local_addr
+        self.runtime_addr
     }
 
     /// The value for `AWS_LAMBDA_RUNTIME_API`: `HOST:PORT`, the form Lambda uses.
     pub fn runtime_api(&self) -> String {
-        self.local_addr.to_string()
+        self.runtime_addr.to_string()
     }
 
-    /// `http://HOST:PORT`.
+    /// `http://HOST:PORT` of the client front ends.
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
     }
 
     /// The function served.
     pub fn function(&self) -> &FunctionConfig {
-        &self.shared.function
+        &self.platform.function
     }
 
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
-        &self.shared.limits
+        &self.platform.limits
     }
 
     /// The wire recorder.
     pub fn recorder(&self) -> Recorder {
-        self.shared.recorder.clone()
+        self.platform.recorder.clone()
     }
 
     /// The function's log (what `LogResult` tails are cut from).
     pub fn log(&self) -> FunctionLog {
-        self.shared.log.clone()
+        self.platform.log.clone()
     }
 
-    /// Binds a Runtime API listener for one supervised process.
+    /// Binds a Runtime API listener for one supervised process, on the Runtime API's host.
     pub(crate) async fn bind_runtime_slot(&self) -> Result<RuntimeSlot, Error> {
-        let bind = SocketAddr::new(self.local_addr.ip(), 0);
-        let listener =
-            TcpListener::bind(bind).await.map_err(|source| Error::Bind { addr: bind.to_string(), source })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind { addr: bind.to_string(), source })?;
-        let id = self.shared.next_slot.fetch_add(1, Ordering::Relaxed);
-        let (tx, restarts) = mpsc::unbounded_channel();
-        self.shared.slots.lock().unwrap().insert(id, tx);
-        let task = tokio::spawn(serve(listener, self.shared.clone(), Some(id), self.shutdown_rx.clone()));
+        let (listener, addr) = bind(&SocketAddr::new(self.runtime_addr.ip(), 0).to_string()).await?;
+        let (id, restarts) = self.platform.add_slot();
+        let task = tokio::spawn(serve(
+            listener,
+            self.platform.clone(),
+            Listener::RuntimeApi(Some(id)),
+            self.shutdown_rx.clone(),
+        ));
         self.tasks.lock().unwrap().push(task);
         Ok(RuntimeSlot { id, addr, restarts })
     }
 
-    pub(crate) fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
+    pub(crate) fn platform(&self) -> Arc<Platform> {
+        self.platform.clone()
     }
 
     /// Stops accepting connections and ends the open ones.
@@ -224,144 +264,16 @@ impl Drop for Emulator {
     }
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Registry {
-    map: HashMap<String, Arc<Invocation>>,
-}
-
-/// State shared by every connection.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) function: FunctionConfig,
-    pub(crate) limits: Limits,
-    pub(crate) auth: Auth,
-    pub(crate) invoke_path: String,
-    queue_tx: mpsc::UnboundedSender<Arc<Invocation>>,
-    pub(crate) queue_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Arc<Invocation>>>,
-    registry: Mutex<Registry>,
-    pub(crate) recorder: Recorder,
-    pub(crate) log: FunctionLog,
-    slots: Mutex<HashMap<u32, mpsc::UnboundedSender<String>>>,
-    next_slot: AtomicU32,
-}
-
-/// Who is on the other end of a connection.
+/// What a listener serves.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct ConnInfo {
-    pub(crate) peer: SocketAddr,
-    pub(crate) slot: Option<u32>,
+enum Listener {
+    /// The client front ends.
+    Clients,
+    /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
+    RuntimeApi(Option<u32>),
 }
 
-impl Shared {
-    /// Queues an invocation for the function.
-    pub(crate) fn submit(
-        &self,
-        payload: Bytes,
-        front_end: FrontEnd,
-        client_context: Option<String>,
-        request_id: Option<String>,
-    ) -> (Arc<Invocation>, InvocationStream) {
-        let id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let context = Context { client_context, cognito_identity: None, trace_id: trace_id() };
-        let (invocation, stream) = Invocation::new(id.clone(), payload, context, self.log.position());
-        let invocation = Arc::new(invocation);
-        self.recorder.open(&id, front_end);
-        {
-            let mut registry = self.registry.lock().unwrap();
-            if registry.map.len() >= REGISTRY_PRUNE_AT {
-                registry.map.retain(|_, inv| !matches!(inv.phase(), Phase::Finished { .. }));
-            }
-            registry.map.insert(id, invocation.clone());
-        }
-        // The receiver lives as long as `self`, so this cannot fail while anyone can submit.
-        let _ = self.queue_tx.send(invocation.clone());
-        (invocation, stream)
-    }
-
-    pub(crate) fn lookup(&self, request_id: &str) -> Option<Arc<Invocation>> {
-        self.registry.lock().unwrap().map.get(request_id).cloned()
-    }
-
-    /// Ends an invocation from the platform side and records it.
-    pub(crate) fn abort(&self, invocation: &Invocation, error: InvocationError) -> bool {
-        let ended = invocation.abort(error.clone());
-        if ended {
-            tracing::warn!(request_id = %invocation.id, error_type = %error.error_type, "{}", error.error_message);
-            self.recorder.outcome(&invocation.id, Err(error));
-            self.log_end(&invocation.id);
-            let now = self.recorder.now();
-            self.recorder.update(&invocation.id, |r, _| {
-                r.runtime.ended_at.get_or_insert(now);
-            });
-        }
-        ended
-    }
-
-    /// Starts the deadline of a delivered invocation: at the deadline it ends with
-    /// `Sandbox.Timeout` and, when a supervised process holds it, that process is restarted.
-    pub(crate) fn start_deadline(self: &Arc<Self>, invocation: Arc<Invocation>) {
-        let shared = self.clone();
-        let timeout = self.function.timeout;
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(timeout) => {}
-                _ = invocation.aborted() => return,
-            }
-            if matches!(invocation.phase(), Phase::Finished { .. }) {
-                return;
-            }
-            let error = InvocationError::platform(
-                error_types::SANDBOX_TIMEOUT,
-                format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
-            );
-            if shared.abort(&invocation, error)
-                && let Some(slot) = invocation.slot()
-                && let Some(tx) = shared.slots.lock().unwrap().get(&slot)
-            {
-                let _ = tx.send(invocation.id.clone());
-            }
-        });
-    }
-
-    /// Writes Lambda's `END` and `REPORT` lines for an invocation into the function log.
-    pub(crate) fn log_end(&self, request_id: &str) {
-        let taken = self.recorder.invocation(request_id).and_then(|r| r.runtime.taken_at);
-        let millis = taken.map_or(0.0, |t| self.recorder.now().saturating_sub(t).as_secs_f64() * 1000.0);
-        self.log.push_line(format!("END RequestId: {request_id}"));
-        self.log.push_line(format!(
-            "REPORT RequestId: {request_id}\tDuration: {millis:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
-            millis.ceil() as u64,
-            self.function.memory_size_mb
-        ));
-    }
-
-    /// The process on `slot` exited: invocations it held end with `Runtime.ExitError`.
-    pub(crate) fn slot_exited(&self, slot: u32, status: &str) {
-        let held: Vec<_> = self
-            .registry
-            .lock()
-            .unwrap()
-            .map
-            .values()
-            .filter(|inv| inv.slot() == Some(slot) && matches!(inv.phase(), Phase::Delivered | Phase::Responding))
-            .cloned()
-            .collect();
-        for invocation in held {
-            let message = format!("RequestId: {} Error: Runtime exited with {status}", invocation.id);
-            self.recorder.fault(Some(&invocation.id), FaultKind::ProcessExited, message.clone());
-            self.abort(&invocation, InvocationError::platform(error_types::RUNTIME_EXIT_ERROR, message));
-        }
-    }
-}
-
-/// An X-Ray trace header, `Root=1-{epoch hex}-{96 random bits};Parent=...;Sampled=0`.
-fn trace_id() -> String {
-    let epoch = time::epoch_millis(std::time::SystemTime::now()) / 1000;
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("Root=1-{epoch:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
-}
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>, slot: Option<u32>, mut shutdown: watch::Receiver<bool>) {
+async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, mut shutdown: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -371,17 +283,21 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, slot: Option<u32>, mu
                     Err(e) => {
                         // Out of descriptors and the like: keep serving the others.
                         tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let shared = shared.clone();
-                let conn = ConnInfo { peer, slot };
+                let platform = platform.clone();
                 connections.spawn(async move {
-                    let service = service_fn(move |req| dispatch(shared.clone(), conn, req));
+                    let service = service_fn(move |req| dispatch(platform.clone(), kind, peer, req));
                     let mut builder = http1::Builder::new();
-                    builder.header_read_timeout(None);
+                    match kind {
+                        // A runtime's connection idles between invocations, and `/next` is a
+                        // long poll: no timeout there.
+                        Listener::RuntimeApi(_) => builder.header_read_timeout(None),
+                        Listener::Clients => builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT),
+                    };
                     if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
                         tracing::debug!(%peer, "connection ended with an error: {e}");
                     }
@@ -395,32 +311,38 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, slot: Option<u32>, mu
 }
 
 async fn dispatch(
-    shared: Arc<Shared>,
-    conn: ConnInfo,
+    platform: Arc<Platform>,
+    kind: Listener,
+    peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
+    let what = format!("{} {}", req.method(), req.uri().path());
+    let handled = match kind {
+        Listener::RuntimeApi(slot) => AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await,
+        Listener::Clients => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+    };
+    Ok(handled.unwrap_or_else(|_| {
+        tracing::error!(%peer, "BUG: the handler of {what} panicked; answered 500. Please report it with the request.");
+        rie_error(StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", format!("internal error while serving {what}"))
+    }))
+}
+
+/// Routes a client request to its front end.
+async fn client_request(platform: Arc<Platform>, peer: SocketAddr, req: Request<Incoming>) -> Response<ResponseBody> {
     let path = req.uri().path();
-    let response = if path == paths::RUNTIME_API_BASE || path.starts_with("/2018-06-01/") {
-        runtime_api::handle(shared, conn, req).await
-    } else if let Some(client_path) = paths::parse_client_path(path) {
+    if let Some(client_path) = paths::parse_client_path(path) {
         let name = crate::payload::percent_decode(match client_path {
             ClientPath::InvokeWithResponseStream(n) | ClientPath::Invoke(n) => n,
         });
-        match client_path {
-            ClientPath::InvokeWithResponseStream(_) => frontends::iwrs(shared, conn, req, name).await,
-            ClientPath::Invoke(_) => frontends::invoke(shared, conn, req, name).await,
-        }
-    } else if path == shared.invoke_path {
-        // Swift's local server: POST only, 405 otherwise (SWIFT `Lambda+LocalServer.swift`).
-        if req.method() == http::Method::POST {
-            frontends::function_url(shared, conn, req, FrontEnd::LocalInvoke).await
-        } else {
-            frontends::json_error(http::StatusCode::METHOD_NOT_ALLOWED, None, "Method Not Allowed: use POST")
-        }
-    } else {
-        frontends::function_url(shared, conn, req, FrontEnd::FunctionUrl).await
-    };
-    Ok(response)
+        return match client_path {
+            ClientPath::InvokeWithResponseStream(_) => iwrs::serve(platform, req, &name).await,
+            ClientPath::Invoke(_) => invoke::serve(platform, req, &name).await,
+        };
+    }
+    if path == platform.invoke_path {
+        return local::serve(platform, peer, req).await;
+    }
+    function_url::serve(platform, peer, req, FrontEnd::FunctionUrl).await
 }
 
 /// Resolves once `rx` says stop (or its sender is gone).

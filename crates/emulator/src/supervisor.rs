@@ -1,13 +1,17 @@
 //! Supervision of a `bootstrap` process: start it with the Lambda environment, restart it when it
 //! exits or misses a deadline, run N copies, capture its output.
 //!
-//! Each copy gets a Runtime API listener of its own (same paths as the main port), so the
-//! emulator knows which process took which invocation: at a deadline the right process is
+//! Each copy gets a Runtime API listener of its own (loopback; the public listener does not serve
+//! the Runtime API), so the emulator knows which process took which invocation: at a deadline the right process is
 //! restarted, and when a process dies the invocation it held ends at once with
 //! `Runtime.ExitError` instead of waiting for its deadline. `AWS_LAMBDA_RUNTIME_API` is still
 //! `HOST:PORT`, the form Lambda uses.
 //!
-//! Environment (spec §5; names as Lambda sets them, on top of this process's own environment so
+//! A process that exits before its first `/next` failed its init: the invocations waiting in the
+//! queue fail at once with `Runtime.ExitError` (see the `platform` module), instead of waiting
+//! through restarts that fail the same way.
+//!
+//! Environment (docs/protocol.md §5; names as Lambda sets them, on top of this process's own environment so
 //! users can pass configuration, as `cargo lambda watch` lets them): `AWS_LAMBDA_RUNTIME_API`,
 //! `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_FUNCTION_VERSION=$LATEST`,
 //! `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, `AWS_REGION`, `AWS_DEFAULT_REGION`, `_HANDLER`,
@@ -27,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lambda_stream_protocol::env;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -34,7 +39,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::logs::FunctionLog;
-use crate::server::{RuntimeSlot, Shared};
+use crate::platform::Platform;
+use crate::server::RuntimeSlot;
 use crate::{Emulator, Error};
 
 /// A process that dies sooner than this after its start counts as crashing.
@@ -133,7 +139,7 @@ impl Supervisor {
         let mut tasks = Vec::new();
         for _ in 0..config.concurrency {
             let slot = emulator.bind_runtime_slot().await?;
-            let spawner = Spawner { shared: emulator.shared(), config: config.clone(), stats: stats.clone() };
+            let spawner = Spawner { platform: emulator.platform(), config: config.clone(), stats: stats.clone() };
             let child = spawner.spawn(&slot)?;
             tasks.push(tokio::spawn(spawner.run(slot, child, shutdown_rx.clone())));
         }
@@ -180,14 +186,14 @@ impl Drop for Supervisor {
 }
 
 struct Spawner {
-    shared: Arc<Shared>,
+    platform: Arc<Platform>,
     config: SupervisorConfig,
     stats: Arc<Stats>,
 }
 
 impl Spawner {
     fn spawn(&self, slot: &RuntimeSlot) -> Result<Child, Error> {
-        let function = &self.shared.function;
+        let function = &self.platform.function;
         let command = &self.config.command;
         let task_root = command
             .program
@@ -196,17 +202,17 @@ impl Spawner {
             .unwrap_or_else(|| PathBuf::from("."));
         let mut cmd = Command::new(&command.program);
         cmd.args(&command.args)
-            .env("AWS_LAMBDA_RUNTIME_API", slot.addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &function.name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", function.memory_size_mb.to_string())
-            .env("AWS_REGION", &function.region)
-            .env("AWS_DEFAULT_REGION", &function.region)
-            .env("_HANDLER", &function.handler)
-            .env("LAMBDA_TASK_ROOT", task_root)
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", function.name))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("local/[$LATEST]slot{}", slot.id))
-            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env(env::RUNTIME_API, slot.addr.to_string())
+            .env(env::FUNCTION_NAME, &function.name)
+            .env(env::FUNCTION_VERSION, "$LATEST")
+            .env(env::FUNCTION_MEMORY_SIZE, function.memory_size_mb.to_string())
+            .env(env::REGION, &function.region)
+            .env(env::DEFAULT_REGION, &function.region)
+            .env(env::HANDLER, &function.handler)
+            .env(env::TASK_ROOT, task_root)
+            .env(env::LOG_GROUP_NAME, format!("/aws/lambda/{}", function.name))
+            .env(env::LOG_STREAM_NAME, format!("local/[$LATEST]slot{}", slot.id))
+            .env(env::INITIALIZATION_TYPE, "on-demand")
             .envs(command.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -216,15 +222,16 @@ impl Spawner {
             cmd.current_dir(dir);
         }
         let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: command.program.clone(), source })?;
+        self.platform.slot_started(slot.id);
         let pid = child.id().unwrap_or_default();
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         self.stats.pids.lock().unwrap().push(pid);
         tracing::info!(slot = slot.id, pid, program = ?command.program, runtime_api = %slot.addr, "bootstrap started");
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(capture(out, slot.id, "stdout", self.shared.log.clone()));
+            tokio::spawn(capture(out, slot.id, "stdout", self.platform.log.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(capture(err, slot.id, "stderr", self.shared.log.clone()));
+            tokio::spawn(capture(err, slot.id, "stderr", self.platform.log.clone()));
         }
         Ok(child)
     }
@@ -238,7 +245,7 @@ impl Spawner {
                 status = child.wait() => {
                     let status = status.map_or_else(|e| format!("unknown status ({e})"), |s| s.to_string());
                     self.stats.exits.fetch_add(1, Ordering::Relaxed);
-                    self.shared.slot_exited(slot.id, &status);
+                    self.platform.slot_exited(slot.id, &status);
                     crashes = if started.elapsed() < CRASH_WINDOW { crashes + 1 } else { 0 };
                     delay = self.backoff(crashes);
                     if crashes >= CRASH_WARNING {
@@ -251,7 +258,7 @@ impl Spawner {
                     tracing::warn!(slot = slot.id, "invocation {request_id} timed out: restarting the bootstrap");
                     let _ = child.kill().await;
                     self.stats.timeout_restarts.fetch_add(1, Ordering::Relaxed);
-                    self.shared.slot_exited(slot.id, "signal: killed after a timeout");
+                    self.platform.slot_exited(slot.id, "signal: killed after a timeout");
                     crashes = 0;
                 }
                 _ = stopped(&mut shutdown) => {

@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn formats_like_the_fixture() {
-        // shared/fixtures/function-url-request-v2.json: timeEpoch 1752575812081.
+        // tests/fixtures/function-url-request-v2.json: timeEpoch 1752575812081.
         let at = UNIX_EPOCH + Duration::from_millis(1_752_575_812_081);
         assert_eq!(request_time(at), "15/Jul/2025:10:36:52 +0000");
         assert_eq!(epoch_millis(at), 1_752_575_812_081);

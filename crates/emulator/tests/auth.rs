@@ -1,76 +1,20 @@
 //! `Auth::Iam`: SigV4 requests signed with `aws-sigv4` (the SDKs' signer) are accepted, with the
-//! body hashed or `x-amz-content-sha256` (including `UNSIGNED-PAYLOAD`); a missing or wrong
-//! signature gets 403 with a message saying what is wrong.
+//! body hashed or `x-amz-content-sha256` carrying the body's hash; `UNSIGNED-PAYLOAD` and a
+//! missing or wrong signature get 403 with a message saying what is wrong.
 
 mod common;
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
-use aws_sigv4::sign::v4;
-use common::{builder, client, runtime};
+use common::{Payload, builder, client, runtime, signed};
 use lambda_stream_emulator::{Auth, Emulator};
 use lambda_stream_test_support::scripted_runtime::Step;
 use serde_json::Value;
 
-const KEY: &str = "AKIDLOCALTEST";
-const SECRET: &str = "local/secret/key";
+use common::{KEY, SECRET};
 
 async fn iam_emulator() -> Emulator {
     builder("secured").auth(Auth::iam(KEY, SECRET)).build().await.unwrap()
-}
-
-#[derive(Clone, Copy)]
-enum Payload {
-    /// The signer hashes the body; no `x-amz-content-sha256` header.
-    Hashed,
-    /// `x-amz-content-sha256` with the body's hash, signed.
-    ContentSha,
-    /// `x-amz-content-sha256: UNSIGNED-PAYLOAD`, signed.
-    Unsigned,
-}
-
-/// A request to `path` signed for service `lambda`; returns it ready to send.
-fn signed(
-    emulator: &Emulator,
-    method: &str,
-    path: &str,
-    body: &'static str,
-    (key, secret): (&str, &str),
-    at: SystemTime,
-    payload: Payload,
-) -> reqwest::RequestBuilder {
-    let host = emulator.local_addr().to_string();
-    let url = format!("http://{host}{path}");
-    let identity = Credentials::new(key, secret, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = match payload {
-        Payload::Hashed => PayloadChecksumKind::NoHeader,
-        Payload::ContentSha | Payload::Unsigned => PayloadChecksumKind::XAmzSha256,
-    };
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("lambda")
-        .time(at)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let headers = [("host", host.as_str()), ("content-type", "application/json")];
-    let signable_body = match payload {
-        Payload::Unsigned => SignableBody::UnsignedPayload,
-        _ => SignableBody::Bytes(body.as_bytes()),
-    };
-    let request = SignableRequest::new(method, url.clone(), headers.into_iter(), signable_body).unwrap();
-    let (instructions, _) = sign(request, &params).unwrap().into_parts();
-    let mut builder =
-        client().request(method.parse().unwrap(), url).header("content-type", "application/json").body(body);
-    for (name, value) in instructions.headers() {
-        builder = builder.header(name, value);
-    }
-    builder
 }
 
 async fn refusal(response: reqwest::Response) -> (u16, String, String) {
@@ -85,9 +29,9 @@ async fn refusal(response: reqwest::Response) -> (u16, String, String) {
 async fn correctly_signed_requests_are_accepted() {
     let emulator = iam_emulator().await;
     let answer = || vec![Step::streaming("text/plain"), Step::chunk("signed ok"), Step::End];
-    let served = runtime(&emulator).spawn(vec![answer(), answer(), answer()]);
+    let served = runtime(&emulator).spawn(vec![answer(), answer()]);
     let now = SystemTime::now();
-    for payload in [Payload::Hashed, Payload::ContentSha, Payload::Unsigned] {
+    for payload in [Payload::Hashed, Payload::ContentSha] {
         let response =
             signed(&emulator, "POST", "/path?q=1&a=b", "{\"x\":1}", (KEY, SECRET), now, payload).send().await.unwrap();
         assert_eq!(response.status(), 200);

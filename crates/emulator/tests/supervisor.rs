@@ -50,6 +50,7 @@ async fn the_bootstrap_gets_the_lambda_environment_and_is_restarted_after_it_exi
     assert_eq!(first["EXTRA_FROM_TEST"], "passed through");
     let api = first["AWS_LAMBDA_RUNTIME_API"].as_str().unwrap();
     assert!(api.starts_with("127.0.0.1:") && !api.contains('/'), "HOST:PORT like Lambda: {api}");
+    assert_ne!(api, emulator.local_addr().to_string(), "the Runtime API is not the public port");
 
     // The process exits after answering "exit"; the next invocation is served by a new one.
     let second = json(invoke(&emulator, "hello").await).await;

@@ -1,0 +1,348 @@
+//! The platform: the shared state of the one function the emulator plays, and the rules by which
+//! the Lambda service (not the runtime) starts and ends invocations.
+//!
+//! Every connection handler holds an `Arc<Platform>`. The front ends [`submit`](Platform::submit)
+//! invocations; the Runtime API takes them with [`next_invocation`](Platform::next_invocation) and
+//! answers them; the platform ends them itself when a rule says so:
+//! - the invocation's deadline passes after `/next` handed it out (`Sandbox.Timeout`; the
+//!   supervised process that held it is restarted);
+//! - it waits in the queue longer than the function timeout because no runtime takes it
+//!   (`Sandbox.Timeout`, naming the likely cause);
+//! - the bootstrap fails its init: it exits before its first `/next`, or posts
+//!   `/runtime/init/error`. Lambda then fails the invocation that was waiting for that execution
+//!   environment with the init error (`Runtime.ExitError` with "Runtime exited with error: exit
+//!   status N", or the error the runtime reported), so every queued invocation fails at once
+//!   instead of waiting for restarts that fail the same way;
+//! - the process holding it exits (`Runtime.ExitError`).
+//!
+//! ## Memory
+//! Only what is in flight is kept whole: the registry maps the ids of queued and running
+//! invocations to them, and forgets an invocation when it ends, keeping only its id and who ended
+//! it in a bounded list (so a late answer still gets "timed out" or "already answered" rather than
+//! "unknown id"). The event is dropped as soon as `/next` has taken it. The recorder keeps a
+//! bounded history of sizes and times, never payloads.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lambda_stream_protocol::diagnostic::error_types;
+use tokio::sync::{Notify, mpsc};
+
+use crate::config::{Auth, FunctionConfig, Limits};
+use crate::invocation::{Context, Invocation, InvocationError, InvocationStream, NewInvocation, Phase};
+use crate::logs::FunctionLog;
+use crate::recorder::{FaultKind, Recorder};
+use crate::time;
+
+/// Ended invocations whose ids are remembered, for the answers to late posts.
+const ENDED_IDS: usize = 1024;
+
+/// What the registry knows about a request id.
+#[derive(Debug, Clone)]
+pub(crate) enum Known {
+    /// Queued or running.
+    InFlight(Arc<Invocation>),
+    /// Ended recently; `by_platform` when the emulator ended it (timeout, size, exit).
+    Ended {
+        /// Who ended it.
+        by_platform: bool,
+    },
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    in_flight: HashMap<String, Arc<Invocation>>,
+    ended: HashMap<String, bool>,
+    ended_order: VecDeque<String>,
+}
+
+impl Registry {
+    fn retire(&mut self, id: &str, by_platform: bool) {
+        if self.in_flight.remove(id).is_none() {
+            return;
+        }
+        if self.ended_order.len() >= ENDED_IDS
+            && let Some(old) = self.ended_order.pop_front()
+        {
+            self.ended.remove(&old);
+        }
+        self.ended.insert(id.to_owned(), by_platform);
+        self.ended_order.push_back(id.to_owned());
+    }
+}
+
+/// One supervised process's Runtime API slot, as the platform sees it.
+#[derive(Debug)]
+struct Slot {
+    /// Asks the supervisor to restart the process (a deadline passed on it).
+    restart: mpsc::UnboundedSender<String>,
+    /// Whether the current process has called `/next` since it started: until then it is in its
+    /// init phase, and an exit is an init failure.
+    initialised: bool,
+}
+
+/// State shared by every listener and connection of one emulator.
+#[derive(Debug)]
+pub(crate) struct Platform {
+    /// The function served: name, timeout, memory size, region, account, qualifiers.
+    pub(crate) function: FunctionConfig,
+    /// Response size caps, request size cap, bandwidth shaping.
+    pub(crate) limits: Limits,
+    /// Who may call the client front ends.
+    pub(crate) auth: Auth,
+    /// Path of the Swift-style local endpoint (default `/invoke`).
+    pub(crate) invoke_path: String,
+    /// Invocations waiting for a runtime's `/next`, oldest first.
+    queue: Mutex<VecDeque<Arc<Invocation>>>,
+    /// Wakes a waiting `/next` when an invocation is queued.
+    queued: Notify,
+    /// In-flight invocations by request id, and the ids of recently ended ones.
+    registry: Mutex<Registry>,
+    /// The wire timeline of both legs, for tests, the conformance suite and the dashboard.
+    pub(crate) recorder: Recorder,
+    /// What the bootstrap printed, for `LogResult` tails; the platform adds START/END/REPORT.
+    pub(crate) log: FunctionLog,
+    /// Supervised processes' slots by id.
+    slots: Mutex<HashMap<u32, Slot>>,
+    /// The id the next slot gets.
+    next_slot: AtomicU32,
+}
+
+impl Platform {
+    pub(crate) fn new(
+        function: FunctionConfig,
+        limits: Limits,
+        auth: Auth,
+        invoke_path: String,
+        recorder: Recorder,
+    ) -> Self {
+        Self {
+            function,
+            limits,
+            auth,
+            invoke_path,
+            queue: Mutex::default(),
+            queued: Notify::new(),
+            registry: Mutex::default(),
+            recorder,
+            log: FunctionLog::default(),
+            slots: Mutex::default(),
+            next_slot: AtomicU32::new(1),
+        }
+    }
+
+    /// Queues an invocation for the function; its queue deadline starts now.
+    pub(crate) fn submit(self: &Arc<Self>, new: NewInvocation) -> (Arc<Invocation>, InvocationStream) {
+        let NewInvocation { payload, front_end, request_id, client_context, qualifier } = new;
+        let id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let invoked_arn = match qualifier {
+            Some(q) => format!("{}:{q}", self.function.arn()),
+            None => self.function.arn(),
+        };
+        let context = Context { client_context, cognito_identity: None, trace_id: trace_id(), invoked_arn };
+        let (invocation, stream) = Invocation::new(id.clone(), payload, context, self.log.position());
+        let invocation = Arc::new(invocation);
+        self.recorder.open(&id, front_end);
+        self.registry.lock().unwrap().in_flight.insert(id, invocation.clone());
+        self.queue.lock().unwrap().push_back(invocation.clone());
+        self.queued.notify_one();
+        self.start_queue_deadline(invocation.clone());
+        (invocation, stream)
+    }
+
+    /// Waits for the next queued invocation (a runtime's `GET /next`) and marks it delivered to
+    /// `slot`. Invocations the platform ended while queued are skipped.
+    pub(crate) async fn next_invocation(&self, slot: Option<u32>) -> Arc<Invocation> {
+        if let Some(slot) = slot
+            && let Some(s) = self.slots.lock().unwrap().get_mut(&slot)
+        {
+            s.initialised = true;
+        }
+        loop {
+            let notified = self.queued.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            loop {
+                let Some(invocation) = self.queue.lock().unwrap().pop_front() else { break };
+                if invocation.deliver(slot) {
+                    if !self.queue.lock().unwrap().is_empty() {
+                        // More work: pass the wake-up on to another waiting runtime.
+                        self.queued.notify_one();
+                    }
+                    return invocation;
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// What the registry knows about `request_id`.
+    pub(crate) fn lookup(&self, request_id: &str) -> Option<Known> {
+        let registry = self.registry.lock().unwrap();
+        if let Some(invocation) = registry.in_flight.get(request_id) {
+            return Some(Known::InFlight(invocation.clone()));
+        }
+        registry.ended.get(request_id).map(|&by_platform| Known::Ended { by_platform })
+    }
+
+    /// Ends an invocation from the runtime side (its answer is complete) with `result`; false when
+    /// the platform had ended it first.
+    pub(crate) fn finish(&self, invocation: &Invocation, result: Result<(), InvocationError>) -> bool {
+        if !invocation.try_finish() {
+            return false;
+        }
+        self.recorder.outcome(&invocation.id, result);
+        self.log_end(&invocation.id);
+        self.registry.lock().unwrap().retire(&invocation.id, false);
+        true
+    }
+
+    /// Ends an invocation from the platform side and records it; false when it had already ended.
+    pub(crate) fn abort(&self, invocation: &Invocation, error: InvocationError) -> bool {
+        self.end_by_platform(invocation, error, false)
+    }
+
+    fn end_by_platform(&self, invocation: &Invocation, error: InvocationError, only_if_queued: bool) -> bool {
+        let was_queued = invocation.phase() == Phase::Queued;
+        let ended = invocation.abort(error.clone(), only_if_queued);
+        if ended {
+            tracing::warn!(request_id = %invocation.id, error_type = %error.error_type, "{}", error.error_message);
+            self.recorder.outcome(&invocation.id, Err(error));
+            self.log_end(&invocation.id);
+            let now = self.recorder.now();
+            self.recorder.update(&invocation.id, |r, _| {
+                r.runtime.ended_at.get_or_insert(now);
+            });
+            if was_queued {
+                self.queue.lock().unwrap().retain(|queued| queued.id != invocation.id);
+            }
+            self.registry.lock().unwrap().retire(&invocation.id, true);
+        }
+        ended
+    }
+
+    /// A queued invocation that no runtime takes within the function timeout ends with
+    /// `Sandbox.Timeout`, so a caller never waits for a runtime that does not come.
+    fn start_queue_deadline(self: &Arc<Self>, invocation: Arc<Invocation>) {
+        let platform = Arc::downgrade(self);
+        let timeout = self.function.timeout;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {}
+                _ = invocation.left_queue() => return,
+            }
+            let Some(platform) = platform.upgrade() else { return };
+            let error = InvocationError::platform(
+                error_types::SANDBOX_TIMEOUT,
+                format!(
+                    "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for it \
+                     (is the bootstrap starting? its output is in the emulator's log)",
+                    invocation.id,
+                    timeout.as_secs_f64()
+                ),
+            );
+            platform.end_by_platform(&invocation, error, true);
+        });
+    }
+
+    /// Starts the deadline of a delivered invocation: at the deadline it ends with
+    /// `Sandbox.Timeout` and, when a supervised process holds it, that process is restarted.
+    pub(crate) fn start_deadline(self: &Arc<Self>, invocation: Arc<Invocation>) {
+        let platform = Arc::downgrade(self);
+        let timeout = self.function.timeout;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep(timeout) => {}
+                _ = invocation.aborted() => return,
+                _ = invocation.finished() => return,
+            }
+            let Some(platform) = platform.upgrade() else { return };
+            let error = InvocationError::platform(
+                error_types::SANDBOX_TIMEOUT,
+                format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
+            );
+            if platform.abort(&invocation, error)
+                && let Some(slot) = invocation.slot()
+                && let Some(s) = platform.slots.lock().unwrap().get(&slot)
+            {
+                let _ = s.restart.send(invocation.id.clone());
+            }
+        });
+    }
+
+    /// Writes Lambda's `END` and `REPORT` lines for an invocation into the function log.
+    fn log_end(&self, request_id: &str) {
+        let taken = self.recorder.invocation(request_id).and_then(|r| r.runtime.taken_at);
+        let millis = taken.map_or(0.0, |t| self.recorder.now().saturating_sub(t).as_secs_f64() * 1000.0);
+        self.log.push_line(format!("END RequestId: {request_id}"));
+        self.log.push_line(format!(
+            "REPORT RequestId: {request_id}\tDuration: {millis:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB",
+            millis.ceil() as u64,
+            self.function.memory_size_mb
+        ));
+    }
+
+    /// A new slot for a supervised process; its restart requests arrive on the receiver.
+    pub(crate) fn add_slot(&self) -> (u32, mpsc::UnboundedReceiver<String>) {
+        let id = self.next_slot.fetch_add(1, Ordering::Relaxed);
+        let (restart, restarts) = mpsc::unbounded_channel();
+        self.slots.lock().unwrap().insert(id, Slot { restart, initialised: false });
+        (id, restarts)
+    }
+
+    /// A (re)started process on `slot` begins its init phase.
+    pub(crate) fn slot_started(&self, slot: u32) {
+        if let Some(s) = self.slots.lock().unwrap().get_mut(&slot) {
+            s.initialised = false;
+        }
+    }
+
+    /// The process on `slot` exited: invocations it held end with `Runtime.ExitError`, and if it
+    /// had not yet called `/next` (its init failed), so do the queued ones.
+    pub(crate) fn slot_exited(&self, slot: u32, status: &str) {
+        let held: Vec<_> = self
+            .registry
+            .lock()
+            .unwrap()
+            .in_flight
+            .values()
+            .filter(|inv| inv.slot() == Some(slot) && matches!(inv.phase(), Phase::Delivered | Phase::Responding))
+            .cloned()
+            .collect();
+        for invocation in held {
+            let message = format!("RequestId: {} Error: Runtime exited with {status}", invocation.id);
+            self.recorder.fault(Some(&invocation.id), FaultKind::ProcessExited, message.clone());
+            self.abort(&invocation, InvocationError::platform(error_types::RUNTIME_EXIT_ERROR, message));
+        }
+        let in_init = self.slots.lock().unwrap().get(&slot).is_some_and(|s| !s.initialised);
+        if in_init {
+            self.fail_queued(|id| {
+                InvocationError::platform(
+                    error_types::RUNTIME_EXIT_ERROR,
+                    format!("RequestId: {id} Error: Runtime exited with error: {status}"),
+                )
+            });
+        }
+    }
+
+    /// The runtime reported `/runtime/init/error`: the queued invocations fail with that error,
+    /// as the invocation waiting for a failed execution environment does on Lambda.
+    pub(crate) fn init_failed(&self, error: &InvocationError) {
+        self.fail_queued(|_| error.clone());
+    }
+
+    fn fail_queued(&self, error_for: impl Fn(&str) -> InvocationError) {
+        let queued: Vec<_> = self.queue.lock().unwrap().drain(..).collect();
+        for invocation in queued {
+            self.end_by_platform(&invocation, error_for(&invocation.id), true);
+        }
+    }
+}
+
+/// An X-Ray trace header, `Root=1-{epoch hex}-{96 random bits};Parent=...;Sampled=0`.
+fn trace_id() -> String {
+    let epoch = time::epoch_millis(std::time::SystemTime::now()) / 1000;
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{epoch:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
+}
