@@ -104,7 +104,7 @@ pub(crate) struct BuildArgs {
 /// `lambda-stream package`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct PackageArgs {
-    /// The [[bin]] to package, e.g. send-numbers.
+    /// The binary target (a `[[bin]]` name) to package, e.g. send-numbers.
     #[arg(long)]
     bin: String,
     #[command(flatten)]
@@ -160,7 +160,7 @@ pub(crate) struct DeployArgs {
     /// A bootstrap zip made by `lambda-stream package`.
     #[arg(long, conflicts_with = "bin", required_unless_present = "bin")]
     zip: Option<PathBuf>,
-    /// Package this [[bin]] first (same as `lambda-stream package --bin BIN`).
+    /// Package this binary target (a `[[bin]]` name) first, as `lambda-stream package --bin BIN` does.
     #[arg(long)]
     bin: Option<String>,
     #[command(flatten)]

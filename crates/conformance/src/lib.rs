@@ -1,8 +1,8 @@
 //! # lambda-stream-conformance
 //!
 //! Says, for any Lambda response-streaming runtime binary or endpoint, which documented streaming
-//! rules hold, with the evidence. The rules are those of the project's
-//! `shared/spec/streaming-protocol.md`; `lambda-stream conform` is the command-line front.
+//! rules hold, with the evidence. The rules are those of the repository's `docs/protocol.md`;
+//! `lambda-stream conform` is the command-line front.
 //!
 //! ## Parts
 //! - [`catalogue`]: the rule catalogue (`rules.toml`): every observable rule with an id, its spec
@@ -16,7 +16,7 @@
 //!   protocol crate's `EventStreamDecoder`.
 //! - [`check`]: judging blocks into verdicts with evidence.
 //! - [`expected`]: per-target expected deviations (`ci/expected/<target>.toml`), stale ones reported.
-//! - [`run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
+//! - [`mod@run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
 //! - [`report`]: table, JSON and JUnit renderings.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the

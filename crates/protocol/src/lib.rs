@@ -2,8 +2,9 @@
 //!
 //! The wire facts of AWS Lambda response streaming as plain Rust types, with no I/O. Both sides of
 //! the wire use it: the runtime (`lambda-stream`) encodes with it, the emulator and the conformance
-//! suite decode and judge with it. The facts and their sources are collected in the project's
-//! `shared/spec/streaming-protocol.md`; each module cites the part it implements.
+//! suite decode and judge with it. The facts and their public sources are collected in the
+//! repository's `docs/protocol.md` (the short source keys are resolved in `docs/sources.md`); each
+//! module cites the part it implements.
 //!
 //! ## Parts
 //! - [`prelude`]: the HTTP-integration prelude (`statusCode`, `headers`, `multiValueHeaders`,
@@ -14,7 +15,7 @@
 //!   `/error` body, its trailer form (type + standard base64 of the JSON) both ways, and the
 //!   error-type normalisation Lambda applies.
 //! - [`names`]: header names and content types that appear on the wire.
-//! - [`env`]: the environment variables of a Lambda execution environment and of local mode.
+//! - [`mod@env`]: the environment variables of a Lambda execution environment and of local mode.
 //! - [`paths`]: Runtime API and client-facing API paths.
 //! - [`limits`]: response sizes, bandwidth shaping, prelude size, timeouts.
 //! - [`event_stream`]: InvokeWithResponseStream frames (`PayloadChunk`, `InvokeComplete`) built

@@ -6,8 +6,9 @@
 //!
 //! A Lambda event reaches a function in one of two shapes:
 //! - through a **function URL**: a JSON document in payload format version 2.0 (FURL "Request
-//!   payload"; a captured one is `shared/fixtures/function-url-request-v2.json`), carrying the HTTP
-//!   request's query parameters and body, the body base64-encoded when `isBase64Encoded` is true;
+//!   payload"; one AWS delivered is kept in the repository as
+//!   `crates/emulator/tests/fixtures/function-url-request-v2.json`), carrying the HTTP request's
+//!   query parameters and body, the body base64-encoded when `isBase64Encoded` is true;
 //! - **raw**, through InvokeWithResponseStream, Invoke or the local `/invoke` endpoint: the
 //!   payload the caller sent, as it is.
 //!
@@ -180,8 +181,9 @@ mod tests {
 
     #[test]
     fn the_captured_fixture_is_a_function_url_request_without_body() {
-        // The real request AWS delivered (shared/fixtures/function-url-request-v2.json), trimmed to
-        // the fields that matter here; it has no `body` and no query.
+        // The real request AWS delivered (crates/emulator/tests/fixtures/function-url-request-v2.json,
+        // outside this crate, so trimmed and copied here) with the fields that matter here; it has
+        // no `body` and no query.
         let fixture = br#"{"version":"2.0","routeKey":"$default","rawPath":"/","rawQueryString":"",
             "headers":{"accept":"*/*"},"requestContext":{"http":{"method":"GET","path":"/"}},
             "isBase64Encoded":false}"#;

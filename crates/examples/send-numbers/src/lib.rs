@@ -12,7 +12,7 @@
 //!   `count` and `pause_ms`, raw or as a function URL request's body); anything else keeps the
 //!   defaults, as the Swift example ignores its `"this is not used"` payload.
 //! - [`SendNumbers`]: the handler. `src/main.rs` only hands it to [`lambda_stream::run`].
-//! - [`prelude`], [`line`]: what goes on the wire, shared with the tests and the peer on the
+//! - [`prelude`], [`line()`]: what goes on the wire, shared with the tests and the peer on the
 //!   official runtime (`crates/peers`), so both answer byte for byte the same.
 
 use std::time::Duration;
@@ -77,7 +77,7 @@ pub fn line(n: u32) -> String {
     format!("Number: {n}\n")
 }
 
-/// The handler: [`prelude`], then one [`line`] per number with [`Options::pause`] between them,
+/// The handler: [`prelude`], then one [`line()`] per number with [`Options::pause`] between them,
 /// then `finish`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SendNumbers;
