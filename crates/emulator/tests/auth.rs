@@ -11,7 +11,7 @@ use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest
 use aws_sigv4::sign::v4;
 use common::{builder, client, runtime};
 use lambda_stream_emulator::{Auth, Emulator};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::Value;
 
 const KEY: &str = "AKIDLOCALTEST";

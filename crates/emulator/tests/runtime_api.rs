@@ -9,8 +9,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use common::{WAIT, assert_healthy, client, runtime, start};
 use lambda_stream_emulator::FaultKind;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::ErrorDiagnostic;
-use lambda_stream_test_support::scripted_runtime::Step;
 
 #[tokio::test]
 async fn next_carries_the_documented_headers() {
@@ -176,7 +176,7 @@ async fn init_error_is_accepted_and_recorded() {
     let emulator = start("init").await;
     let body = ErrorDiagnostic::new("Runtime.InitError", "no config").to_error_body();
     let response = client()
-        .post(format!("{}/2018-06-01/runtime/init/error", emulator.url()))
+        .post(format!("http://{}/2018-06-01/runtime/init/error", emulator.runtime_api()))
         .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
         .body(body)
         .send()
@@ -185,7 +185,8 @@ async fn init_error_is_accepted_and_recorded() {
     assert_eq!(response.status(), 202);
     let faults = emulator.recorder().faults();
     assert!(faults.iter().any(|f| f.kind == FaultKind::InitError && f.message.contains("no config")), "{faults:?}");
-    let unknown = client().get(format!("{}/2018-06-01/runtime/whatever", emulator.url())).send().await.unwrap();
+    let unknown =
+        client().get(format!("http://{}/2018-06-01/runtime/whatever", emulator.runtime_api())).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     assert_healthy(&emulator).await;
 }

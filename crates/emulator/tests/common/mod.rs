@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use lambda_stream_emulator::{Emulator, EmulatorBuilder, FunctionConfig};
-use lambda_stream_test_support::scripted_runtime::{ScriptedRuntime, Step};
+use lambda_stream_fixtures::scripted_runtime::{ScriptedRuntime, Step};
 
 /// Generous bound for anything that should happen "soon".
 pub const WAIT: Duration = Duration::from_secs(20);
