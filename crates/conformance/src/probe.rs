@@ -14,9 +14,12 @@
 //!
 //! What each misuse returned is printed to stderr as `probe NAME: ...`, so a scenario reads it
 //! from the IWRS `LogResult` tail: the evidence that the misuse was a typed error, not a crash.
+//! The line names the [`StreamError`] variant the probe expects and says whether the writer
+//! returned exactly that one (`probe finish-twice: the second finish returned a misuse error:
+//! true; StreamError::FinishAfterFinish as expected: true (MESSAGE)`).
 
 use example_event_input::{JsonBody, Request};
-use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
+use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamError, StreamingHandler};
 use lambda_stream_protocol::names;
 
 /// The probe handler.
@@ -35,10 +38,44 @@ pub fn probe_name(event: &[u8]) -> Option<String> {
     }
 }
 
-fn report(name: &str, what: &str, result: Result<(), lambda_stream::StreamError>) {
+/// A misuse the probe commits, and the error the writer must answer it with.
+#[derive(Debug, Clone)]
+struct Misuse {
+    /// What the probe did, for the log line.
+    what: &'static str,
+    /// The variant the writer must return.
+    expected: StreamError,
+    /// Its name, for the log line.
+    expected_name: &'static str,
+}
+
+const SECOND_FINISH: Misuse = Misuse {
+    what: "the second finish",
+    expected: StreamError::FinishAfterFinish,
+    expected_name: "StreamError::FinishAfterFinish",
+};
+const WRITE_AFTER_FINISH: Misuse = Misuse {
+    what: "a write after finish",
+    expected: StreamError::WriteAfterFinish,
+    expected_name: "StreamError::WriteAfterFinish",
+};
+const HEADERS_AFTER_BODY: Misuse = Misuse {
+    what: "status and headers after the body",
+    expected: StreamError::HeadersAfterBody,
+    expected_name: "StreamError::HeadersAfterBody",
+};
+
+/// Logs what the writer returned for `misuse`: whether it was a misuse error at all and whether
+/// it was the expected variant.
+fn report(name: &str, misuse: &Misuse, result: Result<(), StreamError>) {
+    let Misuse { what, expected, expected_name } = misuse;
     match result {
-        Ok(()) => eprintln!("probe {name}: {what} returned Ok"),
-        Err(e) => eprintln!("probe {name}: {what} returned a misuse error: {} ({e})", e.is_misuse()),
+        Ok(()) => eprintln!("probe {name}: {what} returned Ok; {expected_name} as expected: false"),
+        Err(e) => eprintln!(
+            "probe {name}: {what} returned a misuse error: {}; {expected_name} as expected: {} ({e})",
+            e.is_misuse(),
+            e == *expected
+        ),
     }
 }
 
@@ -78,22 +115,18 @@ impl StreamingHandler for Probe {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("finished once").await?;
                 writer.finish().await?;
-                report(&name, "the second finish", writer.finish().await);
+                report(&name, &SECOND_FINISH, writer.finish().await);
             }
             "write-after-finish" => {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("before finish").await?;
                 writer.finish().await?;
-                report(&name, "a write after finish", writer.write("after finish").await);
+                report(&name, &WRITE_AFTER_FINISH, writer.write("after finish").await);
             }
             "headers-after-body" => {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("body first").await?;
-                report(
-                    &name,
-                    "status and headers after the body",
-                    writer.write_status_and_headers(Prelude::with_status(418)).await,
-                );
+                report(&name, &HEADERS_AFTER_BODY, writer.write_status_and_headers(Prelude::with_status(418)).await);
                 writer.finish().await?;
             }
             "return-without-finish" => {
