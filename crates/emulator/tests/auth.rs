@@ -11,6 +11,7 @@ use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest
 use aws_sigv4::sign::v4;
 use common::{builder, client, runtime};
 use lambda_stream_emulator::{Auth, Emulator};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::scripted_runtime::Step;
 use serde_json::Value;
 
@@ -76,7 +77,7 @@ fn signed(
 async fn refusal(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let error_type =
-        response.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        response.headers().get(names::AMZN_ERROR_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     (status, error_type, body["Message"].as_str().unwrap().to_owned())
 }
@@ -144,6 +145,6 @@ async fn the_invoke_apis_are_checked_too() {
     let response =
         signed(&emulator, "POST", path, "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/vnd.amazon.eventstream");
+    assert_eq!(response.headers()["content-type"], names::EVENT_STREAM_CONTENT_TYPE);
     served.await.unwrap().unwrap();
 }
