@@ -258,6 +258,12 @@ pub struct RuntimeApiPeer {
     next_id: AtomicU64,
 }
 
+impl std::fmt::Debug for RuntimeApiPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApiPeer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
 impl Drop for RuntimeApiPeer {
     fn drop(&mut self) {
         // The accept loop owns the connection tasks (a JoinSet); aborting it ends them all.

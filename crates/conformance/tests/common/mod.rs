@@ -1,6 +1,10 @@
 //! Shared by the test files: the local target with this package's binaries.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file compiles this module on its own and uses only part of it"
+)]
 
 use std::collections::BTreeMap;
 
