@@ -18,7 +18,7 @@
 //!   emulator's types (its error, its fault kinds).
 //! - [`check`]: judging blocks into verdicts with evidence.
 //! - [`expected`]: per-target expected deviations (`ci/expected/<target>.toml`), stale ones reported.
-//! - [`run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
+//! - [`run`](mod@run): the runner (parallel where the target allows) and the per-scenario/per-rule report.
 //! - [`report`]: table, JSON and JUnit renderings.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the

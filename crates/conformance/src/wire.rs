@@ -1,5 +1,6 @@
 //! The function's side of one invocation, as the emulator's recorder saw it, in the emulator's
-//! own types: the error is its [`InvocationError`] (origin an [`ErrorOrigin`]), the faults are
+//! own types: the error is its [`InvocationError`] (origin an
+//! [`ErrorOrigin`](lambda_stream_emulator::ErrorOrigin)), the faults are
 //! [`FaultKind`]s. Checks compare values, never the `Debug` text of one.
 //!
 //! Scenario files name fault kinds in kebab case (`unknown-request-id`); [`FAULT_NAMES`] is the

@@ -14,7 +14,7 @@
 //!   `/error` body, its trailer form (type + standard base64 of the JSON) both ways, and the
 //!   error-type normalisation Lambda applies.
 //! - [`names`]: header names and content types that appear on the wire.
-//! - [`env`]: the environment variables of a Lambda execution environment and of local mode.
+//! - [`env`](mod@env): the environment variables of a Lambda execution environment and of local mode.
 //! - [`paths`]: Runtime API and client-facing API paths.
 //! - [`limits`]: response sizes, bandwidth shaping, prelude size, timeouts.
 //! - [`event_stream`]: InvokeWithResponseStream frames (`PayloadChunk`, `InvokeComplete`) built
