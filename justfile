@@ -32,3 +32,7 @@ conform *args:
 # Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer, stable toolchain): each target for MINUTES; findings fail it. See docs/fuzzing.md.
+fuzz minutes="10":
+    bash ci/fuzz.sh {{minutes}}
