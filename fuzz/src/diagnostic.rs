@@ -55,6 +55,7 @@ fn check_trailers(error_type: &str, body: Option<&str>) {
                     let json = STANDARD.decode(body.trim()).expect("accepted a body that is not standard base64");
                     // serde_json skips unknown fields without checking them, so the document is
                     // read with the same derive, not as a `Value`.
+                    assert!(is_object(&json), "accepted a document that is not a JSON object");
                     let document: ErrorDiagnostic =
                         serde_json::from_slice(&json).expect("accepted a body that is not the error JSON");
                     let own_type = document.error_type.as_str();
@@ -92,14 +93,19 @@ fn check_error_body(body: &[u8], header_type: Option<&str>) {
     let diagnostic = ErrorDiagnostic::from_error_body(body, header_type);
     let fallback = header_type.filter(|t| !t.is_empty()).unwrap_or(error_types::FUNCTION_UNKNOWN);
     assert!(!diagnostic.error_type.is_empty(), "an /error body without a type");
-    match serde_json::from_slice::<ErrorDiagnostic>(body) {
-        Ok(document) => {
+    match serde_json::from_slice::<ErrorDiagnostic>(body).ok().filter(|_| is_object(body)) {
+        Some(document) => {
             let expected_type = if document.error_type.is_empty() { fallback } else { &document.error_type };
             assert_eq!(diagnostic.error_type, expected_type);
             assert_eq!(ErrorDiagnostic::from_error_body(&diagnostic.to_error_body(), None), diagnostic);
         }
-        Err(_) => assert_eq!(diagnostic, ErrorDiagnostic::new(fallback, String::from_utf8_lossy(body))),
+        None => assert_eq!(diagnostic, ErrorDiagnostic::new(fallback, String::from_utf8_lossy(body))),
     }
+}
+
+/// Whether JSON text is an object (serde would also build the struct from an array).
+fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b" \t\r\n".contains(b)) == Some(&b'{')
 }
 
 /// `(Runtime|Function)\.[A-Z][a-zA-Z]+`, the whole value.

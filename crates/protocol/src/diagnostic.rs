@@ -106,8 +106,8 @@ impl ErrorDiagnostic {
             reason: e.to_string(),
             excerpt: body.chars().take(48).collect(),
         })?;
-        let mut diagnostic: Self =
-            serde_json::from_slice(&json).map_err(|e| TrailerError::InvalidJson { reason: e.to_string() })?;
+        let mut diagnostic =
+            Self::from_document(&json).map_err(|e| TrailerError::InvalidJson { reason: e.to_string() })?;
         if diagnostic.error_type.is_empty() {
             diagnostic.error_type = error_type.to_owned();
         }
@@ -120,7 +120,7 @@ impl ErrorDiagnostic {
     /// message, since the Runtime API lets runtimes send any format (RT-API).
     pub fn from_error_body(body: &[u8], header_type: Option<&str>) -> Self {
         let fallback_type = header_type.filter(|t| !t.is_empty()).unwrap_or(error_types::FUNCTION_UNKNOWN);
-        match serde_json::from_slice::<Self>(body) {
+        match Self::from_document(body) {
             Ok(mut d) => {
                 if d.error_type.is_empty() {
                     d.error_type = fallback_type.to_owned();
@@ -129,6 +129,17 @@ impl ErrorDiagnostic {
             }
             Err(_) => Self::new(fallback_type, String::from_utf8_lossy(body)),
         }
+    }
+}
+
+impl ErrorDiagnostic {
+    /// Reads the error JSON, which must be an object: serde would also build the struct from an
+    /// array of its fields (`[]` gives an empty document), which no runtime means.
+    fn from_document(json: &[u8]) -> Result<Self, serde_json::Error> {
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(serde::de::Error::custom("the error document must be a JSON object"));
+        }
+        serde_json::from_slice(json)
     }
 }
 
@@ -220,6 +231,20 @@ mod tests {
         assert_eq!(ErrorDiagnostic::from_error_body(&typeless.to_error_body(), None), typeless);
         let typed = ErrorDiagnostic::from_trailers("", Some(&STANDARD.encode(r#"{"errorType":"Function.Own"}"#)));
         assert_eq!(typed.unwrap().error_type, "Function.Own");
+    }
+
+    /// Found by `trailer_base64_of_anything_but_the_error_json_is_an_error`: serde builds the
+    /// struct from a JSON array too, so `[]` was read as an empty error document.
+    #[test]
+    fn an_array_is_not_an_error_document() {
+        for json in ["[]", " [\"Function.Xy\",\"m\",[]]"] {
+            let err = ErrorDiagnostic::from_trailers("Function.Xy", Some(&STANDARD.encode(json))).unwrap_err();
+            assert!(err.to_string().contains("must be a JSON object"), "{err}");
+            let kept = ErrorDiagnostic::from_error_body(json.as_bytes(), None);
+            assert_eq!(kept, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, json));
+        }
+        let spaced = ErrorDiagnostic::from_error_body(b" \n{\"errorType\":\"Function.Xy\"}", None);
+        assert_eq!(spaced, ErrorDiagnostic::new("Function.Xy", ""));
     }
 
     #[test]

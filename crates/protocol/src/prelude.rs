@@ -471,6 +471,23 @@ mod tests {
         assert_eq!(d.finish(), Err(PreludeError::Truncated { received: 5 }));
     }
 
+    #[test]
+    fn malformed_json_errors_quote_at_most_64_bytes_of_it() {
+        let excerpt_of = |json: &[u8]| match Prelude::from_json(json) {
+            Err(PreludeError::MalformedJson { excerpt, .. }) => excerpt,
+            other => panic!("expected MalformedJson, got {other:?}"),
+        };
+        assert_eq!(excerpt_of(b"{\"statusCode\":"), "{\"statusCode\":");
+        let exactly_64 = format!("{{\"x\":\"{}", "a".repeat(58));
+        assert_eq!(exactly_64.len(), 64);
+        assert_eq!(excerpt_of(exactly_64.as_bytes()), exactly_64);
+        let longer = format!("{}tail", exactly_64);
+        assert_eq!(excerpt_of(longer.as_bytes()), format!("{exactly_64}…"));
+        let err = Prelude::from_json(longer.as_bytes()).unwrap_err();
+        // The message quotes the excerpt (escaped), ellipsis included.
+        assert!(err.to_string().ends_with(&format!("{}…\"", "a".repeat(58))), "{err}");
+    }
+
     /// Found by the `prelude` fuzz target: `finish` answered `Ok(())` after a failed `push`,
     /// although its contract is "an error unless the prelude completed".
     #[test]
@@ -484,7 +501,11 @@ mod tests {
         assert_eq!(err, PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES });
         assert_eq!(d.finish(), Err(err));
         assert_eq!(d.push(Bytes::new()), Err(PreludeError::AlreadyDone));
-        assert_eq!(d.finish(), Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }), "a refused push changes nothing");
+        assert_eq!(
+            d.finish(),
+            Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }),
+            "a refused push changes nothing"
+        );
     }
 
     #[test]
