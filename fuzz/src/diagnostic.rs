@@ -134,20 +134,24 @@ fn check_normalisation(raw: &str) {
 
 /// Real trailers and `/error` bodies (as runtimes send them), and the usual mistakes.
 pub fn seeds() -> Vec<Seed> {
-    let diagnostic = ErrorDiagnostic {
-        trace: vec!["at main".into()],
-        ..ErrorDiagnostic::new("Function.Oops", "boom")
-    };
+    let diagnostic = ErrorDiagnostic { trace: vec!["at main".into()], ..ErrorDiagnostic::new("Function.Oops", "boom") };
     let (ty, body) = diagnostic.to_trailers();
     let join = |fields: &[&[u8]]| fields.join(&SEPARATOR);
     vec![
-        ("trailers-and-error-body", join(&[ty.as_bytes(), body.as_bytes(), &diagnostic.to_error_body(), b"Function.X"])),
+        (
+            "trailers-and-error-body",
+            join(&[ty.as_bytes(), body.as_bytes(), &diagnostic.to_error_body(), b"Function.X"]),
+        ),
         ("type-only", join(&[b"Runtime.StreamError"])),
         ("json-not-base64", join(&[b"Function.X", &diagnostic.to_trailer_json(), b"plain text"])),
         ("base64-of-array", join(&[b"Runtime.bad", STANDARD.encode("[1]").as_bytes(), b"{}", b""])),
         (
             "typeless-document",
-            join(&[b"MyError", STANDARD.encode(r#"{"errorMessage":"m"}"#).as_bytes(), br#"{"errorMessage":"m","stackTrace":["a"]}"#]),
+            join(&[
+                b"MyError",
+                STANDARD.encode(r#"{"errorMessage":"m"}"#).as_bytes(),
+                br#"{"errorMessage":"m","stackTrace":["a"]}"#,
+            ]),
         ),
         ("swift-literal", join(&[b"Function.A", b"Requires base64", b"\xc3\x28 not utf-8", b"Sandbox.Timeout"])),
     ]

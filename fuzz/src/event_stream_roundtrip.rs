@@ -78,8 +78,11 @@ pub fn check(data: &[u8]) {
 
     let outcome = decode(&pieces);
     assert_eq!(outcome.error, None, "our own frames do not decode");
-    let got: Vec<InvokeEvent> =
-        outcome.messages.iter().map(|m| InvokeEvent::from_message(m).expect("our own frame reads as an event")).collect();
+    let got: Vec<InvokeEvent> = outcome
+        .messages
+        .iter()
+        .map(|m| InvokeEvent::from_message(m).expect("our own frame reads as an event"))
+        .collect();
     assert_eq!(got, events[..whole_frames], "decoded events differ from the encoded ones");
     let expected_finish =
         if boundary == end { Ok(()) } else { Err(EventStreamError::Truncated { buffered: end - boundary }) };
