@@ -59,6 +59,11 @@ pub(crate) struct ConformArgs {
     /// IWRS target: the function serving a handler (default handler: conditional-streaming). Repeatable.
     #[arg(long, value_name = "[HANDLER=]NAME")]
     function_name: Vec<String>,
+    /// IWRS target: the API version in the operation's path when the endpoint serves it elsewhere
+    /// than the documented 2021-11-15 (cargo-lambda: 2015-03-31); the scenario that checks the
+    /// documented path still uses it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    iwrs_api_version: Option<String>,
     /// Expected deviations of this target (`ci/expected/<target>.toml`).
     #[arg(long)]
     expected: Option<PathBuf>,
@@ -173,7 +178,11 @@ fn target(args: &ConformArgs) -> anyhow::Result<Target> {
             if args.function_name.is_empty() {
                 bail!("--target iwrs needs --function-name [HANDLER=]NAME");
             }
-            Target::Iwrs { endpoint, functions: by_handler(&args.function_name, &["conditional-streaming"])? }
+            Target::Iwrs {
+                endpoint,
+                functions: by_handler(&args.function_name, &["conditional-streaming"])?,
+                api_version: args.iwrs_api_version.clone(),
+            }
         }
     })
 }

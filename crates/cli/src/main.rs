@@ -5,11 +5,12 @@
 //!
 //! ## Subcommands
 //! - `emulate [--host] [--port] [--function-name] [--timeout] [--auth] [--aws-limits]
-//!   [--concurrency N] -- <bootstrap> [args]`: plays the Lambda service on one port (Runtime API,
-//!   function URL, InvokeWithResponseStream, Invoke, `/invoke`) and supervises the bootstrap
-//!   (`lambda_stream_emulator::emulate`). When ready it prints exactly one line to stdout,
-//!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
-//!   SIGTERM) stops the bootstrap processes, then the emulator.
+//!   [--tls | --tls-cert PEM --tls-key PEM] [--concurrency N] -- <bootstrap> [args]`: plays the
+//!   Lambda service on one port (Runtime API, function URL, InvokeWithResponseStream, Invoke,
+//!   `/invoke`) and supervises the bootstrap (`lambda_stream_emulator::emulate`). When ready it
+//!   prints exactly one line to stdout, `listening on http://HOST:PORT` (`https://` with TLS), so
+//!   scripts can wait for it; logs go to stderr. Ctrl-C (or SIGTERM) stops the bootstrap
+//!   processes, then the emulator.
 //!
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
 //!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
@@ -29,7 +30,7 @@ mod conform;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use lambda_stream_emulator::{Auth, EmulateOptions, emulate};
+use lambda_stream_emulator::{Auth, EmulateOptions, TlsConfig, emulate};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-stream", version, about = "AWS Lambda response streaming, locally and for real")]
@@ -128,6 +129,20 @@ struct EmulateArgs {
     /// Finished invocations the emulator remembers (sizes and times, never payloads).
     #[arg(long, default_value_t = lambda_stream_emulator::DEFAULT_HISTORY)]
     history: usize,
+    /// Serve the client port over HTTPS with a self-signed certificate for localhost, 127.0.0.1
+    /// and ::1, made at start-up. Its PEM is written to --tls-cert-out (default a file in the
+    /// temporary directory, logged at start) for clients to trust, e.g. `curl --cacert FILE`.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls: bool,
+    /// Serve the client port over HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With --tls: where to write the self-signed certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_cert_out: Option<PathBuf>,
     /// Number of bootstrap processes serving invocations at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     concurrency: u16,
@@ -191,6 +206,7 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     options.runtime_api = args.runtime_api;
     options.history = args.history;
     options.args = rest.collect();
+    options.tls = tls_config(args.tls, args.tls_cert.as_deref(), args.tls_key.as_deref(), args.tls_cert_out)?;
 
     let emulation =
         emulate(options).await.with_context(|| format!("could not start the emulator for {}", bootstrap.display()))?;
@@ -212,6 +228,34 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     tracing::info!("stopping the bootstrap and the emulator");
     emulation.shutdown().await;
     Ok(())
+}
+
+/// The TLS configuration `--tls` or `--tls-cert/--tls-key` ask for; a self-signed certificate is
+/// written where clients can read it, and its path logged.
+fn tls_config(
+    self_signed: bool,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+    cert_out: Option<PathBuf>,
+) -> anyhow::Result<Option<TlsConfig>> {
+    if let (Some(cert), Some(key)) = (cert, key) {
+        let tls = TlsConfig::from_pem_files(cert, key).context("--tls-cert/--tls-key")?;
+        return Ok(Some(tls));
+    }
+    if !self_signed {
+        return Ok(None);
+    }
+    let tls = TlsConfig::self_signed()?;
+    let path = cert_out
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("lambda-stream-emulate-{}-cert.pem", std::process::id())));
+    std::fs::write(&path, tls.certificate_pem())
+        .with_context(|| format!("writing the self-signed certificate to {}", path.display()))?;
+    tracing::info!(
+        "TLS: self-signed certificate for localhost, 127.0.0.1 and ::1 in {}; trust it with `curl --cacert {0}` \
+         or `lambda-stream conform --ca-cert {0}`",
+        path.display()
+    );
+    Ok(Some(tls))
 }
 
 async fn shutdown_signal() {

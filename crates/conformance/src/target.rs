@@ -46,6 +46,10 @@ pub enum Target {
         endpoint: String,
         /// Handler name to function name.
         functions: BTreeMap<String, String>,
+        /// The API version in the InvokeWithResponseStream path when the endpoint serves it
+        /// elsewhere than the documented `2021-11-15` (cargo-lambda: `2015-03-31`); scenarios
+        /// with `documented_path` still use the documented one.
+        api_version: Option<String>,
     },
 }
 
@@ -115,6 +119,7 @@ impl Target {
     /// Runs one scenario's request.
     pub async fn attempt(&self, client: &reqwest::Client, scenario: &Scenario) -> Result<Attempt, Error> {
         let remote_settings = "needs a per-scenario timeout or size cap, which only the local emulator sets";
+        let mut api_version = None;
         let (base, function) = match self {
             Target::Local { bootstraps } => {
                 let Some(command) = bootstraps.get(&scenario.handler) else {
@@ -135,7 +140,11 @@ impl Target {
                 };
                 (base.as_str(), "")
             }
-            Target::Iwrs { endpoint, functions } => {
+            Target::Iwrs { endpoint, functions, api_version: version } => {
+                api_version = version.as_deref().filter(|_| {
+                    matches!(scenario.request.path, InvokePath::InvokeWithResponseStream)
+                        && !scenario.request.documented_path
+                });
                 if !matches!(scenario.request.path, InvokePath::InvokeWithResponseStream | InvokePath::Invoke) {
                     let path = scenario.request.path.name();
                     return Ok(not_run(format!("an IWRS target has no {path} front end")));
@@ -149,7 +158,10 @@ impl Target {
                 (endpoint.as_str(), function.as_str())
             }
         };
-        let outgoing = outgoing(scenario, base, function)?;
+        let mut outgoing = outgoing(scenario, base, function)?;
+        if let Some(version) = api_version {
+            outgoing.url = outgoing.url.replacen(&format!("/{}/", paths::IWRS_API_VERSION), &format!("/{version}/"), 1);
+        }
         Ok(match observe::send(client, outgoing).await {
             Ok(client) => Attempt::Observed { client: Box::new(client), wire: None, wire_visible: false },
             Err(error) => Attempt::Failed { error },
@@ -183,11 +195,12 @@ pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgo
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|e| Error::Invalid(format!("scenario {}: method {:?}: {e}", scenario.name, request.method)))?;
+    let body = request.body_bytes().map_err(|e| Error::Invalid(format!("scenario {}: {e}", scenario.name)))?;
     Ok(Outgoing {
         method,
         url: url.to_string(),
-        headers: request.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        body: request.body.clone().unwrap_or_default().into_bytes(),
+        headers: request.header_pairs(),
+        body,
         event_stream: matches!(request.path, InvokePath::InvokeWithResponseStream),
     })
 }
@@ -201,6 +214,9 @@ async fn attempt_local(
     let mut limits = Limits::default();
     if let Some(cap) = scenario.max_streamed_bytes {
         limits.max_streamed_response_bytes = cap;
+    }
+    if scenario.aws_limits {
+        limits.bandwidth = Some(lambda_stream_emulator::Bandwidth::AWS);
     }
     let emulator = Emulator::builder()
         .function(FunctionConfig::new(LOCAL_FUNCTION).timeout(timeout))

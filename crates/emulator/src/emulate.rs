@@ -36,6 +36,9 @@ pub struct EmulateOptions {
     pub bootstrap: PathBuf,
     /// Its arguments.
     pub args: Vec<OsString>,
+    /// Serve the client front ends over HTTPS with this certificate (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::TlsConfig>,
 }
 
 impl EmulateOptions {
@@ -53,6 +56,8 @@ impl EmulateOptions {
             history: DEFAULT_HISTORY,
             bootstrap: bootstrap.into(),
             args: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -103,6 +108,10 @@ pub async fn emulate(options: EmulateOptions) -> Result<Emulation, Error> {
         .history(options.history);
     if let Some(addr) = options.runtime_api {
         builder = builder.runtime_api_bind(addr.to_string());
+    }
+    #[cfg(feature = "tls")]
+    if let Some(tls) = options.tls.clone() {
+        builder = builder.tls(tls);
     }
     let emulator = builder.build().await?;
     let mut command = BootstrapCommand::new(&options.bootstrap);

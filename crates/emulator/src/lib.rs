@@ -29,13 +29,16 @@
 //! - [`Supervisor`]: starts a `bootstrap` process (or N) with the Lambda environment, restarts it
 //!   when it exits or misses a deadline, and captures its output into tracing and the
 //!   [`FunctionLog`] that `LogResult` tails come from.
+//! - `TlsConfig` (feature `tls`): HTTPS on the public listener, with a self-signed certificate
+//!   made at start-up or one from PEM files, so that remote clients (SigV4, the AWS SDK's HTTPS
+//!   client, a custom trust root) can be tested against it on 127.0.0.1.
 //! - [`emulate`]: emulator plus supervisor from one set of [`EmulateOptions`], what
 //!   `lambda-stream emulate -- <bootstrap>` needs.
 //!
 //! ## Inside, in layers (each module imports only from the layers below it)
 //! 1. `config`, `error`, `time`, `logs`, `auth` (SigV4 verifier), `payload` (function URL event
 //!    builder), `shaping` (token bucket), `http` (response bodies, bounded body reading, the JSON
-//!    error answers);
+//!    error answers), `tls` (feature `tls`: certificate and acceptor);
 //! 2. `invocation` (one invocation in flight and its public types), then `recorder`;
 //! 3. `platform`: the shared state of the one function (queue, registry of what is in flight,
 //!    recorder, log, slots) and the rules by which the platform ends invocations;
@@ -84,6 +87,8 @@ mod server;
 mod shaping;
 mod supervisor;
 mod time;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use config::{Auth, Bandwidth, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
@@ -96,3 +101,5 @@ pub use recorder::{
 };
 pub use server::{Emulator, EmulatorBuilder};
 pub use supervisor::{BootstrapCommand, Supervisor, SupervisorConfig};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;

@@ -55,6 +55,8 @@ pub struct EmulatorBuilder {
     auth: Auth,
     invoke_path: String,
     history: usize,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 impl EmulatorBuilder {
@@ -114,6 +116,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serve the client front ends over TLS (HTTPS) with this certificate; the Runtime API
+    /// listeners stay plain HTTP on loopback, as on Lambda.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Binds the listeners and starts serving.
     pub async fn build(self) -> Result<Emulator, Error> {
         if self.function.name.is_empty() || self.function.name.contains(['/', ':']) {
@@ -132,12 +142,18 @@ impl EmulatorBuilder {
             Recorder::new(self.history),
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let clients = tokio::spawn(serve(listener, platform.clone(), Listener::Clients, shutdown_rx.clone()));
+        #[cfg(feature = "tls")]
+        let tls = self.tls.map(|t| t.acceptor().clone());
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let clients = tokio::spawn(serve(listener, platform.clone(), Listener::Clients(tls), shutdown_rx.clone()));
         let runtime =
             tokio::spawn(serve(runtime_listener, platform.clone(), Listener::RuntimeApi(None), shutdown_rx.clone()));
         tracing::info!(%local_addr, runtime_api = %runtime_addr, function = %platform.function.name, "emulator listening");
         Ok(Emulator {
             platform,
+            scheme,
             local_addr,
             runtime_addr,
             shutdown,
@@ -157,6 +173,8 @@ async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), Error> {
 #[derive(Debug)]
 pub struct Emulator {
     platform: Arc<Platform>,
+    /// `http`, or `https` when the client listener serves TLS.
+    scheme: &'static str,
     local_addr: SocketAddr,
     runtime_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
@@ -186,6 +204,8 @@ impl Emulator {
             auth: Auth::None,
             invoke_path: "/invoke".into(),
             history: DEFAULT_HISTORY,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -205,9 +225,9 @@ impl Emulator {
         self.runtime_addr.to_string()
     }
 
-    /// `http://HOST:PORT` of the client front ends.
+    /// `http://HOST:PORT` of the client front ends (`https://` when they serve TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("{}://{}", self.scheme, self.local_addr)
     }
 
     /// The function served.
@@ -264,11 +284,22 @@ impl Drop for Emulator {
     }
 }
 
+/// The TLS acceptor of the client listener, when it serves HTTPS.
+#[cfg(feature = "tls")]
+type Acceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature there is never an acceptor.
+#[cfg(not(feature = "tls"))]
+type Acceptor = std::convert::Infallible;
+
+/// How long a client may take for its TLS handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a listener serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 enum Listener {
-    /// The client front ends.
-    Clients,
+    /// The client front ends, over TLS when an acceptor is given.
+    Clients(Option<Acceptor>),
     /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
     RuntimeApi(Option<u32>),
 }
@@ -289,16 +320,41 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
                 };
                 let _ = stream.set_nodelay(true);
                 let platform = platform.clone();
+                let kind = kind.clone();
                 connections.spawn(async move {
-                    let service = service_fn(move |req| dispatch(platform.clone(), kind, peer, req));
+                    let (route, acceptor) = match kind {
+                        Listener::Clients(acceptor) => (Route::Clients, acceptor),
+                        Listener::RuntimeApi(slot) => (Route::RuntimeApi(slot), None),
+                    };
+                    let service = service_fn(move |req| dispatch(platform.clone(), route, peer, req));
                     let mut builder = http1::Builder::new();
-                    match kind {
+                    match route {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
-                        Listener::RuntimeApi(_) => builder.header_read_timeout(None),
-                        Listener::Clients => builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT),
+                        Route::RuntimeApi(_) => builder.header_read_timeout(None),
+                        Route::Clients => builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT),
                     };
-                    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+                    let served = match acceptor {
+                        None => builder.serve_connection(TokioIo::new(stream), service).await,
+                        #[cfg(feature = "tls")]
+                        Some(acceptor) => {
+                            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => tls,
+                                Ok(Err(e)) => {
+                                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::info!(%peer, "TLS handshake took longer than {TLS_HANDSHAKE_TIMEOUT:?}");
+                                    return;
+                                }
+                            };
+                            builder.serve_connection(TokioIo::new(tls), service).await
+                        }
+                        #[cfg(not(feature = "tls"))]
+                        Some(never) => match never {},
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(%peer, "connection ended with an error: {e}");
                     }
                 });
@@ -310,16 +366,25 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
     connections.shutdown().await;
 }
 
+/// Which requests a connection's service answers (the listener's kind without its acceptor).
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    /// The client front ends.
+    Clients,
+    /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
+    RuntimeApi(Option<u32>),
+}
+
 async fn dispatch(
     platform: Arc<Platform>,
-    kind: Listener,
+    kind: Route,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let what = format!("{} {}", req.method(), req.uri().path());
     let handled = match kind {
-        Listener::RuntimeApi(slot) => AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await,
-        Listener::Clients => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+        Route::RuntimeApi(slot) => AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await,
+        Route::Clients => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
     };
     Ok(handled.unwrap_or_else(|_| {
         tracing::error!(%peer, "BUG: the handler of {what} panicked; answered 500. Please report it with the request.");
