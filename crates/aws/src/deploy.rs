@@ -154,7 +154,7 @@ impl Deployment {
         self.outputs
             .get(key)
             .map(String::as_str)
-            .ok_or_else(|| Error::MissingOutput { stack: self.stack.clone(), output: key })
+            .ok_or_else(|| Error::MissingOutput { stack: self.stack.clone(), output: key.to_owned() })
     }
 
     /// What teardown has to remove.

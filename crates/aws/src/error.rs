@@ -106,7 +106,7 @@ pub enum Error {
         /// The stack name.
         stack: String,
         /// The output key.
-        output: &'static str,
+        output: String,
     },
     /// An argument cannot work (bad URL, header value).
     #[error("{0}")]

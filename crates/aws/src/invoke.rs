@@ -130,6 +130,11 @@ impl UrlResponse {
         self.first_byte
     }
 
+    /// Time since just before the request was sent.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Reads the rest of the body into chunks (for tests and summaries).
     pub async fn collect(mut self) -> Result<Vec<Chunk>, Error> {
         let mut chunks = Vec::new();
@@ -332,6 +337,11 @@ impl IwrsResponse {
     /// Time to the first `PayloadChunk`, once it arrived.
     pub fn ttfb(&self) -> Option<Duration> {
         self.first_byte
+    }
+
+    /// Time since just before the call was sent.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
     }
 }
 

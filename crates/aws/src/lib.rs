@@ -45,4 +45,4 @@ pub use invoke::{
     invoke_buffered, invoke_with_response_stream, invoke_with_response_stream_with,
 };
 pub use package::{Arch, Builder, Package, PackageOptions};
-pub use template::Template;
+pub use template::{ConformanceEndpoints, Template};

@@ -11,7 +11,10 @@
 //!   request each and `[[expect]]` blocks naming the rules they are evidence for.
 //! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
 //!   recorder then also shows the function's side of the wire), a remote function URL, a remote
-//!   InvokeWithResponseStream endpoint.
+//!   InvokeWithResponseStream endpoint, and [`remote`].
+//! - [`remote`]: functions the suite did not start, reached as clients reach Lambda: function URLs
+//!   over HTTPS with SigV4, InvokeWithResponseStream and Invoke through aws-sdk-lambda, throttling
+//!   and refused credentials reported as target errors, not rule failures.
 //! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
 //!   protocol crate's `EventStreamDecoder`.
 //! - [`wire`]: the function's side of an invocation as the emulator's recorder saw it, in the
@@ -37,6 +40,7 @@ mod error;
 pub mod expected;
 pub mod observe;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -72,6 +72,9 @@ pub struct ScenarioResult {
     pub blocks: Vec<BlockResult>,
     /// The deviation that excused it, if any.
     pub deviation: Option<Deviation>,
+    /// The target could not be asked (throttled, refused credentials, TLS): no evidence either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
 }
 
 /// One rule's result.
@@ -154,9 +157,15 @@ impl Report {
         self.rules.iter().filter(|r| r.verdict == Verdict::Fail).collect()
     }
 
-    /// Whether the run counts as a success: no unexpected failure, no stale deviation.
+    /// Whether the run counts as a success: no unexpected failure, no stale deviation, and every
+    /// scenario could ask the target (a target error leaves its rules unjudged, not passed).
     pub fn ok(&self) -> bool {
-        self.unexpected_failures().is_empty() && self.stale.is_empty()
+        self.unexpected_failures().is_empty() && self.stale.is_empty() && self.target_errors().is_empty()
+    }
+
+    /// `(scenario, error)` for each scenario whose request the target could not answer.
+    pub fn target_errors(&self) -> Vec<(&str, &str)> {
+        self.scenarios.iter().filter_map(|s| Some((s.name.as_str(), s.target_error.as_deref()?))).collect()
     }
 
     /// The result of a rule.
@@ -230,8 +239,24 @@ pub async fn run_scenario(
         end_ms: None,
         blocks: Vec::new(),
         deviation: None,
+        target_error: None,
     };
     match attempt {
+        Attempt::TargetError { error } => {
+            let reason = format!("target error: {error}");
+            result.note = Some(reason.clone());
+            result.target_error = Some(error);
+            result.blocks = scenario
+                .expect
+                .iter()
+                .map(|e| BlockResult {
+                    rules: e.rules.clone(),
+                    verdict: Verdict::NotRun,
+                    checks: Vec::new(),
+                    skipped: Some(reason.clone()),
+                })
+                .collect();
+        }
         Attempt::NotRun { reason } => {
             result.note = Some(reason.clone());
             result.blocks = scenario
@@ -481,6 +506,7 @@ mod tests {
             end_ms: None,
             blocks: vec![BlockResult { rules: vec![rule.into()], verdict, checks: vec![check], skipped: None }],
             deviation: None,
+            target_error: None,
         }
     }
 

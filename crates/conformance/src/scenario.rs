@@ -199,8 +199,8 @@ pub struct BandwidthExpect {
     /// The burst's bytes arrived within this many ms of the first byte (faster than the cap
     /// would allow; a generous bound).
     pub burst_within_ms: f64,
-    /// The bytes after the burst arrived at no more than this many bytes per second on average
-    /// (a lower bound on time, so a busy machine cannot make it fail).
+    /// The bytes beyond the burst, divided by the time from the first byte to the end, are at most
+    /// this many per second (a lower bound on time, so a busy machine cannot make it fail).
     pub max_bytes_per_s_after: f64,
 }
 

@@ -1,10 +1,11 @@
 //! Where scenarios run: the local emulator with a bootstrap per handler, a remote function URL,
-//! or a remote InvokeWithResponseStream endpoint. Each scenario on the local target gets an
+//! a remote InvokeWithResponseStream endpoint, or the signed remote target of [`crate::remote`]. Each scenario on the local target gets an
 //! emulator and bootstrap process of its own, so scenarios run in parallel without sharing a
 //! recorder, and per-scenario timeouts and size caps apply to that scenario only.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_stream_emulator::{BootstrapCommand, Emulator, FunctionConfig, Limits, Supervisor, SupervisorConfig};
@@ -12,6 +13,7 @@ use lambda_stream_protocol::paths;
 
 use crate::Error;
 use crate::observe::{self, Observation, Outgoing};
+use crate::remote::Remote;
 use crate::scenario::{InvokePath, Scenario};
 use crate::wire::WireObservation;
 
@@ -51,6 +53,9 @@ pub enum Target {
         /// with `documented_path` still use the documented one.
         api_version: Option<String>,
     },
+    /// Function URLs over HTTPS with SigV4 and the Lambda API through aws-sdk-lambda: AWS (a
+    /// deployed conformance stack), LocalStack, or a TLS emulator ([`crate::remote`]).
+    Remote(Arc<Remote>),
 }
 
 /// The outcome of sending one scenario's request.
@@ -75,6 +80,13 @@ pub enum Attempt {
         /// What went wrong.
         error: String,
     },
+    /// The target could not be asked: throttled, credentials or signature refused, TLS or the
+    /// connection failed. Not evidence about any rule: the scenario is not run and the run fails
+    /// as a whole, naming the error.
+    TargetError {
+        /// What went wrong, with what to do.
+        error: String,
+    },
 }
 
 impl Target {
@@ -84,6 +96,7 @@ impl Target {
             Target::Local { .. } => "local",
             Target::FunctionUrl { .. } => "function-url",
             Target::Iwrs { .. } => "iwrs",
+            Target::Remote(_) => "remote",
         }
     }
 
@@ -121,6 +134,7 @@ impl Target {
         let remote_settings = "needs a per-scenario timeout or size cap, which only the local emulator sets";
         let mut api_version = None;
         let (base, function) = match self {
+            Target::Remote(remote) => return remote.attempt(scenario).await,
             Target::Local { bootstraps } => {
                 let Some(command) = bootstraps.get(&scenario.handler) else {
                     return Ok(not_run(format!("no bootstrap serves handler {:?} on this target", scenario.handler)));

@@ -34,6 +34,8 @@ const DEFECTS: [(&str, &[&str], &[&str]); 9] = [
             "iwrs.chunk-per-write",
             "local.invoke-streams",
             "limits.timeout",
+            "runtime.small-write-flushed",
+            "iwrs.small-write-flushed",
         ],
         &[],
     ),
