@@ -4,7 +4,8 @@
 test-local:
     bash ci/test-local.sh
 
-# Live AWS scenarios: deploy both examples, invoke (signed URL + IWRS), TTFB, always tear down.
+# Live AWS: deploy both examples and the conformance stack, invoke (signed URL + IWRS), TTFB cold/warm
+# per path, every remote scenario with ci/expected/aws.toml (JUnit), always tear down.
 # Does nothing (and says why) unless LAMBDA_STREAM_AWS=1 and credentials are set.
 test-aws:
     bash ci/test-aws.sh

@@ -851,6 +851,41 @@ fn resource_complete(status: &ResourceStatus) -> bool {
     }
 }
 
+/// Tears a stack down when dropped, also when the code that deployed it panicked halfway: the
+/// drop guard of every test and tool that creates real stacks (live AWS, LocalStack). Drop cannot
+/// be async, so the teardown runs on a runtime of its own on another thread, and the guard waits
+/// for it; a failure is logged with the command that sweeps what is left.
+#[derive(Debug)]
+pub struct TeardownGuard {
+    /// Who tears down.
+    pub deployer: Deployer,
+    /// What to tear down; `None` once there is nothing (or nothing yet).
+    pub cleanup: Option<Cleanup>,
+}
+
+impl Drop for TeardownGuard {
+    fn drop(&mut self) {
+        let Some(cleanup) = self.cleanup.take() else { return };
+        let deployer = self.deployer.clone();
+        let stack = cleanup.stack.clone();
+        let torn = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for the teardown: {e}"))?;
+            runtime.block_on(deployer.teardown(&cleanup, &mut |_| {})).map_err(|e| e.to_string())
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the teardown thread panicked".to_owned()));
+        match torn {
+            Ok(report) => tracing::info!("torn down: {report:?}"),
+            Err(e) => tracing::error!(
+                "TEARDOWN FAILED for {stack}: {e}; sweep with: lambda-stream teardown --all-tagged --name-prefix {stack} --yes"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,9 @@ pub mod template;
 /// CloudFormation's status types, as [`Progress`] events and [`Error`]s carry them.
 pub use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 pub use config::{AwsConfig, Clients, Trust, https_client, https_client_trusting};
-pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
+pub use deploy::{
+    Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownGuard, TeardownReport,
+};
 pub use error::{Error, Rejection, caller_refused};
 pub use invoke::{
     BufferedResponse, Chunk, FunctionUrlClient, InvokeOptions, IwrsEvent, IwrsResponse, UrlRequest, UrlResponse,
