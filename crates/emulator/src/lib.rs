@@ -78,6 +78,9 @@ mod dashboard;
 mod emulate;
 mod error;
 mod frontends;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod invocation;
 mod logs;

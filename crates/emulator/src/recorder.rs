@@ -28,8 +28,9 @@
 //! totals keep counting beyond), at most [`MAX_FAULTS_PER_INVOCATION`] faults per invocation and
 //! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting), and two
 //! excerpts of at most `excerpt_bytes` each per invocation kept. With the defaults a finished
-//! record costs at most about 8 KiB of excerpts plus 2 × 4096 chunk records (16 bytes each), so
-//! the history of 64 stays under 3 MiB whatever the traffic. Records of
+//! record costs at most 8 KiB of excerpts plus 2 × 1,024 chunk records of 16 bytes (32 KiB),
+//! about 40 KiB, so the history of 64 holds under 3 MiB of them whatever the traffic (plus the
+//! headers and the error document of each, which Lambda's own limits bound). Records of
 //! invocations whose client went away without an end are closed by the front end's guard, so
 //! they finish and age out like the others.
 
@@ -46,7 +47,7 @@ use crate::invocation::{FrontEnd, InvocationError};
 
 /// Chunk records kept per leg; beyond it only the totals grow (a 200 MB stream of tiny chunks must
 /// not grow the recorder without bound).
-pub const MAX_CHUNK_RECORDS: usize = 4096;
+pub const MAX_CHUNK_RECORDS: usize = 1024;
 /// Finished invocations kept by default; the oldest are forgotten first.
 pub const DEFAULT_HISTORY: usize = 64;
 /// Faults kept overall (the newest); older ones are counted, not kept.

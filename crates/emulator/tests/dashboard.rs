@@ -11,7 +11,7 @@ use common::{WAIT, client, runtime};
 use futures_util::StreamExt as _;
 use lambda_stream_emulator::{Emulator, FunctionConfig};
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::Value;
 
 async fn with_dashboard(history: usize, excerpt: usize) -> Emulator {

@@ -1,5 +1,5 @@
 //! Replacing the supervised program (what `lambda-stream dev` does after a rebuild), with real
-//! processes of the `emulator-test-bootstrap` fixture: in-flight invocations finish on the old
+//! processes of `fixture-bootstrap` (its `env-report` handler, from lambda-stream-fixtures): in-flight invocations finish on the old
 //! process, new ones go to the new process, the old one is stopped once it holds nothing, and a
 //! program that cannot start leaves the old one serving.
 
@@ -11,11 +11,9 @@ use common::{WAIT, builder, client};
 use lambda_stream_emulator::{BootstrapCommand, Emulator, Error, Supervisor, SupervisorConfig};
 use serde_json::Value;
 
-const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_emulator-test-bootstrap");
-
 /// The fixture reports `EXTRA_FROM_TEST` in its answer: it tells the program versions apart.
 fn version(v: &str) -> BootstrapCommand {
-    BootstrapCommand::new(BOOTSTRAP).env("EXTRA_FROM_TEST", v)
+    BootstrapCommand::new(lambda_stream_fixtures::bootstrap_path()).env("EXTRA_FROM_TEST", v)
 }
 
 async fn invoke(emulator: &Emulator, payload: &str) -> Value {
