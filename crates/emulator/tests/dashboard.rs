@@ -10,8 +10,8 @@ use std::time::Duration;
 use common::{WAIT, client, runtime};
 use futures_util::StreamExt as _;
 use lambda_stream_emulator::{Emulator, FunctionConfig};
-use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
 use serde_json::Value;
 
 async fn with_dashboard(history: usize, excerpt: usize) -> Emulator {
