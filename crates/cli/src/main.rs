@@ -15,6 +15,8 @@
 //!   the workspace, serves it like `emulate`, watches its sources and swaps in each good rebuild
 //!   without dropping the port or an invocation.
 //!
+//! - `conform` and `report` (module `conform`): the conformance suite, its reports (table, JSON,
+//!   JUnit, HTML with timelines), and several JSON reports as one HTML matrix.
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
 //!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
 //!   the signed URL or InvokeWithResponseStream printing chunks as they arrive, and remove it all.
@@ -73,6 +75,13 @@ enum Command {
     ///
     /// Example: lambda-stream conform --bootstrap conditional-streaming=target/debug/official-conditional-streaming
     Conform(conform::ConformArgs),
+    /// Render several `conform --format json` reports side by side as one HTML matrix.
+    ///
+    /// Rules as rows, runs (runtimes × emulators) as columns, each cell's evidence on hover; one
+    /// self-contained file that opens from file://.
+    ///
+    /// Example: lambda-stream report ours.json official.json --output matrix.html
+    Report(conform::ReportArgs),
     /// Build a bin of the workspace for Lambda and zip it as an executable `bootstrap`.
     ///
     /// Uses cargo-zigbuild (or cargo-lambda) to link against provided.al2023's glibc 2.34 when
@@ -132,6 +141,7 @@ fn main() -> anyhow::Result<()> {
         Command::Emulate(args) => runtime.block_on(run_emulate(args)),
         Command::Dev(args) => runtime.block_on(dev::run(args)),
         Command::Conform(args) => runtime.block_on(conform::run(args)),
+        Command::Report(args) => conform::run_report(args),
         Command::Package(args) => runtime.block_on(aws_cmds::package(args)),
         Command::Deploy(args) => runtime.block_on(aws_cmds::deploy(args)),
         Command::Invoke(args) => runtime.block_on(aws_cmds::invoke(args)),

@@ -208,3 +208,142 @@ async fn the_dashboard_shows_a_new_invocation_without_a_reload_and_draws_its_tim
     supervisor.shutdown().await;
     emulator.shutdown().await;
 }
+
+/// Runs `lambda-stream conform` on `fixture-bootstrap` (every handler; `--break DEFECT` on the
+/// send-numbers one when given) and writes the report in `format` to `output`.
+async fn conform(label: &str, defect: Option<&str>, format: &str, output: &Path) {
+    let fixture = lambda_stream_fixtures::bootstrap_path();
+    let fixture = fixture.display();
+    let broken = defect.map(|d| format!(" --break {d}")).unwrap_or_default();
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_lambda-stream"))
+        .args(["conform", "--label", label, "--format", format, "--output"])
+        .arg(output)
+        .arg("--bootstrap")
+        .arg(format!("send-numbers={fixture} --handler send-numbers{broken}"))
+        .arg("--bootstrap")
+        .arg(format!("conditional-streaming={fixture} --handler conditional-streaming"))
+        .arg("--bootstrap")
+        .arg(format!("probe={fixture} --handler probe"))
+        .status()
+        .await
+        .unwrap();
+    // A broken run exits non-zero (unexpected failures) after writing its report. (A clean run
+    // may still fail a timing rule on a loaded machine; the tests read what its report says.)
+    if defect.is_some() {
+        assert!(!status.success(), "conform {label} found the defect");
+    }
+    assert!(output.exists(), "{} was written ({status})", output.display());
+}
+
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver; ci/browser.sh installs them and runs this"]
+async fn the_html_report_shows_a_timeline_per_scenario_with_its_chunks_and_highlights_failing_rules() {
+    let dir = screenshots();
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("conform-report.html");
+    conform("fixture-one-chunk", Some("one-chunk"), "html", &report).await;
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(!html.contains("<script") && !html.contains("src=\"http"), "self-contained, no script");
+
+    let browser = Browser::start("report").await;
+    browser.client.goto(&file_url(&report)).await.unwrap();
+    let scenarios = lambda_stream_conformance::scenario::embedded().unwrap().len();
+    let articles = browser.eval("return document.querySelectorAll('article.scenario').length").await;
+    assert_eq!(articles, json!(scenarios), "one section per scenario");
+    // Every scenario that got an answer has a timeline; the others say why not.
+    let shape = browser
+        .eval(
+            "return [...document.querySelectorAll('article.scenario')].map(a => ({
+                 name: a.dataset.scenario,
+                 timelines: a.querySelectorAll('svg.timeline').length,
+                 said: Number((a.querySelector('.muted').textContent.match(/(\\d+) chunk\\(s\\)/) || [])[1]),
+                 drawn: a.querySelectorAll('svg.timeline g.lane[data-lane=client] rect.chunk').length,
+                 runtime: a.querySelectorAll('svg.timeline g.lane[data-lane=runtime]').length,
+                 note: a.textContent.includes('note:'),
+             }))",
+        )
+        .await;
+    let shape = shape.as_array().unwrap();
+    let drawn: Vec<&Value> = shape.iter().filter(|s| s["timelines"] == 1).collect();
+    assert!(drawn.len() >= scenarios - 2, "nearly every scenario is drawn: {shape:?}");
+    for s in shape {
+        assert!(s["timelines"] == 1 || s["note"] == true, "no timeline and no reason: {s}");
+        if s["timelines"] == 1 {
+            assert_eq!(s["drawn"], s["said"], "one bar per chunk the client got: {s}");
+        }
+    }
+    // The local target draws the function's side too (not where the request never reached the
+    // function: a dry run, a refused request).
+    let with_runtime = shape.iter().filter(|s| s["runtime"] == 1).count();
+    assert!(with_runtime * 4 >= drawn.len() * 3, "{with_runtime} of {} timelines have a runtime lane", drawn.len());
+    let bars = browser.eval("return document.querySelectorAll('svg.timeline rect.chunk').length").await;
+    assert!(bars.as_u64().unwrap() > 50, "{bars} chunk marks in all");
+
+    // The buffering defect fails rules, and those rows stand out.
+    let failing = browser
+        .eval("return [...document.querySelectorAll('tr.rule[data-verdict=fail]')].map(r => r.dataset.rule)")
+        .await;
+    let failing: Vec<&str> = failing.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(failing.contains(&"runtime.chunk-per-write"), "{failing:?}");
+    let colours = browser
+        .eval(
+            "const fail = getComputedStyle(document.querySelector('tr.rule[data-verdict=fail]'));
+             const pass = getComputedStyle(document.querySelector('tr.rule[data-verdict=pass]'));
+             return [fail.backgroundColor, fail.borderLeftColor, pass.backgroundColor];",
+        )
+        .await;
+    assert_eq!(colours[0], "rgb(253, 236, 236)", "a failing rule has a red tint: {colours}");
+    assert_eq!(colours[1], "rgb(200, 48, 44)", "and a red edge: {colours}");
+    assert_ne!(colours[2], colours[0], "a passing rule does not: {colours}");
+    let overall = browser.eval("return document.querySelector('.overall').textContent").await;
+    assert_eq!(overall, json!("NOT OK"));
+    browser.screenshot("report-summary").await;
+    browser.eval("document.querySelector('article.scenario[data-verdict=fail]').scrollIntoView(); return true").await;
+    browser.screenshot("report-failing-scenario").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver; ci/browser.sh installs them and runs this"]
+async fn the_matrix_puts_runs_side_by_side_with_evidence_on_hover() {
+    let dir = screenshots();
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("matrix-fixture.json");
+    let bad = dir.join("matrix-fixture-one-chunk.json");
+    conform("fixture", None, "json", &good).await;
+    conform("fixture-one-chunk", Some("one-chunk"), "json", &bad).await;
+    let matrix = dir.join("conform-matrix.html");
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_lambda-stream"))
+        .arg("report")
+        .args([&good, &bad])
+        .arg("--output")
+        .arg(&matrix)
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+
+    let browser = Browser::start("matrix").await;
+    browser.client.goto(&file_url(&matrix)).await.unwrap();
+    let columns = browser.eval("return [...document.querySelectorAll('th[data-run]')].map(th => th.dataset.run)").await;
+    assert_eq!(columns, json!(["fixture", "fixture-one-chunk"]));
+    let rules = lambda_stream_conformance::Catalogue::embedded().unwrap().rules.len();
+    assert_eq!(browser.eval("return document.querySelectorAll('tbody tr').length").await, json!(rules));
+    let row = browser
+        .eval(
+            "const row = document.querySelector('tr[data-rule=\"runtime.chunk-per-write\"]');
+             return [...row.querySelectorAll('td.cell')].map(td => [td.dataset.verdict, td.title]);",
+        )
+        .await;
+    let good: Value = serde_json::from_str(&std::fs::read_to_string(&good).unwrap()).unwrap();
+    let said = good["rules"].as_array().unwrap().iter().find(|r| r["id"] == "runtime.chunk-per-write").unwrap();
+    assert_eq!(row[0][0], said["verdict"], "the cell shows the run's verdict: {row}");
+    assert_eq!(row[1][0], "fail", "{row}");
+    assert!(row[1][1].as_str().unwrap().contains("expected"), "the evidence is the cell's tooltip: {row}");
+    browser.screenshot("report-matrix").await;
+    browser.close().await;
+}
