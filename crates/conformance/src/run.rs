@@ -333,8 +333,9 @@ pub async fn run_scenario(
             result.ttfb_ms = client.ttfb_ms();
             result.chunk_ms = client.chunk_times();
             result.end_ms = Some(client.end_ms);
-            result.timeline = Some(ScenarioTimeline::observed(&client, wire.as_ref()));
-            result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire.as_ref(), wire_visible)).collect();
+            let wire = wire.as_deref();
+            result.timeline = Some(ScenarioTimeline::observed(&client, wire));
+            result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire, wire_visible)).collect();
         }
     }
     result.verdict = roll_up(result.blocks.iter().map(|b| b.verdict));
