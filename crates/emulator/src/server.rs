@@ -384,6 +384,9 @@ async fn serve(
                 let kind = kind.clone();
                 connections.spawn(async move {
                     let mut builder = http1::Builder::new();
+                    // A peer that closes its write side once the request is sent (netcat, some
+                    // proxies) still gets its answer.
+                    builder.half_close(true);
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
