@@ -385,8 +385,9 @@ async fn serve(
                 connections.spawn(async move {
                     let mut builder = http1::Builder::new();
                     // A peer that closes its write side once the request is sent (netcat, some
-                    // proxies) still gets its answer.
-                    builder.half_close(true);
+                    // proxies) still gets its answer. Not on the dashboard: its event streams
+                    // must end as soon as the page goes away, and a browser never half-closes.
+                    builder.half_close(!matches!(kind, Listener::Dashboard(_)));
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
