@@ -65,10 +65,12 @@ pub(crate) struct ConformArgs {
     /// conditional-streaming). Repeatable.
     #[arg(long, value_name = "[HANDLER=]URL")]
     url: Vec<String>,
-    /// IWRS target: `http://HOST:PORT` of the Lambda API. Remote target: the Lambda API endpoint
-    /// instead of AWS's own (LocalStack, `lambda-stream emulate --tls`).
-    #[arg(long)]
-    endpoint: Option<String>,
+    /// IWRS target: `http://HOST:PORT` of the Lambda API, for every handler or (`HANDLER=URL`,
+    /// repeatable) per handler where each function has a server of its own (cargo-lambda).
+    /// Remote target: the Lambda API endpoint instead of AWS's own (LocalStack, `lambda-stream
+    /// emulate --tls`), one for all.
+    #[arg(long, value_name = "[HANDLER=]URL")]
+    endpoint: Vec<String>,
     /// Remote target: a stack deployed by `lambda-stream deploy --conformance`; its outputs name
     /// the function URL and function of each handler.
     #[arg(long, value_name = "NAME")]
@@ -155,12 +157,13 @@ fn default_bin_dir() -> anyhow::Result<PathBuf> {
 /// The remote target: URLs and function names from `--stack`'s outputs or from `--url` and
 /// `--function-name`; credentials from the usual chain.
 async fn remote_target(args: &ConformArgs) -> anyhow::Result<Target> {
-    let mut aws = AwsConfig {
-        region: args.region.clone(),
-        endpoint_url: args.endpoint.clone(),
-        profile: args.profile.clone(),
-        ..AwsConfig::default()
+    let endpoint_url = match args.endpoint.as_slice() {
+        [] => None,
+        [one] if !one.split_once('=').is_some_and(|(handler, _)| HANDLERS.contains(&handler)) => Some(one.clone()),
+        _ => bail!("--target remote takes one --endpoint URL for every handler, got {:?}", args.endpoint),
     };
+    let mut aws =
+        AwsConfig { region: args.region.clone(), endpoint_url, profile: args.profile.clone(), ..AwsConfig::default() };
     if let Some(ca) = &args.ca_cert {
         aws.trust = Trust::pem_file(ca).with_context(|| format!("--ca-cert {}", ca.display()))?;
     }
@@ -243,12 +246,14 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
             Target::FunctionUrl { urls: by_handler(&args.url, &["conditional-streaming"])? }
         }
         TargetKind::Iwrs => {
-            let endpoint = args.endpoint.clone().context("--target iwrs needs --endpoint http://HOST:PORT")?;
+            if args.endpoint.is_empty() {
+                bail!("--target iwrs needs --endpoint [HANDLER=]http://HOST:PORT");
+            }
             if args.function_name.is_empty() {
                 bail!("--target iwrs needs --function-name [HANDLER=]NAME");
             }
             Target::Iwrs {
-                endpoint,
+                endpoints: by_handler(&args.endpoint, &HANDLERS)?,
                 functions: by_handler(&args.function_name, &["conditional-streaming"])?,
                 api_version: args.iwrs_api_version.clone(),
             }

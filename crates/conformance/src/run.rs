@@ -288,14 +288,16 @@ pub fn select(scenarios: Vec<Scenario>, globs: &[String]) -> Result<Vec<Scenario
     Ok(chosen)
 }
 
-/// Runs one scenario and judges its blocks (no deviations applied).
-pub async fn run_scenario(
-    client: &reqwest::Client,
-    target: &Target,
-    scenario: &Scenario,
-) -> Result<ScenarioResult, Error> {
-    let attempt = target.attempt(client, scenario).await?;
-    let mut result = ScenarioResult {
+/// A scenario left unsent: every block not run, with the reason.
+fn not_run_result(scenario: &Scenario, reason: String) -> ScenarioResult {
+    let mut result = empty_result(scenario);
+    result.blocks = skipped_blocks(scenario, &reason);
+    result.note = Some(reason);
+    result
+}
+
+fn empty_result(scenario: &Scenario) -> ScenarioResult {
+    ScenarioResult {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
         handler: scenario.handler.clone(),
@@ -310,35 +312,40 @@ pub async fn run_scenario(
         deviation: None,
         target_error: None,
         timeline: None,
-    };
+    }
+}
+
+fn skipped_blocks(scenario: &Scenario, reason: &str) -> Vec<BlockResult> {
+    scenario
+        .expect
+        .iter()
+        .map(|e| BlockResult {
+            rules: e.rules.clone(),
+            verdict: Verdict::NotRun,
+            checks: Vec::new(),
+            skipped: Some(reason.to_owned()),
+        })
+        .collect()
+}
+
+/// Runs one scenario and judges its blocks (no deviations applied).
+pub async fn run_scenario(
+    client: &reqwest::Client,
+    target: &Target,
+    scenario: &Scenario,
+) -> Result<ScenarioResult, Error> {
+    let attempt = target.attempt(client, scenario).await?;
+    let mut result = empty_result(scenario);
     match attempt {
         Attempt::TargetError { error } => {
             let reason = format!("target error: {error}");
-            result.note = Some(reason.clone());
+            result.blocks = skipped_blocks(scenario, &reason);
+            result.note = Some(reason);
             result.target_error = Some(error);
-            result.blocks = scenario
-                .expect
-                .iter()
-                .map(|e| BlockResult {
-                    rules: e.rules.clone(),
-                    verdict: Verdict::NotRun,
-                    checks: Vec::new(),
-                    skipped: Some(reason.clone()),
-                })
-                .collect();
         }
         Attempt::NotRun { reason } => {
-            result.note = Some(reason.clone());
-            result.blocks = scenario
-                .expect
-                .iter()
-                .map(|e| BlockResult {
-                    rules: e.rules.clone(),
-                    verdict: Verdict::NotRun,
-                    checks: Vec::new(),
-                    skipped: Some(reason.clone()),
-                })
-                .collect();
+            result.blocks = skipped_blocks(scenario, &reason);
+            result.note = Some(reason);
         }
         Attempt::Failed { error } => {
             result.note = Some(error.clone());
@@ -380,6 +387,14 @@ fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
 
 /// Runs the suite.
 pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunOptions) -> Result<Report, Error> {
+    for n in &options.expected.not_run {
+        if !scenarios.iter().any(|s| s.name == n.scenario) {
+            return Err(Error::Invalid(format!(
+                "the expected file lists unknown scenario {:?} as not run",
+                n.scenario
+            )));
+        }
+    }
     let scenarios = select(scenarios, &options.scenario_globs)?;
     let client = reqwest::Client::builder().build().map_err(|e| Error::Target(format!("HTTP client: {e}")))?;
     let jobs = if options.target.parallel() { options.jobs.max(1) } else { 1 };
@@ -397,6 +412,11 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
     let mut tasks = tokio::task::JoinSet::new();
     for (i, scenario) in scenarios.iter().cloned().enumerate() {
         let (client, target, semaphore) = (client.clone(), options.target.clone(), semaphore.clone());
+        if let Some(reason) = options.expected.not_run(&scenario.name) {
+            let reason = format!("not expressible on this target: {reason}");
+            tasks.spawn(async move { (i, Ok(not_run_result(&scenario, reason))) });
+            continue;
+        }
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             (i, run_scenario(&client, &target, &scenario).await)

@@ -44,8 +44,10 @@ pub enum Target {
     /// An InvokeWithResponseStream endpoint (AWS, LocalStack, another emulator); also used for
     /// buffered Invoke scenarios.
     Iwrs {
-        /// `http://HOST:PORT`.
-        endpoint: String,
+        /// Handler name to the endpoint serving its function, `http://HOST:PORT` (one for all
+        /// on AWS or LocalStack; one per handler where each function has a server of its own, as
+        /// cargo-lambda runs one function per process).
+        endpoints: BTreeMap<String, String>,
         /// Handler name to function name.
         functions: BTreeMap<String, String>,
         /// The API version in the InvokeWithResponseStream path when the endpoint serves it
@@ -154,7 +156,7 @@ impl Target {
                 };
                 (base.as_str(), "")
             }
-            Target::Iwrs { endpoint, functions, api_version: version } => {
+            Target::Iwrs { endpoints, functions, api_version: version } => {
                 api_version = version.as_deref().filter(|_| {
                     matches!(scenario.request.path, InvokePath::InvokeWithResponseStream)
                         && !scenario.request.documented_path
@@ -168,6 +170,9 @@ impl Target {
                 }
                 let Some(function) = functions.get(&scenario.handler) else {
                     return Ok(not_run(format!("no function name given for handler {:?}", scenario.handler)));
+                };
+                let Some(endpoint) = endpoints.get(&scenario.handler) else {
+                    return Ok(not_run(format!("no endpoint given for handler {:?}", scenario.handler)));
                 };
                 (endpoint.as_str(), function.as_str())
             }
