@@ -38,6 +38,17 @@
 //! - [`run`]: the `main`-level entry point that reads the environment and serves forever.
 //! - `local` (feature `local`): local mode, the embedded emulator on 127.0.0.1:7000.
 //!
+//! ## Layers
+//! Every module's imports point one way, down this list (nothing imports a module above it):
+//! - `local`: local mode; uses `runtime`, `handler`, `context`, `error`.
+//! - `runtime`: the loop; uses `writer`, `handler`, `client`, `context`, `endpoint`, `error`.
+//! - `handler`: what authors implement; uses `writer`, `context`.
+//! - `writer`: the response and its state rules, performed through the client; uses `client`,
+//!   `error`.
+//! - `client`: the Runtime API over hyper, returning only its own `ClientError`; uses `endpoint`.
+//! - `endpoint` (uses `error`), `context` (uses nothing of the crate).
+//! - `error`: [`Error`] and [`StreamError`]; uses nothing of the crate.
+//!
 //! ## Why it looks like this
 //! - The endpoint and the function's configuration are injected ([`RuntimeBuilder::endpoint`],
 //!   [`RuntimeBuilder::config`]); only [`run`] and [`Config::from_env`], called from `main`, read the
@@ -56,6 +67,8 @@
 
 mod client;
 mod context;
+mod endpoint;
+mod error;
 mod handler;
 #[cfg(feature = "local")]
 pub mod local;
@@ -63,12 +76,13 @@ mod runtime;
 mod writer;
 
 pub use bytes::Bytes;
-pub use client::Endpoint;
 pub use context::{Config, LambdaContext};
+pub use endpoint::Endpoint;
+pub use error::{Error, StreamError};
 pub use handler::{BoxError, FunctionError, HandlerFn, StreamingHandler, handler_fn};
 pub use lambda_stream_protocol::{ErrorDiagnostic, Prelude};
-pub use runtime::{Error, NoHandler, Runtime, RuntimeBuilder};
-pub use writer::{ResponseStreamWriter, StreamError};
+pub use runtime::{NoHandler, Runtime, RuntimeBuilder};
+pub use writer::ResponseStreamWriter;
 
 /// Runs `handler` against the Runtime API named by `AWS_LAMBDA_RUNTIME_API`, forever.
 ///

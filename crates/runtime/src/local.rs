@@ -22,8 +22,9 @@ use std::time::Duration;
 use lambda_stream_emulator::{Emulator, FunctionConfig};
 
 use crate::context::Config;
+use crate::error::Error;
 use crate::handler::StreamingHandler;
-use crate::runtime::{Error, Runtime};
+use crate::runtime::Runtime;
 
 /// Where local mode listens. [`LocalOptions::from_env`] reads Swift's variables; tests build one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,9 @@
 //! The Runtime API loop: fetch an invocation, run the handler, report its outcome, repeat.
+//!
+//! The builder checks the endpoint; the loop owns the client, parses each `/next` answer into a
+//! [`LambdaContext`](crate::LambdaContext), runs the handler with a fresh writer, and reports the
+//! handler's outcome. Only a failed `GET /next` or a failed set-up ends the loop; the client's
+//! errors become [`Error`]s here.
 
 use std::future::{Future, pending};
 use std::panic::AssertUnwindSafe;
@@ -9,74 +14,18 @@ use futures_util::FutureExt as _;
 use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::{ErrorDiagnostic, paths};
 
-use crate::client::{Endpoint, ExchangeError, NextInvocation, RuntimeApiClient};
+use crate::client::{ClientError, NextInvocation, RuntimeApiClient};
 use crate::context::{Config, parse_invocation};
+use crate::endpoint::Endpoint;
+use crate::error::Error;
 use crate::handler::{BoxError, StreamingHandler, diagnostic_for_error, diagnostic_for_panic, panic_message};
 use crate::writer::{FailOutcome, ResponseStreamWriter};
 
-/// Why the runtime could not start or had to stop. Writer errors are [`StreamError`](crate::StreamError).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Neither [`RuntimeBuilder::endpoint`] nor the configuration's `runtime_api` was given.
-    #[error(
-        "no Runtime API endpoint: AWS_LAMBDA_RUNTIME_API is not set (outside Lambda, pass one with Runtime::builder().endpoint(\"127.0.0.1:9001\"))"
-    )]
-    NoEndpoint,
-    /// The endpoint is not in an accepted form.
-    #[error(
-        "invalid Runtime API endpoint {endpoint:?}: {reason} (expected host:port, host:port/prefix or http://host:port[/prefix])"
-    )]
-    InvalidEndpoint {
-        /// The value given.
-        endpoint: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The Runtime API could not be reached, or broke off, on a request the loop cannot do without.
-    #[error("{request} failed: {reason}")]
-    RuntimeApi {
-        /// The request, e.g. `GET /next`.
-        request: &'static str,
-        /// What failed.
-        reason: String,
-    },
-    /// The Runtime API answered a request the loop needs with an error status.
-    #[error("{request} was answered with status {status}: {body}")]
-    UnexpectedStatus {
-        /// The request, e.g. `GET /next`.
-        request: &'static str,
-        /// The HTTP status.
-        status: u16,
-        /// The answer's body, as text.
-        body: String,
-    },
-    /// Local mode (no `AWS_LAMBDA_RUNTIME_API`) could not start its embedded emulator.
-    #[error("local mode could not start: {reason}")]
-    Local {
-        /// What failed, and what to set instead.
-        reason: String,
-    },
-    /// The handler's set-up failed; it was reported to `/runtime/init/error`.
-    #[error("the handler's set-up failed ({error_type}): {message}")]
-    Init {
-        /// The reported error type.
-        error_type: String,
-        /// The reported message.
-        message: String,
-    },
-}
-
-impl Error {
-    pub(crate) fn from_exchange(request: &'static str, e: ExchangeError) -> Self {
-        match e {
-            ExchangeError::Transport(reason) => Self::RuntimeApi { request, reason },
-            ExchangeError::Status { status, body } => Self::UnexpectedStatus { request, status: status.as_u16(), body },
-        }
-    }
-
-    pub(crate) fn from_http(e: http::Error) -> Self {
-        Self::RuntimeApi { request: "building a request", reason: e.to_string() }
+/// A client error on a request the loop cannot do without: fatal, `run` returns it.
+fn api_error(request: &'static str, e: ClientError) -> Error {
+    match e {
+        ClientError::Transport(reason) => Error::RuntimeApi { request, reason },
+        ClientError::Status { status, body } => Error::UnexpectedStatus { request, status, body },
     }
 }
 
@@ -231,7 +180,7 @@ impl<H: StreamingHandler> Runtime<H> {
                     tracing::info!(served, "shutting down");
                     return Ok(());
                 }
-                next = client.next() => next?,
+                next = client.next() => next.map_err(|e| api_error("GET /next", e))?,
             };
             served += 1;
             invoke(&client, &config, &handler, next).await;
@@ -262,7 +211,7 @@ async fn init_handler<H>(
     };
     tracing::error!(error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler set-up failed");
     if let Err(e) = client.post_error(paths::INIT_ERROR, &diagnostic).await {
-        tracing::error!(error = ?e, "could not report the set-up failure to /runtime/init/error");
+        tracing::error!(error = %e, "could not report the set-up failure to /runtime/init/error");
     }
     Err(Error::Init { error_type: diagnostic.error_type, message: diagnostic.error_message })
 }
@@ -313,6 +262,6 @@ async fn invoke<H: StreamingHandler>(
 
 async fn report_error(client: &RuntimeApiClient, request_id: &str, diagnostic: &ErrorDiagnostic) {
     if let Err(e) = client.post_error(&paths::error(request_id), diagnostic).await {
-        tracing::error!(%request_id, error = ?e, "could not report the error to /error");
+        tracing::error!(%request_id, error = %e, "could not report the error to /error");
     }
 }

@@ -10,67 +10,14 @@ use http_body::Frame;
 use lambda_stream_protocol::limits::MAX_BUFFERED_RESPONSE_BYTES;
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names, prelude};
 
-use crate::client::{RuntimeApiClient, StreamingExchange};
+use crate::client::{ClientError, RuntimeApiClient, StreamingExchange, header_safe};
+use crate::error::StreamError;
 
-/// Why a writer operation failed.
-///
-/// Two kinds, kept apart as quinn keeps `WriteError`/`FinishError` apart from connection loss:
-/// **misuse** (the handler broke a rule; retrying the same call can never work, see
-/// [`is_misuse`](Self::is_misuse)) and **Runtime API faults** (the peer went away or refused the
-/// response; the invocation is lost, and the writer keeps returning the same fault).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StreamError {
-    /// `finish` or `write_and_finish` after the response was finished (SWIFT
-    /// `finishAfterFinishHasBeenSent`).
-    #[error("the response is already finished: finish() or write_and_finish() may be called only once")]
-    FinishAfterFinish,
-    /// `write` after the response was finished (SWIFT `writeAfterFinishHasBeenSent`).
-    #[error("cannot write after the response is finished: write every chunk before calling finish()")]
-    WriteAfterFinish,
-    /// `write_status_and_headers` after a body write: the status line is already on its way.
-    #[error(
-        "cannot set status and headers after body bytes were written: call write_status_and_headers() before the first write()"
-    )]
-    HeadersAfterBody,
-    /// `write_status_and_headers` a second time.
-    #[error("status and headers were already set: call write_status_and_headers() at most once per response")]
-    HeadersTwice,
-    /// `write_status_and_headers` after the response was finished.
-    #[error("cannot set status and headers after the response is finished: set them before finish()")]
-    HeadersAfterFinish,
-    /// `set_content_type` after the response started or finished.
-    #[error(
-        "cannot set the content type after the response started: call set_content_type() before the first write() or finish()"
-    )]
-    ContentTypeAfterStart,
-    /// `set_content_type` with a value an HTTP header cannot carry.
-    #[error("content type {value:?} is not a valid HTTP header value (visible ASCII only)")]
-    InvalidContentType {
-        /// The rejected value.
-        value: String,
-    },
-    /// The connection to the Runtime API failed or broke; the response did not (fully) arrive.
-    #[error("the Runtime API connection was lost, the response did not reach Lambda: {reason}")]
-    Disconnected {
-        /// What failed, naming the request and the endpoint.
-        reason: String,
-    },
-    /// The Runtime API answered the response with an error status (e.g. 400 for a bad mode, 413
-    /// for a response over the limit).
-    #[error("the Runtime API rejected the response with status {status}: {body}")]
-    Rejected {
-        /// The HTTP status.
-        status: u16,
-        /// The answer's body, as text.
-        body: String,
-    },
-}
-
-impl StreamError {
-    /// Whether the handler broke a writer rule (as opposed to a Runtime API fault).
-    pub fn is_misuse(&self) -> bool {
-        !matches!(self, Self::Disconnected { .. } | Self::Rejected { .. })
+/// A client error seen while performing the writer's response: a lost connection or a refusal.
+fn stream_error(e: ClientError) -> StreamError {
+    match e {
+        ClientError::Transport(reason) => StreamError::Disconnected { reason },
+        ClientError::Status { status, body } => StreamError::Rejected { status, body },
     }
 }
 
@@ -274,6 +221,7 @@ impl ResponseStreamWriter {
         match self.client.start_stream(&self.request_id, &content_type) {
             Ok(exchange) => self.state = State::Streaming(exchange),
             Err(e) => {
+                let e = stream_error(e);
                 self.state = State::Failed(e.clone());
                 return Err(e);
             }
@@ -324,7 +272,7 @@ impl ResponseStreamWriter {
         drop(frames);
         let result = match exchange.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StreamError::from(e)),
+            Ok(Err(e)) => Err(stream_error(e)),
             Err(join) => Err(StreamError::Disconnected { reason: format!("the response task ended: {join}") }),
         };
         self.settle(result)
@@ -336,7 +284,7 @@ impl ResponseStreamWriter {
             return StreamError::Disconnected { reason: "internal: no response stream is open".into() };
         };
         let error = match exchange.exchange.await {
-            Ok(Err(e)) => StreamError::from(e),
+            Ok(Err(e)) => stream_error(e),
             Ok(Ok(())) => {
                 StreamError::Disconnected { reason: "the Runtime API answered before the response body ended".into() }
             }
@@ -358,7 +306,7 @@ impl ResponseStreamWriter {
             Some(p) => [p, body].concat().into(),
             None => body,
         };
-        let result = self.client.post_buffered(&self.request_id, &content_type, body).await.map_err(StreamError::from);
+        let result = self.client.post_buffered(&self.request_id, &content_type, body).await.map_err(stream_error);
         self.settle(result)
     }
 
@@ -390,9 +338,8 @@ impl ResponseStreamWriter {
             State::Streaming(_) => {
                 let (error_type, error_body) = diagnostic.to_trailers();
                 let mut trailers = HeaderMap::new();
-                let values = HeaderValue::from_str(&crate::client::header_safe(&error_type))
-                    .ok()
-                    .zip(HeaderValue::from_str(&error_body).ok());
+                let values =
+                    HeaderValue::from_str(&header_safe(&error_type)).ok().zip(HeaderValue::from_str(&error_body).ok());
                 if let Some((ty, body)) = values {
                     trailers.insert(names::FUNCTION_ERROR_TYPE, ty);
                     trailers.insert(names::FUNCTION_ERROR_BODY, body);
