@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
-use lambda_stream_protocol::names;
+use lambda_stream_protocol::{env, names};
 
 /// The function's configuration, as Lambda sets it in the environment.
 ///
@@ -21,7 +21,7 @@ pub struct Config {
     /// `AWS_LAMBDA_FUNCTION_VERSION` (`$LATEST` when unset).
     pub function_version: String,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB; `None` when unset or not a number (the official
-    /// Rust runtime panics then, per the spec; this one does not).
+    /// Rust runtime panics then, docs/protocol.md §7; this one does not).
     pub memory_size_mb: Option<u32>,
     /// `AWS_LAMBDA_LOG_GROUP_NAME`.
     pub log_group_name: Option<String>,
@@ -40,12 +40,12 @@ impl Config {
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            runtime_api: var("AWS_LAMBDA_RUNTIME_API"),
-            function_name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
-            function_version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),
-            memory_size_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.parse().ok()),
-            log_group_name: var("AWS_LAMBDA_LOG_GROUP_NAME"),
-            log_stream_name: var("AWS_LAMBDA_LOG_STREAM_NAME"),
+            runtime_api: var(env::RUNTIME_API),
+            function_name: var(env::FUNCTION_NAME).unwrap_or_default(),
+            function_version: var(env::FUNCTION_VERSION).unwrap_or_else(|| "$LATEST".into()),
+            memory_size_mb: var(env::FUNCTION_MEMORY_SIZE).and_then(|v| v.parse().ok()),
+            log_group_name: var(env::LOG_GROUP_NAME),
+            log_stream_name: var(env::LOG_STREAM_NAME),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::error::Error;
 ///
 /// Accepted forms: `host:port` (what AWS sets), `http://host:port`, `http://host:port/prefix`, and
 /// `host:port/prefix` (cargo-lambda hands out `http://127.0.0.1:9000/.rt`; the official Rust
-/// runtime panics on the scheme-less prefix form, per the spec).
+/// runtime panics on the scheme-less prefix form, docs/protocol.md §7).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     authority: String,

@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use lambda_stream_emulator::{Emulator, FunctionConfig};
 
+use lambda_stream_protocol::env;
+
 use crate::context::Config;
 use crate::error::Error;
 use crate::handler::StreamingHandler;
@@ -55,18 +57,18 @@ impl LocalOptions {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let mut options = Self::default();
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        if let Some(host) = var("LOCAL_LAMBDA_HOST") {
+        if let Some(host) = var(env::LOCAL_HOST) {
             options.host = host;
         }
-        if let Some(port) = var("LOCAL_LAMBDA_PORT") {
+        if let Some(port) = var(env::LOCAL_PORT) {
             options.port = port.trim().parse().map_err(|_| Error::Local {
-                reason: format!("LOCAL_LAMBDA_PORT={port:?} is not a port number (0 to 65535; 0 picks a free port)"),
+                reason: format!("{}={port:?} is not a port number (0 to 65535; 0 picks a free port)", env::LOCAL_PORT),
             })?;
         }
-        if let Some(path) = var("LOCAL_LAMBDA_INVOCATION_ENDPOINT") {
+        if let Some(path) = var(env::LOCAL_INVOCATION_ENDPOINT) {
             if !path.starts_with('/') {
                 return Err(Error::Local {
-                    reason: format!("LOCAL_LAMBDA_INVOCATION_ENDPOINT={path:?} must be a path starting with '/'"),
+                    reason: format!("{}={path:?} must be a path starting with '/'", env::LOCAL_INVOCATION_ENDPOINT),
                 });
             }
             options.invoke_path = path;
@@ -102,8 +104,10 @@ impl LocalServer {
             .await
             .map_err(|e| Error::Local {
                 reason: format!(
-                    "could not serve on {bind}: {e} (set LOCAL_LAMBDA_PORT to a free port, 0 for any, \
-                     or set AWS_LAMBDA_RUNTIME_API to use a running Runtime API)"
+                    "could not serve on {bind}: {e} (set {} to a free port, 0 for any, \
+                     or set {} to use a running Runtime API)",
+                    env::LOCAL_PORT,
+                    env::RUNTIME_API
                 ),
             })?;
         Ok(Self { emulator, invoke_path: options.invoke_path.clone() })
@@ -182,9 +186,9 @@ mod tests {
     fn options_follow_swift_variables_and_defaults() {
         assert_eq!(LocalOptions::from_vars(|_| None).unwrap(), LocalOptions::default());
         let vars = |name: &str| match name {
-            "LOCAL_LAMBDA_HOST" => Some("0.0.0.0".to_string()),
-            "LOCAL_LAMBDA_PORT" => Some("7001".to_string()),
-            "LOCAL_LAMBDA_INVOCATION_ENDPOINT" => Some("/run".to_string()),
+            env::LOCAL_HOST => Some("0.0.0.0".to_string()),
+            env::LOCAL_PORT => Some("7001".to_string()),
+            env::LOCAL_INVOCATION_ENDPOINT => Some("/run".to_string()),
             _ => None,
         };
         let options = LocalOptions::from_vars(vars).unwrap();
@@ -193,10 +197,10 @@ mod tests {
 
     #[test]
     fn bad_variables_say_what_to_set() {
-        let err = LocalOptions::from_vars(|n| (n == "LOCAL_LAMBDA_PORT").then(|| "seven".into())).unwrap_err();
+        let err = LocalOptions::from_vars(|n| (n == env::LOCAL_PORT).then(|| "seven".into())).unwrap_err();
         assert!(err.to_string().contains("LOCAL_LAMBDA_PORT=\"seven\" is not a port number"), "{err}");
-        let err = LocalOptions::from_vars(|n| (n == "LOCAL_LAMBDA_INVOCATION_ENDPOINT").then(|| "invoke".into()))
-            .unwrap_err();
+        let err =
+            LocalOptions::from_vars(|n| (n == env::LOCAL_INVOCATION_ENDPOINT).then(|| "invoke".into())).unwrap_err();
         assert!(err.to_string().contains("must be a path starting with '/'"), "{err}");
     }
 }

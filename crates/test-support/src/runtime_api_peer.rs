@@ -478,7 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn text_in_the_body_is_not_a_trailer() {
-        // The RUST runtime's defect: error headers written as body text (spec section 1).
+        // The RUST runtime's defect: error headers written as body text (docs/protocol.md §1).
         let peer = RuntimeApiPeer::start().await;
         let text = "Lambda-Runtime-Function-Error-Type: Function.X\r\n";
         let raw = format!(
