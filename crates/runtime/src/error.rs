@@ -66,7 +66,8 @@ pub enum Error {
 /// Two kinds, kept apart as quinn keeps `WriteError`/`FinishError` apart from connection loss:
 /// **misuse** (the handler broke a rule; retrying the same call can never work, see
 /// [`is_misuse`](Self::is_misuse)) and **Runtime API faults** (the peer went away or refused the
-/// response; the invocation is lost, and the writer keeps returning the same fault).
+/// response; the invocation is lost, and the writer keeps returning the same fault). Which call
+/// gets which misuse variant is drawn on [`ResponseStreamWriter`](crate::ResponseStreamWriter).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StreamError {

@@ -43,9 +43,10 @@
 //! - `local`: local mode; uses `runtime`, `handler`, `context`, `error`.
 //! - `runtime`: the loop; uses `writer`, `handler`, `client`, `context`, `endpoint`, `error`.
 //! - `handler`: what authors implement; uses `writer`, `context`.
-//! - `writer`: the response and its state rules, performed through the client; uses `client`,
+//! - `writer`: performs the state machine's actions through the client; uses `state`, `client`,
 //!   `error`.
-//! - `client`: the Runtime API over hyper, returning only its own `ClientError`; uses `endpoint`.
+//! - `state` (the writer's rules, pure, no I/O; uses `error`) and `client` (the Runtime API over
+//!   hyper, returning only its own `ClientError`; uses `endpoint`): independent of each other.
 //! - `endpoint` (uses `error`), `context` (uses nothing of the crate).
 //! - `error`: [`Error`] and [`StreamError`]; uses nothing of the crate.
 //!
@@ -73,6 +74,7 @@ mod handler;
 #[cfg(feature = "local")]
 pub mod local;
 mod runtime;
+mod state;
 mod writer;
 
 pub use bytes::Bytes;

@@ -1,9 +1,9 @@
 //! The Runtime API loop: fetch an invocation, run the handler, report its outcome, repeat.
 //!
 //! The builder checks the endpoint; the loop owns the client, parses each `/next` answer into a
-//! [`LambdaContext`](crate::LambdaContext), runs the handler with a fresh writer, and reports the
-//! handler's outcome. Only a failed `GET /next` or a failed set-up ends the loop; the client's
-//! errors become [`Error`]s here.
+//! [`LambdaContext`](crate::LambdaContext), runs the handler with a fresh writer, and hands the
+//! handler's outcome to the writer (which finishes, reports or logs it). Only a failed `GET /next`
+//! or a failed set-up ends the loop; the client's errors become [`Error`]s here.
 
 use std::future::{Future, pending};
 use std::panic::AssertUnwindSafe;
@@ -19,7 +19,7 @@ use crate::context::{Config, parse_invocation};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::handler::{BoxError, StreamingHandler, diagnostic_for_error, diagnostic_for_panic, panic_message};
-use crate::writer::{FailOutcome, ResponseStreamWriter};
+use crate::writer::{ResponseStreamWriter, report_error};
 
 /// A client error on a request the loop cannot do without: fatal, `run` returns it.
 fn api_error(request: &'static str, e: ClientError) -> Error {
@@ -246,6 +246,7 @@ async fn invoke<H: StreamingHandler>(
     let outcome = AssertUnwindSafe(handler.handle(next.event, &mut writer, context)).catch_unwind().await;
     let diagnostic = match outcome {
         Ok(Ok(())) => {
+            // Returned without finishing: the writer finishes the response (never an error).
             if let Err(e) = writer.complete().await {
                 tracing::error!(%request_id, error = %e, "the response could not be completed");
             }
@@ -255,13 +256,5 @@ async fn invoke<H: StreamingHandler>(
         Err(panic) => diagnostic_for_panic(&*panic),
     };
     tracing::error!(%request_id, error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler failed");
-    if let FailOutcome::NotStarted(diagnostic) = writer.fail(diagnostic).await {
-        report_error(client, &request_id, &diagnostic).await;
-    }
-}
-
-async fn report_error(client: &RuntimeApiClient, request_id: &str, diagnostic: &ErrorDiagnostic) {
-    if let Err(e) = client.post_error(&paths::error(request_id), diagnostic).await {
-        tracing::error!(%request_id, error = %e, "could not report the error to /error");
-    }
+    writer.fail(diagnostic).await;
 }

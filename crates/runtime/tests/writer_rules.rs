@@ -139,6 +139,18 @@ async fn a_content_type_a_header_cannot_carry() {
 }
 
 #[tokio::test]
+async fn a_content_type_beyond_visible_ascii_is_refused_as_the_message_says() {
+    // `http::HeaderValue` takes bytes above 127 (obs-text); the rule is visible ASCII, as the
+    // error's message says, so a non-ASCII media type never reaches the wire.
+    let (results, post) = run_calls(&[Call::ContentType("text/caf\u{e9}"), Call::Write("a")]).await;
+    let (write, until_content_type) = results.split_last().unwrap();
+    assert!(write.is_ok());
+    let expected = StreamError::InvalidContentType { value: "text/caf\u{e9}".into() };
+    assert_misuse(until_content_type, &expected, &["visible ASCII only"]);
+    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+}
+
+#[tokio::test]
 async fn a_lost_runtime_api_is_a_fault_not_misuse_and_it_sticks() {
     let peer = RuntimeApiPeer::start().await;
     peer.push_event(Bytes::new());
