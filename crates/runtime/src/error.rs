@@ -17,6 +17,17 @@ pub enum Error {
         "no Runtime API endpoint: AWS_LAMBDA_RUNTIME_API is not set (outside Lambda, pass one with Runtime::builder().endpoint(\"127.0.0.1:9001\"))"
     )]
     NoEndpoint,
+    /// [`run`](crate::run) found no `AWS_LAMBDA_RUNTIME_API` in a build without local mode (a
+    /// release build, or one without the `local` feature).
+    #[error(
+        "AWS_LAMBDA_RUNTIME_API is not set, and local mode (the embedded emulator on 127.0.0.1:7000) is {why}: \
+         run a debug build with the `local` feature (`cargo run`, without --release), or set \
+         AWS_LAMBDA_RUNTIME_API to a running Runtime API (e.g. `lambda-stream emulate -- <binary>`)"
+    )]
+    NoLocalMode {
+        /// Why local mode is not there: `a debug-build feature` or `not compiled in`.
+        why: &'static str,
+    },
     /// The endpoint is not in an accepted form.
     #[error(
         "invalid Runtime API endpoint {endpoint:?}: {reason} (expected host:port, host:port/prefix or http://host:port[/prefix])"
@@ -127,6 +138,19 @@ impl StreamError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_local_mode_says_how_to_get_it_or_what_to_set() {
+        let message = Error::NoLocalMode { why: "a debug-build feature and this is a release build" }.to_string();
+        for words in [
+            "AWS_LAMBDA_RUNTIME_API is not set",
+            "local mode (the embedded emulator on 127.0.0.1:7000) is a debug-build feature",
+            "`cargo run`, without --release",
+            "or set AWS_LAMBDA_RUNTIME_API",
+        ] {
+            assert!(message.contains(words), "{message:?} lacks {words:?}");
+        }
+    }
 
     #[test]
     fn faults_are_not_misuse_and_every_rule_break_is() {

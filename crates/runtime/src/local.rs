@@ -1,4 +1,5 @@
-//! Local mode (feature `local`, on by default): the function serves itself on 127.0.0.1:7000.
+//! Local mode (feature `local`, on by default, **debug builds only**): the function serves
+//! itself on 127.0.0.1:7000.
 //!
 //! Outside Lambda there is no `AWS_LAMBDA_RUNTIME_API`. Instead of failing, [`run`](crate::run)
 //! then starts the embedded emulator (`lambda-stream-emulator`) in this process and points the
@@ -15,6 +16,15 @@
 //!
 //! The runtime talks to the emulator over loopback HTTP exactly as it would to Lambda: local mode
 //! exercises the same wire code as production, not a shortcut.
+//!
+//! ## Debug builds only
+//! This module exists only when the `local` feature is on **and** the build has debug assertions
+//! (`cargo run`, `cargo test`; not `cargo build --release`), as the Swift runtime compiles its
+//! local server only in debug builds (SWIFT `LambdaRuntime.swift`, `#if LocalServerSupport`). So the
+//! `bootstrap` a release build makes for Lambda references no emulator code and the linker drops
+//! it (`ci/release-check.sh` checks the binary; docs/performance.md has the sizes). A release
+//! binary started without `AWS_LAMBDA_RUNTIME_API` fails with
+//! [`Error::NoLocalMode`], which says how to get local mode.
 
 use std::future::Future;
 use std::time::Duration;

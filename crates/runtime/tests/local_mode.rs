@@ -1,6 +1,6 @@
 //! Local mode: without a Runtime API, the function serves itself through the embedded emulator,
 //! as the Swift runtime's local server does, and streams each write as it happens.
-#![cfg(feature = "local")]
+#![cfg(all(feature = "local", debug_assertions))]
 
 use std::time::{Duration, Instant};
 
