@@ -4,6 +4,22 @@
 //! [`LambdaContext`](crate::LambdaContext), runs the handler with a fresh writer, and hands the
 //! handler's outcome to the writer (which finishes, reports or logs it). Only a failed `GET /next`
 //! or a failed set-up ends the loop; the client's errors become [`Error`]s here.
+//!
+//! ## When the Runtime API misbehaves
+//! Nothing the Runtime API sends can panic the loop; what it costs is kept as small as it can be:
+//! - A fault while answering an invocation (`/response` or `/error` refused with 413 or 500, the
+//!   connection reset mid-body, a slow reader) costs that invocation: the writer returns the fault
+//!   to the handler, the loop logs it, and serves the next invocation.
+//! - A `/next` answer whose headers cannot be read (request id missing or unusable, headers not
+//!   text, a bad deadline) costs that invocation: it is reported to `/error` when its request id
+//!   is usable, skipped otherwise, and the loop goes on.
+//! - A broken `/next` answer (no connection, the connection closed before or during the answer, a
+//!   head that is not HTTP or too large, a truncated event) is logged and `/next` is asked again;
+//!   after [`MAX_BROKEN_NEXT`] in a row the Runtime API is taken as gone and [`Runtime::run`]
+//!   returns [`Error::RuntimeApi`].
+//! - An error status on `/next` ends the loop with [`Error::UnexpectedStatus`] at once: the
+//!   Runtime API answers `/next` with an error only in a non-recoverable state, where the runtime
+//!   should exit promptly (RT-API, "Next invocation": 403, 500) and Lambda starts a new process.
 
 use std::future::{Future, pending};
 use std::panic::AssertUnwindSafe;
@@ -28,6 +44,11 @@ fn api_error(request: &'static str, e: ClientError) -> Error {
         ClientError::Status { status, body } => Error::UnexpectedStatus { request, status, body },
     }
 }
+
+/// Broken `/next` answers in a row after which the Runtime API is taken as gone (see the module
+/// documentation): enough to ride out one bad answer, few enough that a dead endpoint ends the
+/// process at once instead of spinning.
+const MAX_BROKEN_NEXT: u32 = 3;
 
 /// The type parameter of a [`RuntimeBuilder`] that has no handler yet.
 #[derive(Debug, Clone, Copy, Default)]
@@ -147,7 +168,8 @@ impl<H: StreamingHandler> Runtime<H> {
         self.client.endpoint()
     }
 
-    /// Serves invocations until the Runtime API fails (a fatal fault: Lambda restarts the process).
+    /// Serves invocations until the Runtime API fails (a fatal fault: Lambda restarts the process):
+    /// an error status on `GET /next`, or three broken answers in a row (see the module docs).
     pub async fn run(self) -> Result<(), Error> {
         self.serve_loop(None, pending()).await
     }
@@ -158,8 +180,9 @@ impl<H: StreamingHandler> Runtime<H> {
         self.serve_loop(None, shutdown).await
     }
 
-    /// Serves exactly `invocations` answers of `GET /next` (including ones that could not be
-    /// parsed), then returns. For tests and tools.
+    /// Serves exactly `invocations` answers of `GET /next` that carried an invocation (including
+    /// ones whose headers could not be parsed; not the broken answers asked again), then returns.
+    /// For tests and tools.
     pub async fn serve(self, invocations: usize) -> Result<(), Error> {
         self.serve_loop(Some(invocations), pending()).await
     }
@@ -173,6 +196,7 @@ impl<H: StreamingHandler> Runtime<H> {
         tracing::info!(endpoint = %client.endpoint(), "serving invocations");
         let mut shutdown = std::pin::pin!(shutdown);
         let mut served = 0_usize;
+        let mut broken_in_a_row = 0_u32;
         while limit.is_none_or(|limit| served < limit) {
             let next = tokio::select! {
                 biased;
@@ -180,10 +204,23 @@ impl<H: StreamingHandler> Runtime<H> {
                     tracing::info!(served, "shutting down");
                     return Ok(());
                 }
-                next = client.next() => next.map_err(|e| api_error("GET /next", e))?,
+                next = client.next() => next,
             };
-            served += 1;
-            invoke(&client, &config, &handler, next).await;
+            match next {
+                Ok(next) => {
+                    broken_in_a_row = 0;
+                    served += 1;
+                    invoke(&client, &config, &handler, next).await;
+                }
+                Err(e @ ClientError::Status { .. }) => return Err(api_error("GET /next", e)),
+                Err(e @ ClientError::Transport(_)) => {
+                    broken_in_a_row += 1;
+                    if broken_in_a_row >= MAX_BROKEN_NEXT {
+                        return Err(api_error("GET /next", e));
+                    }
+                    tracing::error!(error = %e, broken_in_a_row, "GET /next got no readable answer; asking again");
+                }
+            }
         }
         Ok(())
     }
@@ -246,9 +283,10 @@ async fn invoke<H: StreamingHandler>(
     let outcome = AssertUnwindSafe(handler.handle(next.event, &mut writer, context)).catch_unwind().await;
     let diagnostic = match outcome {
         Ok(Ok(())) => {
-            // Returned without finishing: the writer finishes the response (never an error).
+            // Returned without finishing: the writer finishes the response (never an error). A
+            // Runtime API fault the handler was told about and let pass is logged here.
             if let Err(e) = writer.complete().await {
-                tracing::error!(%request_id, error = %e, "the response could not be completed");
+                tracing::error!(%request_id, error = %e, "the response did not reach Lambda");
             }
             return;
         }

@@ -134,6 +134,14 @@ impl WriterState {
         }
     }
 
+    /// The Runtime API fault that failed the response, if one did.
+    pub(crate) fn fault_seen(&self) -> Option<&StreamError> {
+        match &self.phase {
+            Phase::Failed(fault) => Some(fault),
+            _ => None,
+        }
+    }
+
     /// `set_content_type`: only before the response started; the value must fit a header.
     pub(crate) fn set_content_type(&mut self, value: String) -> Result<(), StreamError> {
         match &self.phase {

@@ -145,9 +145,12 @@ impl ResponseStreamWriter {
     }
 
     /// After the handler returned `Ok`: finishes what it left open (see the type's documentation).
+    /// Returns the Runtime API fault that lost the response, if one did (even one the handler was
+    /// told about and let pass), so that the runtime logs it.
     pub(crate) async fn complete(&mut self) -> Result<(), StreamError> {
         let action = self.state.returned();
-        self.perform(action).await
+        self.perform(action).await?;
+        self.state.fault_seen().map_or(Ok(()), |fault| Err(fault.clone()))
     }
 
     /// After the handler failed: `/error`, trailers, or a log line (see the type's documentation).

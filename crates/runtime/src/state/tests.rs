@@ -358,6 +358,7 @@ fn check(ops: &[Op], end: &End) -> Result<(), TestCaseError> {
         let got =
             drive(&mut machine, &mut wire, op).map_err(|e| TestCaseError::fail(format!("call {i} {op:?}: {e}")))?;
         let expected = model.call(op);
+        prop_assert_eq!(machine.fault_seen(), model.fault.as_ref(), "call {} {:?}: the fault kept", i, op);
         prop_assert_eq!(&got, &expected, "call {} {:?}: the result", i, op);
         if let Err(e) = &got {
             prop_assert_eq!(&machine, &before, "call {} {:?}: an error ({}) changed the state", i, op, e);
@@ -647,6 +648,8 @@ fn phase_names_follow_the_diagram() {
     assert_eq!(machine.phase_name(), "Streaming");
     machine.finish().unwrap();
     assert_eq!(machine.phase_name(), "Finished");
+    assert_eq!(machine.fault_seen(), None);
     machine.fault(StreamError::Disconnected { reason: "gone".into() });
     assert_eq!(machine.phase_name(), "Failed");
+    assert_eq!(machine.fault_seen(), Some(&StreamError::Disconnected { reason: "gone".into() }));
 }
