@@ -223,6 +223,44 @@ mod tests {
     }
 
     #[test]
+    fn remaining_time_counts_down_to_the_deadline() {
+        let mut ctx = LambdaContext::for_tests("r");
+        ctx.deadline = SystemTime::now() + Duration::from_secs(90);
+        let left = ctx.remaining_time();
+        assert!(left > Duration::from_secs(80) && left <= Duration::from_secs(90), "{left:?}");
+        let in_a_minute = LambdaContext::for_tests("r").remaining_time();
+        assert!(in_a_minute > Duration::from_secs(50) && in_a_minute <= Duration::from_secs(60), "{in_a_minute:?}");
+    }
+
+    #[test]
+    fn empty_header_values_are_absent_for_optional_headers_and_errors_for_required_ones() {
+        let mut pairs = FULL.to_vec();
+        pairs[3] = ("lambda-runtime-trace-id", "");
+        pairs[4] = ("lambda-runtime-client-context", "");
+        pairs[5] = ("lambda-runtime-aws-tenant-id", "");
+        let ctx = parse_invocation(&headers(&pairs), &Arc::default()).unwrap();
+        assert_eq!((ctx.trace_id, ctx.client_context, ctx.tenant_id), (None, None, None));
+        pairs[2] = ("lambda-runtime-invoked-function-arn", "");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert_eq!(err.reason, "header lambda-runtime-invoked-function-arn is empty");
+        let mut pairs = FULL.to_vec();
+        pairs[0] = ("lambda-runtime-aws-request-id", "");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert_eq!(err.request_id, None, "an empty request id cannot be reported to");
+        assert!(err.reason.contains("not usable in a URL path"), "{}", err.reason);
+    }
+
+    #[test]
+    fn request_ids_keep_to_path_safe_characters() {
+        for id in ["8476a536-e9f4-11e8-9739-2dfe598c3fcd", "a_b.c:d~e", "Z9"] {
+            assert!(is_path_safe(id), "{id}");
+        }
+        for id in ["", "a/b", "a?b", "a b", "a%2F", "..\\x", "a#b"] {
+            assert!(!is_path_safe(id), "{id}");
+        }
+    }
+
+    #[test]
     fn a_missing_or_unsafe_request_id_leaves_nothing_to_report_to() {
         let err = parse_invocation(&headers(&FULL[1..]), &Arc::default()).unwrap_err();
         assert_eq!(

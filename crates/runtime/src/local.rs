@@ -58,6 +58,15 @@ impl Default for LocalOptions {
 }
 
 impl LocalOptions {
+    /// `HOST:PORT` to bind, an IPv6 host in brackets.
+    fn bind_address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// Swift's `LOCAL_LAMBDA_*` variables from this process's environment. Call it from `main`.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_vars(|name| std::env::var(name).ok())
@@ -101,11 +110,7 @@ impl LocalServer {
         if let Some(timeout) = options.timeout {
             function = function.timeout(timeout);
         }
-        let bind = if options.host.contains(':') && !options.host.starts_with('[') {
-            format!("[{}]:{}", options.host, options.port)
-        } else {
-            format!("{}:{}", options.host, options.port)
-        };
+        let bind = options.bind_address();
         let emulator = Emulator::builder()
             .function(function)
             .bind(bind.clone())
@@ -203,6 +208,22 @@ mod tests {
         };
         let options = LocalOptions::from_vars(vars).unwrap();
         assert_eq!((options.host.as_str(), options.port, options.invoke_path.as_str()), ("0.0.0.0", 7001, "/run"));
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed_once() {
+        let at = |host: &str| LocalOptions { host: host.into(), port: 7000, ..LocalOptions::default() };
+        assert_eq!(at("127.0.0.1").bind_address(), "127.0.0.1:7000");
+        assert_eq!(at("::1").bind_address(), "[::1]:7000");
+        assert_eq!(at("[::1]").bind_address(), "[::1]:7000");
+        assert_eq!(at("localhost").bind_address(), "localhost:7000");
+    }
+
+    #[test]
+    fn the_default_function_name_is_this_binary() {
+        let stem = std::env::current_exe().unwrap().file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(!stem.is_empty());
+        assert_eq!(executable_name(), stem);
     }
 
     #[test]

@@ -251,7 +251,6 @@ impl WriterState {
             return Action::stream(Some(opening(content_type, prelude)), chunk, true);
         }
         let body = match prelude {
-            Some(p) if chunk.is_empty() => p,
             Some(p) => [p, chunk].concat().into(),
             None => chunk,
         };

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lambda_stream::{
-    BoxError, Bytes, Error, ErrorDiagnostic, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn,
+    BoxError, Bytes, Error, ErrorDiagnostic, FunctionError, LambdaContext, Prelude, ResponseStreamWriter, Runtime,
+    handler_fn,
 };
 use lambda_stream_test_support::runtime_api_peer::{Invocation, PostKind, RecordedRequest, RuntimeApiPeer};
 
@@ -161,6 +162,26 @@ async fn a_failed_set_up_posts_to_init_error_and_stops() {
     assert_eq!(peer.next_polls(), 0, "no invocation is fetched after a failed set-up");
 }
 
+#[tokio::test]
+async fn a_set_up_failing_with_a_function_error_reports_its_own_type() {
+    let peer = RuntimeApiPeer::start().await;
+    let runtime = Runtime::builder()
+        .endpoint(peer.endpoint())
+        .init(async || -> Result<_, BoxError> {
+            if peer_is_unreachable() {
+                return Err(FunctionError::new("Function.ConfigMissing", "TABLE_NAME is not set").into());
+            }
+            Ok(handler_fn(async |_e, _w: &mut ResponseStreamWriter, _c: LambdaContext| Ok::<(), BoxError>(())))
+        })
+        .build()
+        .unwrap();
+    let err = runtime.run().await.unwrap_err();
+    assert_eq!(err.to_string(), "the handler's set-up failed (Function.ConfigMissing): TABLE_NAME is not set");
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::InitError);
+    assert_eq!(post.error_document(), ErrorDiagnostic::new("Function.ConfigMissing", "TABLE_NAME is not set"));
+}
+
 /// A set-up step that fails, as loading a missing file would.
 fn load_model() -> Result<Vec<u8>, std::io::Error> {
     Err(std::io::Error::other("model file missing"))
@@ -233,8 +254,13 @@ async fn endpoints_are_checked_when_building() {
     assert!(err.to_string().contains("only the http scheme"), "{err}");
     let mut from_config = lambda_stream::Config::new("f");
     from_config.runtime_api = Some("127.0.0.1:9001".into());
-    let runtime = Runtime::builder().config(from_config).handler(handler()).build().unwrap();
+    let builder = Runtime::builder().config(from_config).handler(handler());
+    let described = format!("{builder:?}");
+    assert!(described.starts_with("RuntimeBuilder") && described.contains("127.0.0.1:9001"), "{described}");
+    let runtime = builder.build().unwrap();
     assert_eq!(runtime.endpoint().authority(), "127.0.0.1:9001");
+    let described = format!("{runtime:?}");
+    assert!(described.starts_with("Runtime { endpoint: Endpoint { authority: \"127.0.0.1:9001\""), "{described}");
 }
 
 #[tokio::test]

@@ -149,6 +149,11 @@ pub struct RecordedRequest {
     pub headers: HeaderMap,
     /// When the head arrived.
     pub head_at: Instant,
+    /// The serial number of the TCP connection it came on (1 for the peer's first connection).
+    pub connection: u64,
+    /// How many requests came before it on the same connection (1 for an answer sent on the
+    /// connection its `GET /next` came back on, 0 for one on a fresh connection).
+    pub earlier_on_connection: usize,
     /// The body's data frames in order, as hyper delivered them.
     pub chunks: Vec<RecordedChunk>,
     /// The trailers, when the body carried any.
@@ -224,6 +229,9 @@ pub enum PostAnswer {
     StatusEarly(StatusCode, &'static str),
     /// Read this many body frames, then drop the connection with no answer (a reset mid-body).
     ResetAfterFrames(usize),
+    /// Answer 202 at once and read the body afterwards, as it keeps coming (cargo-lambda's
+    /// Runtime API answers a streamed response this way); recorded when the body has ended.
+    AcceptEarly,
 }
 
 /// What one `GET /next` gets.
@@ -245,6 +253,8 @@ struct Shared {
     read_delay: Option<Duration>,
     body_bytes: AtomicU64,
     next_polls: AtomicUsize,
+    /// Connections accepted and served by hyper so far.
+    connections: AtomicU64,
 }
 
 impl Shared {
@@ -344,6 +354,7 @@ impl PeerBuilder {
             read_delay: self.read_delay,
             body_bytes: AtomicU64::new(0),
             next_polls: AtomicUsize::new(0),
+            connections: AtomicU64::new(0),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         RuntimeApiPeer { addr, shared, posts: Mutex::new(posts_rx), server, next_id: AtomicU64::new(1) }
@@ -494,9 +505,12 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
     }
     let (read, write) = stream.into_split();
     let io = tokio::io::join(Cursor::new(head).chain(read), write);
+    let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+    let requests = AtomicUsize::new(0);
     let service = service_fn(move |request| {
         let counted = first_is_counted.swap(false, Ordering::SeqCst);
-        serve(Arc::clone(&shared), request, counted)
+        let place = Place { connection, earlier: requests.fetch_add(1, Ordering::SeqCst) };
+        serve(Arc::clone(&shared), request, counted, place)
     });
     // A runtime that drops a connection (e.g. a `GET /next` given up at shutdown) is not an error
     // of the peer.
@@ -515,11 +529,19 @@ impl std::fmt::Display for ScriptedReset {
 
 impl std::error::Error for ScriptedReset {}
 
+/// Where a request came: the connection's serial number and how many requests it carried before.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    connection: u64,
+    earlier: usize,
+}
+
 /// One request on a hyper-served connection; `counted`: a `GET /next` already counted on arrival.
 async fn serve(
     shared: Arc<Shared>,
     request: Request<Incoming>,
     counted: bool,
+    place: Place,
 ) -> Result<Response<Full<Bytes>>, ScriptedReset> {
     let path = request.uri().path().strip_prefix(shared.prefix.as_str()).unwrap_or("").to_owned();
     if request.method() == Method::GET && path == paths::NEXT {
@@ -532,33 +554,70 @@ async fn serve(
             NextAnswer::Raw(_) => Err(ScriptedReset),
         };
     }
-    let (head, mut body) = request.into_parts();
+    let (head, body) = request.into_parts();
     let mut record = RecordedRequest {
         method: head.method,
         path,
         headers: head.headers,
         head_at: Instant::now(),
+        connection: place.connection,
+        earlier_on_connection: place.earlier,
         chunks: Vec::new(),
         trailers: None,
         ended_cleanly: false,
         body_error: None,
     };
     let scripted = shared.take_post_answer();
-    if let Some(PostAnswer::StatusEarly(code, text)) = scripted {
-        record.body_error = Some("not read: the peer answered before reading the body".into());
-        let _ = shared.posts.send(record);
-        return Ok(status(code, text));
+    match scripted {
+        Some(PostAnswer::StatusEarly(code, text)) => {
+            record.body_error = Some("not read: the peer answered before reading the body".into());
+            let _ = shared.posts.send(record);
+            return Ok(status(code, text));
+        }
+        Some(PostAnswer::AcceptEarly) => {
+            // The answer goes out now; the body is read (and recorded) as it keeps coming.
+            tokio::spawn(async move {
+                let (Ok(record) | Err(record)) = read_body(&shared, body, record, None).await;
+                let _ = shared.posts.send(record);
+            });
+            return Ok(status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#));
+        }
+        _ => {}
     }
     let reset_after = match scripted {
         Some(PostAnswer::ResetAfterFrames(frames)) => Some(frames),
         _ => None,
     };
+    let record = match read_body(&shared, body, record, reset_after).await {
+        Ok(record) => record,
+        Err(record) => {
+            let _ = shared.posts.send(record);
+            return Err(ScriptedReset);
+        }
+    };
+    let answer = match (scripted, record.kind()) {
+        (Some(PostAnswer::Status(code, text)), _) => status(code, text),
+        (_, PostKind::Other) => status(StatusCode::NOT_FOUND, "unknown Runtime API path"),
+        _ if record.method != Method::POST => status(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
+        _ => status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
+    };
+    let _ = shared.posts.send(record);
+    Ok(answer)
+}
+
+/// Reads `body` into `record` frame by frame (honouring a pause and the read delay); `Err` when
+/// the script says to drop the connection after `reset_after` frames.
+async fn read_body(
+    shared: &Shared,
+    mut body: Incoming,
+    mut record: RecordedRequest,
+    reset_after: Option<usize>,
+) -> Result<RecordedRequest, RecordedRequest> {
     let mut reading = shared.reading.subscribe();
     loop {
         if reset_after == Some(record.chunks.len()) {
             record.body_error = Some(ScriptedReset.to_string());
-            let _ = shared.posts.send(record);
-            return Err(ScriptedReset);
+            return Err(record);
         }
         // Paused: hyper reads the socket only for a body that is polled, so the TCP window fills.
         if reading.wait_for(|r| *r).await.is_err() {
@@ -589,14 +648,7 @@ async fn serve(
             },
         }
     }
-    let answer = match (scripted, record.kind()) {
-        (Some(PostAnswer::Status(code, text)), _) => status(code, text),
-        (_, PostKind::Other) => status(StatusCode::NOT_FOUND, "unknown Runtime API path"),
-        _ if record.method != Method::POST => status(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
-        _ => status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
-    };
-    let _ = shared.posts.send(record);
-    Ok(answer)
+    Ok(record)
 }
 
 fn status(code: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
