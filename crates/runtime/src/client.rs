@@ -137,12 +137,6 @@ pub(crate) struct RuntimeApiClient {
     kept: Arc<Mutex<Option<Connection>>>,
 }
 
-impl fmt::Debug for RuntimeApiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RuntimeApiClient").field("endpoint", &self.endpoint).finish_non_exhaustive()
-    }
-}
-
 impl RuntimeApiClient {
     pub(crate) fn new(endpoint: Endpoint) -> Self {
         Self { endpoint, kept: Arc::default() }

@@ -273,4 +273,10 @@ async fn shutdown_stops_a_runtime_waiting_for_work() {
             .await;
     assert!(matches!(result, Ok(Ok(()))), "{result:?}");
     assert_eq!(peer.next_polls(), 1, "it was waiting on GET /next, with no timeout of its own");
+    // The given-up GET /next does not linger: its connection is closed.
+    let started = std::time::Instant::now();
+    while peer.abandoned_polls() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the GET /next connection stayed open after shutdown");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -255,6 +255,8 @@ struct Shared {
     next_polls: AtomicUsize,
     /// Connections accepted and served by hyper so far.
     connections: AtomicU64,
+    /// `GET /next` connections the client closed while waiting for an answer.
+    abandoned_polls: AtomicUsize,
 }
 
 impl Shared {
@@ -355,6 +357,7 @@ impl PeerBuilder {
             body_bytes: AtomicU64::new(0),
             next_polls: AtomicUsize::new(0),
             connections: AtomicU64::new(0),
+            abandoned_polls: AtomicUsize::new(0),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         RuntimeApiPeer { addr, shared, posts: Mutex::new(posts_rx), server, next_id: AtomicU64::new(1) }
@@ -457,6 +460,12 @@ impl RuntimeApiPeer {
         self.shared.body_bytes.load(Ordering::SeqCst)
     }
 
+    /// How many `GET /next` requests, as the first request of their connection, the client gave
+    /// up on: it closed the connection while the peer had no answer yet.
+    pub fn abandoned_polls(&self) -> usize {
+        self.shared.abandoned_polls.load(Ordering::SeqCst)
+    }
+
     /// How many `GET /next` requests arrived (including the one waiting now).
     pub fn next_polls(&self) -> usize {
         self.shared.next_polls.load(Ordering::SeqCst)
@@ -490,7 +499,14 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
     if head.starts_with(next_line.as_bytes()) {
         shared.next_polls.fetch_add(1, Ordering::SeqCst);
         first_is_counted.store(true, Ordering::SeqCst);
-        if let Some(raw) = shared.take_raw_or_wait().await {
+        let raw = tokio::select! {
+            raw = shared.take_raw_or_wait() => raw,
+            () = closed_by_client(&mut stream, &mut head) => {
+                shared.abandoned_polls.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        };
+        if let Some(raw) = raw {
             // Let the request head arrive in full, so closing does not reset it, then answer.
             while !head.windows(4).any(|w| w == b"\r\n\r\n") {
                 match stream.read(&mut buf).await {
@@ -515,6 +531,17 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
     // A runtime that drops a connection (e.g. a `GET /next` given up at shutdown) is not an error
     // of the peer.
     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service).await;
+}
+
+/// Returns when the client closes the connection (reading whatever else it sends into `head`).
+async fn closed_by_client(stream: &mut TcpStream, head: &mut Vec<u8>) {
+    let mut buf = [0; 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 /// The error a service returns to make hyper drop the connection with no answer.
