@@ -358,12 +358,15 @@ pub struct InvokeOptions {
     pub dry_run: bool,
 }
 
+/// An answer's HTTP status and headers, as they came.
+type RawHead = (u16, Vec<(String, String)>);
+
 /// Reads the raw HTTP status and headers of the answer before the SDK deserializes it.
 #[derive(Debug, Clone, Default)]
-struct HeadCapture(Arc<Mutex<Option<(u16, Vec<(String, String)>)>>>);
+struct HeadCapture(Arc<Mutex<Option<RawHead>>>);
 
 impl HeadCapture {
-    fn take(&self) -> Option<(u16, Vec<(String, String)>)> {
+    fn take(&self) -> Option<RawHead> {
         self.0.lock().ok()?.take()
     }
 }

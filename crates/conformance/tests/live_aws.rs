@@ -114,11 +114,9 @@ async fn ttfb(clients: &Clients, endpoints: &ConformanceEndpoints, path: &str) -
                 invoke_with_response_stream_with(&clients.lambda, function, body, &InvokeOptions::default())
                     .await
                     .expect("IWRS");
-            loop {
-                match response.next_event().await.expect("an event").expect("a readable event") {
-                    IwrsEvent::Chunk(chunk) => return chunk.at,
-                    IwrsEvent::Complete { .. } => panic!("InvokeComplete before any PayloadChunk"),
-                }
+            match response.next_event().await.expect("an event").expect("a readable event") {
+                IwrsEvent::Chunk(chunk) => chunk.at,
+                IwrsEvent::Complete { .. } => panic!("InvokeComplete before any PayloadChunk"),
             }
         }
         _ => {

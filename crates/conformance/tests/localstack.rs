@@ -18,7 +18,7 @@ use lambda_stream_aws::{
     AwsConfig, Builder, ConformanceEndpoints, DeployOptions, Deployer, PackageOptions, TeardownGuard,
 };
 use lambda_stream_conformance::remote::{Remote, RemoteConfig};
-use lambda_stream_conformance::report::table;
+use lambda_stream_conformance::report::{Format, render, table};
 use lambda_stream_conformance::run::{RunOptions, run};
 use lambda_stream_conformance::{Catalogue, Expected, Target, scenario};
 use testcontainers_modules::localstack::LocalStack;
@@ -97,5 +97,8 @@ async fn container_localstack_runs_the_conformance_scenarios() {
         Expected::load(&workspace().join("ci/expected/localstack.toml")).expect("ci/expected/localstack.toml");
     let report = run(&Catalogue::embedded().unwrap(), scenario::embedded().unwrap(), &run_options).await.unwrap();
     println!("{}", table(&report));
+    // The `localstack` column of ci/expected/MATRIX.md (ci/conform-matrix.sh reads it from here).
+    let json = workspace().join("target/conform-localstack.json");
+    std::fs::write(&json, render(&report, Format::Json).unwrap()).expect("writing the JSON report");
     assert!(report.ok(), "LocalStack: unexpected failures, stale deviations or target errors (table above)");
 }
