@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["client", "state"],
     &["writer"],
     &["handler"],
-    &["runtime"],
+    &["event", "runtime"],
     &["local"],
 ];
 
