@@ -11,6 +11,7 @@
 //! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
 //! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
+//! | `echo-event` | `Content-Type: application/octet-stream`, no prelude, the event it got as the body | `local.invoke-raw-event` |
 //!
 //! What each misuse returned is printed to stderr as `probe NAME: WHAT returned VARIANT (misuse:
 //! true): MESSAGE` (or `returned Ok`), so a scenario reads it from the IWRS `LogResult` tail: the
@@ -105,6 +106,10 @@ impl StreamingHandler for Probe {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("not finished by the handler").await?;
                 eprintln!("probe {name}: returning without finish");
+            }
+            "echo-event" => {
+                writer.set_content_type("application/octet-stream")?;
+                writer.write_and_finish(event).await?;
             }
             other => {
                 writer.write_status_and_headers(Prelude::with_status(400).header("content-type", "text/plain")).await?;

@@ -1,5 +1,5 @@
 //! The Swift-style local endpoint, `POST /invoke` (`LOCAL_LAMBDA_INVOCATION_ENDPOINT`): POST
-//! only, 405 for other methods (SWIFT `Sources/AWSLambdaRuntime/Lambda+LocalServer.swift`).
+//! only, 405 for other methods (SWIFT `Lambda+LocalServer.swift`).
 //!
 //! ## In: the body is the event, byte for byte
 //! Swift's local server hands the body of `POST /invoke` to the function's `GET /next` as it is
