@@ -224,7 +224,8 @@ async fn attempt_local(
                 _ => None,
             };
             // Work after the response: the handler returns when the runtime asks for more.
-            let wants_return = scenario.expect.iter().any(|e| e.wire.as_ref().is_some_and(|w| w.returned_after_end_ms.is_some()));
+            let wants_return =
+                scenario.expect.iter().any(|e| e.wire.as_ref().is_some_and(|w| w.returned_after_end_ms.is_some()));
             if let (true, Some(id)) = (wants_return, &observation.request_id) {
                 let returned = |r: &lambda_stream_emulator::Recorder| {
                     r.invocation(id).filter(|record| record.runtime.returned_at.is_some())

@@ -92,6 +92,9 @@ struct Slot {
     draining: bool,
 }
 
+/// The invocation a runtime was handed last: its id and the invocation, while it exists.
+type Handed = (String, Weak<Invocation>);
+
 /// State shared by every listener and connection of one emulator.
 #[derive(Debug)]
 pub(crate) struct Platform {
@@ -120,7 +123,7 @@ pub(crate) struct Platform {
     /// The invocation each runtime (by supervised slot; `None` for runtimes outside supervision)
     /// was handed last, until it asks for the next one: its handler may still be working after
     /// the response. Weak, so that it keeps nothing alive.
-    handed: Mutex<HashMap<Option<u32>, (String, Weak<Invocation>)>>,
+    handed: Mutex<HashMap<Option<u32>, Handed>>,
 }
 
 impl Platform {

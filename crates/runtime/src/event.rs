@@ -41,7 +41,6 @@
 //! Lambda reports as a function error (a 502 on a function URL); a malformed request is the
 //! caller's fault, so the answer here is a client error and the invocation is not a failure.
 
-use std::future::Future;
 use std::marker::PhantomData;
 
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
@@ -224,20 +223,18 @@ where
 {
     type Error = BoxError;
 
-    fn handle(
+    async fn handle(
         &self,
         event: Bytes,
         writer: &mut ResponseStreamWriter,
         context: LambdaContext,
-    ) -> impl Future<Output = Result<(), BoxError>> {
-        async move {
-            match decode::<E>(&event, false) {
-                Ok(decoded) => {
-                    drop(event);
-                    (self.f)(decoded.payload, writer, context).await.map_err(Into::into)
-                }
-                Err(error) => reject(writer, &error).await,
+    ) -> Result<(), BoxError> {
+        match decode::<E>(&event, false) {
+            Ok(decoded) => {
+                drop(event);
+                (self.f)(decoded.payload, writer, context).await.map_err(Into::into)
             }
+            Err(error) => reject(writer, &error).await,
         }
     }
 }
@@ -268,20 +265,18 @@ where
 {
     type Error = BoxError;
 
-    fn handle(
+    async fn handle(
         &self,
         event: Bytes,
         writer: &mut ResponseStreamWriter,
         context: LambdaContext,
-    ) -> impl Future<Output = Result<(), BoxError>> {
-        async move {
-            match decode::<E>(&event, true) {
-                Ok(decoded) => {
-                    drop(event);
-                    (self.f)(decoded, writer, context).await.map_err(Into::into)
-                }
-                Err(error) => reject(writer, &error).await,
+    ) -> Result<(), BoxError> {
+        match decode::<E>(&event, true) {
+            Ok(decoded) => {
+                drop(event);
+                (self.f)(decoded, writer, context).await.map_err(Into::into)
             }
+            Err(error) => reject(writer, &error).await,
         }
     }
 }

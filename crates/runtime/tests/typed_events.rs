@@ -5,7 +5,9 @@
 #![cfg(all(feature = "local", feature = "json", debug_assertions))]
 
 use lambda_stream::local::{LocalOptions, LocalServer};
-use lambda_stream::{BoxError, Config, HttpRequest, JsonEvent, LambdaContext, ResponseStreamWriter, json_request_handler_fn};
+use lambda_stream::{
+    BoxError, Config, HttpRequest, JsonEvent, LambdaContext, ResponseStreamWriter, json_request_handler_fn,
+};
 use tokio::sync::oneshot;
 
 #[derive(Debug, serde::Deserialize)]

@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn swifts_fields_and_defaults() {
         let r = request(r#"{"count": 3, "message": "Hello World!", "delayMs": 1000}"#);
-        assert_eq!((r.count, r.message.as_str(), r.delay(), r.background()), (3, "Hello World!", Duration::from_secs(1), DEFAULT_BACKGROUND));
+        assert_eq!(
+            (r.count, r.message.as_str(), r.delay(), r.background()),
+            (3, "Hello World!", Duration::from_secs(1), DEFAULT_BACKGROUND)
+        );
         let r = request(r#"{"count": 1, "message": "m"}"#);
         assert_eq!((r.delay(), r.background()), (DEFAULT_DELAY, DEFAULT_BACKGROUND));
         assert_eq!(request(r#"{"count": 1, "message": "m", "delayMs": 0}"#).delay(), Duration::ZERO);

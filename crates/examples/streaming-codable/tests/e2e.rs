@@ -242,7 +242,11 @@ async fn background_work_runs_after_the_response_and_the_next_invocation_waits_f
     let record = emulation.emulator.recorder().invocation(&request_id).expect("the first invocation's record");
     let (client_end, _) = record.client.end.clone().unwrap();
     let returned = record.runtime.returned_at.expect("the handler returned");
-    assert!(returned - client_end >= Duration::from_millis(1400), "returned {:?} after the body", returned - client_end);
+    assert!(
+        returned - client_end >= Duration::from_millis(1400),
+        "returned {:?} after the body",
+        returned - client_end
+    );
     let log = emulation.emulator.log().lines();
     let position = |needle: &str| log.iter().position(|l| l.contains(needle));
     let (work, done) = (position("Background work: cleaning up"), position("Background work completed"));
