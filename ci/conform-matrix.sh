@@ -55,7 +55,7 @@ conform() { # column, then conform arguments
 }
 
 # ---- the runtimes: one bootstrap command line per handler ---------------------------------------
-all_defects="error-in-body,trailer-not-base64,one-chunk,no-trailer-declared,finish-twice-wrong-error,write-after-finish-accepted,headers-after-body-accepted,return-without-finish-crashes,empty-body-drops-status"
+all_defects="error-in-body,trailer-not-base64,one-chunk,no-trailer-declared,finish-twice-wrong-error,write-after-finish-accepted,headers-after-body-accepted,return-without-finish-crashes,empty-body-drops-status,event-reencoded,finish-at-return"
 runtime_cmd() { # runtime handler -> the command, or nothing when that runtime has no such handler
     local runtime=$1 handler=$2
     case "$runtime/$handler" in

@@ -11,7 +11,8 @@
 //! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
 //! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
-//! | `echo-event` | answers the event it received, as JSON, no prelude | `url.event-*` |
+//! | `background` | status 200, one write, `finish()`, then one more second of work before it returns | `runtime.background-after-finish` |
+//! | `echo-event` | `Content-Type: application/octet-stream`, no prelude, the event it got as the body, byte for byte | `url.event-*`, `local.invoke-raw-event` |
 //! | `echo-context` | answers the invocation's context (the `/next` headers) and Lambda variables as JSON | `runtime-api.*` |
 //! | `small-write` | `text/plain` without a prelude, a 10-byte write, a pause of [`SMALL_WRITE_PAUSE`], the rest | `runtime.small-write-flushed`, `iwrs.small-write-flushed` |
 //! | `log-tail` | prints [`LOG_TAIL_LINES`] numbered lines (about 8 KB) to stderr, then answers | `iwrs.log-tail`, `invoke.log-tail` |
@@ -89,6 +90,9 @@ pub fn log_line(n: usize) -> String {
     };
     format!("probe log-tail line {n:03} of {LOG_TAIL_LINES} ({mark}) ........................................")
 }
+
+/// How long the `background` probe works after its response.
+pub const BACKGROUND_WORK: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// The probe handler.
 #[derive(Debug, Clone, Copy, Default)]
@@ -176,10 +180,17 @@ impl StreamingHandler for Probe {
                 writer.write("not finished by the handler").await?;
                 eprintln!("probe {name}: returning without finish");
             }
-            "echo-event" => {
-                writer.set_content_type("application/json")?;
-                writer.write(event).await?;
+            "background" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("answered; working on after the response\n").await?;
                 writer.finish().await?;
+                // Work after the response (SWIFT Examples/BackgroundTasks): logging, clean-up.
+                tokio::time::sleep(BACKGROUND_WORK).await;
+                eprintln!("probe {name}: background work done");
+            }
+            "echo-event" => {
+                writer.set_content_type("application/octet-stream")?;
+                writer.write_and_finish(event).await?;
             }
             "echo-context" => {
                 writer.set_content_type("application/json")?;

@@ -230,10 +230,22 @@ export const probe = awslambda.streamifyResponse(async (event, responseStream, c
       responseStream.end();
       return;
     case 'echo-event':
-      responseStream.setContentType('application/json');
+      // The event as the runtime handed it over: Node's RIC parses it as JSON first, so what
+      // comes back is that value written out again (its spacing and key order may differ).
+      responseStream.setContentType('application/octet-stream');
       responseStream.write(JSON.stringify(event));
       responseStream.end();
       return;
+    case 'background': {
+      // Work after the response is finished (the rule: the caller's answer ends at end(), not
+      // when the handler returns).
+      const stream = plain(200);
+      stream.write('answered; working on after the response\n');
+      stream.end();
+      await sleep(1000);
+      console.error('probe background: background work done');
+      return;
+    }
     case 'echo-context': {
       // Node's context has no deadline field: getRemainingTimeInMillis() is the deadline the
       // runtime read from Lambda-Runtime-Deadline-Ms minus now, so now plus it is that deadline.
