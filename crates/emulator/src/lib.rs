@@ -76,6 +76,7 @@ mod logs;
 mod payload;
 mod platform;
 mod recorder;
+mod rest_event;
 mod runtime_api;
 mod server;
 mod shaping;

@@ -155,6 +155,9 @@ pub struct ClientLeg {
 pub struct InvocationRecord {
     /// The request id the runtime saw.
     pub request_id: String,
+    /// The request id the client was given, when it is not the runtime's: API Gateway answers
+    /// with its own `x-amzn-RequestId` (`requestContext.requestId` in the event).
+    pub client_request_id: Option<String>,
     /// The front end the client used.
     pub front_end: FrontEnd,
     /// The runtime leg.
@@ -244,9 +247,15 @@ impl Recorder {
         state.order.iter().filter_map(|id| state.records.get(id).cloned()).collect()
     }
 
-    /// One invocation by request id.
+    /// One invocation by request id: the runtime's, or the one its client was given
+    /// ([`InvocationRecord::client_request_id`]).
     pub fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
-        self.inner.state.lock().unwrap().records.get(request_id).cloned()
+        let state = self.inner.state.lock().unwrap();
+        state
+            .records
+            .get(request_id)
+            .or_else(|| state.records.values().find(|r| r.client_request_id.as_deref() == Some(request_id)))
+            .cloned()
     }
 
     /// The runtime faults kept (the newest [`MAX_FAULTS`]), including those tied to no known
@@ -299,7 +308,7 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn open(&self, request_id: &str, front_end: FrontEnd) {
+    pub(crate) fn open(&self, request_id: &str, client_request_id: Option<String>, front_end: FrontEnd) {
         let now = self.now();
         let mut state = self.inner.state.lock().unwrap();
         state.order.push_back(request_id.to_owned());
@@ -308,6 +317,7 @@ impl Recorder {
             request_id.to_owned(),
             InvocationRecord {
                 request_id: request_id.to_owned(),
+                client_request_id,
                 front_end,
                 runtime: RuntimeLeg::default(),
                 client,

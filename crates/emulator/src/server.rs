@@ -5,6 +5,9 @@
 //! - the **public listener** (the builder's `bind`, loopback by default) serves the client front
 //!   ends only: IWRS and Invoke by path, the local `/invoke`, and the function URL on every other
 //!   path — including `/2018-06-01/...`, which is just another URL path there;
+//! - the **API Gateway listener**, only when asked for ([`EmulatorBuilder::api_gateway`]), serves
+//!   a REST API at `/{stage}/{proxy+}` on a port of its own, so the function URL keeps every path
+//!   of the public listener and the REST API keeps the exact path shape of a deployed one;
 //! - **Runtime API listeners** serve the Runtime API only, always on loopback unless asked
 //!   otherwise: one for runtimes started by hand ([`Emulator::runtime_api`], fixed with
 //!   [`EmulatorBuilder::runtime_api_bind`]), and one per supervised process, handed to it as
@@ -31,8 +34,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Auth, Bandwidth, FunctionConfig, Limits};
-use crate::frontends::{function_url, invoke, iwrs, local};
+use crate::config::{ApiGatewayConfig, Auth, Bandwidth, FunctionConfig, Limits};
+use crate::frontends::{api_gateway, function_url, invoke, iwrs, local};
 use crate::http::{ResponseBody, rie_error};
 use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
@@ -55,6 +58,8 @@ pub struct EmulatorBuilder {
     auth: Auth,
     invoke_path: String,
     history: usize,
+    api_gateway: Option<ApiGatewayConfig>,
+    api_gateway_bind: Option<String>,
 }
 
 impl EmulatorBuilder {
@@ -77,9 +82,24 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Shape bandwidth like Lambda (6 MiB burst, then 2 MiB/s) when `true`; full speed when `false`.
+    /// Shape bandwidth like Lambda (6 MiB burst, then 2 MiB/s) when `true`, and on the API
+    /// Gateway front end also like API Gateway (10 MiB, then 2 MiB/s); full speed when `false`.
     pub fn aws_limits(mut self, on: bool) -> Self {
         self.limits.bandwidth = on.then_some(Bandwidth::AWS);
+        self.limits.api_gateway_bandwidth = on.then_some(Bandwidth::API_GATEWAY);
+        self
+    }
+
+    /// Serve an API Gateway REST API in front of the function on a listener of its own (by
+    /// default a free port on the public listener's host; see [`api_gateway_bind`](Self::api_gateway_bind)).
+    pub fn api_gateway(mut self, config: ApiGatewayConfig) -> Self {
+        self.api_gateway = Some(config);
+        self
+    }
+
+    /// Where the API Gateway listener binds, e.g. `127.0.0.1:9001`.
+    pub fn api_gateway_bind(mut self, addr: impl Into<String>) -> Self {
+        self.api_gateway_bind = Some(addr.into());
         self
     }
 
@@ -122,27 +142,54 @@ impl EmulatorBuilder {
         if !self.invoke_path.starts_with('/') {
             return Err(Error::Config(format!("invoke path {:?} must start with '/'", self.invoke_path)));
         }
+        if let Some(config) = &self.api_gateway
+            && !config.stage_is_valid()
+        {
+            return Err(Error::Config(format!(
+                "API Gateway stage {:?} must be 1 to 128 letters, digits, '-' or '_'",
+                config.stage
+            )));
+        }
         let (listener, local_addr) = bind(&self.bind).await?;
         let (runtime_listener, runtime_addr) = bind(&self.runtime_api_bind).await?;
+        let api_gateway_listener = match &self.api_gateway {
+            Some(_) => {
+                let addr = self.api_gateway_bind.clone().unwrap_or_else(|| SocketAddr::new(local_addr.ip(), 0).to_string());
+                Some(bind(&addr).await?)
+            }
+            None => None,
+        };
         let platform = Arc::new(Platform::new(
             self.function,
             self.limits,
             self.auth,
             self.invoke_path,
+            self.api_gateway,
             Recorder::new(self.history),
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
         let clients = tokio::spawn(serve(listener, platform.clone(), Listener::Clients, shutdown_rx.clone()));
         let runtime =
             tokio::spawn(serve(runtime_listener, platform.clone(), Listener::RuntimeApi(None), shutdown_rx.clone()));
-        tracing::info!(%local_addr, runtime_api = %runtime_addr, function = %platform.function.name, "emulator listening");
+        let mut tasks = vec![clients, runtime];
+        let api_gateway_addr = api_gateway_listener.map(|(listener, addr)| {
+            tasks.push(tokio::spawn(serve(
+                listener,
+                platform.clone(),
+                Listener::ApiGateway(addr.port()),
+                shutdown_rx.clone(),
+            )));
+            addr
+        });
+        tracing::info!(%local_addr, runtime_api = %runtime_addr, api_gateway = ?api_gateway_addr, function = %platform.function.name, "emulator listening");
         Ok(Emulator {
             platform,
             local_addr,
             runtime_addr,
+            api_gateway_addr,
             shutdown,
             shutdown_rx,
-            tasks: Mutex::new(vec![clients, runtime]),
+            tasks: Mutex::new(tasks),
         })
     }
 }
@@ -159,6 +206,7 @@ pub struct Emulator {
     platform: Arc<Platform>,
     local_addr: SocketAddr,
     runtime_addr: SocketAddr,
+    api_gateway_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     shutdown_rx: watch::Receiver<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -186,6 +234,8 @@ impl Emulator {
             auth: Auth::None,
             invoke_path: "/invoke".into(),
             history: DEFAULT_HISTORY,
+            api_gateway: None,
+            api_gateway_bind: None,
         }
     }
 
@@ -208,6 +258,18 @@ impl Emulator {
     /// `http://HOST:PORT` of the client front ends.
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The address of the API Gateway listener, when there is one.
+    pub fn api_gateway_addr(&self) -> Option<SocketAddr> {
+        self.api_gateway_addr
+    }
+
+    /// The invoke URL of the REST API's stage, `http://HOST:PORT/{stage}` (what a deployed
+    /// stage's `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` is), when there is one.
+    pub fn api_gateway_url(&self) -> Option<String> {
+        let stage = &self.platform.api_gateway.as_ref()?.stage;
+        Some(format!("http://{}/{stage}", self.api_gateway_addr?))
     }
 
     /// The function served.
@@ -269,6 +331,8 @@ impl Drop for Emulator {
 enum Listener {
     /// The client front ends.
     Clients,
+    /// The API Gateway REST API, on this port.
+    ApiGateway(u16),
     /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
     RuntimeApi(Option<u32>),
 }
@@ -296,7 +360,9 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
                         Listener::RuntimeApi(_) => builder.header_read_timeout(None),
-                        Listener::Clients => builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT),
+                        Listener::Clients | Listener::ApiGateway(_) => {
+                            builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT)
+                        }
                     };
                     if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
                         tracing::debug!(%peer, "connection ended with an error: {e}");
@@ -320,6 +386,9 @@ async fn dispatch(
     let handled = match kind {
         Listener::RuntimeApi(slot) => AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await,
         Listener::Clients => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+        Listener::ApiGateway(port) => {
+            AssertUnwindSafe(api_gateway::serve(platform, peer, port, req)).catch_unwind().await
+        }
     };
     Ok(handled.unwrap_or_else(|_| {
         tracing::error!(%peer, "BUG: the handler of {what} panicked; answered 500. Please report it with the request.");
