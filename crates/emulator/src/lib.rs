@@ -83,7 +83,7 @@ mod shaping;
 mod supervisor;
 mod time;
 
-pub use config::{Auth, Bandwidth, FunctionConfig, Limits};
+pub use config::{ApiGatewayConfig, Auth, Bandwidth, EndpointType, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
 pub use error::Error;
 pub use invocation::{ErrorOrigin, FrontEnd, InvocationError};

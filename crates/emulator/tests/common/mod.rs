@@ -63,9 +63,24 @@ pub enum Payload {
     Unsigned,
 }
 
-/// A request to `path` signed for service `lambda`; returns it ready to send.
+/// A request to `path` of the function URL, signed for service `lambda`; returns it ready to send.
 pub fn signed(
     emulator: &Emulator,
+    method: &str,
+    path: &str,
+    body: &'static str,
+    keys: (&str, &str),
+    at: SystemTime,
+    payload: Payload,
+) -> reqwest::RequestBuilder {
+    signed_for(emulator.local_addr(), "lambda", method, path, body, keys, at, payload)
+}
+
+/// A request to `path` on `addr`, signed for `service`; returns it ready to send.
+#[allow(clippy::too_many_arguments)]
+pub fn signed_for(
+    addr: std::net::SocketAddr,
+    service: &str,
     method: &str,
     path: &str,
     body: &'static str,
@@ -73,7 +88,7 @@ pub fn signed(
     at: SystemTime,
     payload: Payload,
 ) -> reqwest::RequestBuilder {
-    let host = emulator.local_addr().to_string();
+    let host = addr.to_string();
     let url = format!("http://{host}{path}");
     let identity = Credentials::new(key, secret, None, None, "test").into();
     let mut settings = SigningSettings::default();
@@ -84,7 +99,7 @@ pub fn signed(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
-        .name("lambda")
+        .name(service)
         .time(at)
         .settings(settings)
         .build()
