@@ -5,11 +5,14 @@
 //!
 //! ## Subcommands
 //! - `emulate [--host] [--port] [--function-name] [--timeout] [--auth] [--aws-limits]
-//!   [--concurrency N] -- <bootstrap> [args]`: plays the Lambda service on one port (Runtime API,
-//!   function URL, InvokeWithResponseStream, Invoke, `/invoke`) and supervises the bootstrap
-//!   (`lambda_stream_emulator::emulate`). When ready it prints exactly one line to stdout,
-//!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
-//!   SIGTERM) stops the bootstrap processes, then the emulator.
+//!   [--concurrency N] [--api-gateway [--api-gateway-port N] [--stage S] [--endpoint-type T]
+//!   [--api-gateway-auth none|iam] [--api-key K]] -- <bootstrap> [args]`: plays the Lambda service
+//!   on one port (function URL, InvokeWithResponseStream, Invoke, `/invoke`; the Runtime API on
+//!   loopback ports of its own) and supervises the bootstrap (`lambda_stream_emulator::emulate`).
+//!   When ready it prints one line to stdout, `listening on http://HOST:PORT`, so scripts can wait
+//!   for it, and with `--api-gateway` a second, `api gateway on http://HOST:PORT/STAGE` (the REST
+//!   API's own listener); logs go to stderr. Ctrl-C (or SIGTERM) stops the bootstrap processes,
+//!   then the emulator.
 //!
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
 //!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
@@ -29,7 +32,7 @@ mod conform;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use lambda_stream_emulator::{Auth, EmulateOptions, emulate};
+use lambda_stream_emulator::{ApiGatewayConfig, Auth, EmulateOptions, EndpointType, emulate};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-stream", version, about = "AWS Lambda response streaming, locally and for real")]
@@ -47,9 +50,12 @@ enum Command {
     /// and a function URL on every other path. The Runtime API (`/2018-06-01/...`) is not on that
     /// port: it listens on loopback ports of its own, one handed to each bootstrap as
     /// AWS_LAMBDA_RUNTIME_API, as on Lambda where only the function reaches it. Prints
-    /// `listening on http://HOST:PORT` when ready.
+    /// `listening on http://HOST:PORT` when ready. With --api-gateway, an API Gateway REST API with
+    /// a streaming Lambda proxy integration also listens on a port of its own, at
+    /// /STAGE/{proxy+}, and a second line says where: `api gateway on http://HOST:PORT/STAGE`.
     ///
     /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
+    /// Example: lambda-stream emulate --api-gateway --stage prod -- target/debug/send-numbers
     Emulate(EmulateArgs),
     /// Check a runtime (or an endpoint) against the documented streaming rules, scenario by scenario.
     ///
@@ -100,6 +106,16 @@ enum AuthMode {
     Iam,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EndpointKind {
+    /// Idle timeout 5 minutes.
+    Regional,
+    /// Edge-optimized: idle timeout 30 seconds.
+    Edge,
+    /// Private: idle timeout 5 minutes.
+    Private,
+}
+
 #[derive(Debug, clap::Args)]
 struct EmulateArgs {
     /// Address to listen on.
@@ -118,9 +134,30 @@ struct EmulateArgs {
     /// Client authentication of the function URL.
     #[arg(long, value_enum, default_value_t = AuthMode::None)]
     auth: AuthMode,
-    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
+    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s (and through
+    /// API Gateway also API Gateway's 10 MiB, then 2 MiB/s).
     #[arg(long)]
     aws_limits: bool,
+    /// Also serve an API Gateway REST API with a streaming Lambda proxy integration at
+    /// http://HOST:PORT/STAGE/{proxy+}, on a port of its own (printed as a second line).
+    #[arg(long)]
+    api_gateway: bool,
+    /// Port of the API Gateway listener; 0 picks a free one.
+    #[arg(long, default_value_t = 0, requires = "api_gateway")]
+    api_gateway_port: u16,
+    /// The REST API's stage (the first path segment).
+    #[arg(long, default_value = "prod", requires = "api_gateway")]
+    stage: String,
+    /// The REST API's endpoint type, which sets its idle timeout.
+    #[arg(long, value_enum, default_value_t = EndpointKind::Regional, requires = "api_gateway")]
+    endpoint_type: EndpointKind,
+    /// Client authentication of the REST API: iam checks SigV4 for service execute-api with this
+    /// process's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_enum, default_value_t = AuthMode::None, requires = "api_gateway")]
+    api_gateway_auth: AuthMode,
+    /// Require this value in the x-api-key header of REST API requests.
+    #[arg(long, requires = "api_gateway")]
+    api_key: Option<String>,
     /// A fixed Runtime API address (HOST:PORT) for runtimes you start by hand, besides the
     /// bootstraps this command starts; default a free loopback port, logged at start.
     #[arg(long, value_name = "HOST:PORT")]
@@ -170,16 +207,7 @@ fn main() -> anyhow::Result<()> {
 async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     let mut rest = args.bootstrap.into_iter();
     let bootstrap = PathBuf::from(rest.next().context("give the bootstrap after `--`")?);
-    let auth = match args.auth {
-        AuthMode::None => Auth::None,
-        AuthMode::Iam => match Auth::iam_from_env() {
-            Some(auth) => auth,
-            None => bail!(
-                "--auth iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
-                 requests are checked against that key pair"
-            ),
-        },
-    };
+    let auth = auth_from(args.auth, "--auth")?;
     let mut options = EmulateOptions::new(&bootstrap);
     options.host = args.host;
     options.port = args.port;
@@ -191,12 +219,30 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     options.runtime_api = args.runtime_api;
     options.history = args.history;
     options.args = rest.collect();
+    if args.api_gateway {
+        let endpoint_type = match args.endpoint_type {
+            EndpointKind::Regional => EndpointType::Regional,
+            EndpointKind::Edge => EndpointType::Edge,
+            EndpointKind::Private => EndpointType::Private,
+        };
+        let mut config = ApiGatewayConfig::new(args.stage)
+            .endpoint_type(endpoint_type)
+            .auth(auth_from(args.api_gateway_auth, "--api-gateway-auth")?);
+        if let Some(key) = args.api_key {
+            config = config.api_key(key);
+        }
+        options.api_gateway = Some(config);
+        options.api_gateway_port = args.api_gateway_port;
+    }
 
     let emulation =
         emulate(options).await.with_context(|| format!("could not start the emulator for {}", bootstrap.display()))?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", emulation.listening_line())?;
+        if let Some(line) = emulation.api_gateway_line() {
+            writeln!(stdout, "{line}")?;
+        }
         stdout.flush()?;
     }
     tracing::info!(
@@ -212,6 +258,20 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     tracing::info!("stopping the bootstrap and the emulator");
     emulation.shutdown().await;
     Ok(())
+}
+
+/// The auth a flag asks for; `iam` takes this process's key pair.
+fn auth_from(mode: AuthMode, flag: &str) -> anyhow::Result<Auth> {
+    Ok(match mode {
+        AuthMode::None => Auth::None,
+        AuthMode::Iam => match Auth::iam_from_env() {
+            Some(auth) => auth,
+            None => bail!(
+                "{flag} iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
+                 requests are checked against that key pair"
+            ),
+        },
+    })
 }
 
 async fn shutdown_signal() {

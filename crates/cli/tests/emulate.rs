@@ -107,3 +107,46 @@ async fn a_missing_bootstrap_is_reported_with_its_path() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/bootstrap"), "{stderr}");
 }
+
+#[tokio::test]
+async fn emulate_with_api_gateway_prints_a_second_line_and_serves_the_rest_api() {
+    let mut child = Command::new(CLI)
+        .args(["emulate", "--api-gateway", "--stage", "v1", "--api-key", "k", "--function-name", "gw", "--"])
+        .arg(test_bootstrap())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let wait = Duration::from_secs(30);
+    let first = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
+    let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first stdout line was {first:?}")).to_owned();
+    let second = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
+    let api = second.strip_prefix("api gateway on ").unwrap_or_else(|| panic!("second stdout line was {second:?}"));
+    assert!(api.starts_with("http://127.0.0.1:") && api.ends_with("/v1"), "{api}");
+    assert!(!api.starts_with(&url), "the REST API has a listener of its own: {api} vs {url}");
+
+    let http = reqwest::Client::new();
+    let no_key = http.get(format!("{api}/x")).send().await.unwrap();
+    assert_eq!(no_key.status(), 403);
+    let other_stage = http.get(format!("{}/prod/x", api.trim_end_matches("/v1"))).header("x-api-key", "k").send();
+    assert_eq!(other_stage.await.unwrap().status(), 403);
+    // The test bootstrap answers plain JSON, not the prelude API Gateway requires: 500.
+    let response = http.get(format!("{api}/x")).header("x-api-key", "k").send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().contains_key("x-amz-apigw-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"message": "Internal server error"}));
+    // The function URL still has every path of its own port.
+    assert_eq!(http.post(format!("{url}/invoke")).body("hi").send().await.unwrap().status(), 200);
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "emulate exited with {status}");
+
+    let stage_alone = Command::new(CLI).args(["emulate", "--stage", "v1", "--", "x"]).output().await.unwrap();
+    assert!(!stage_alone.status.success(), "--stage needs --api-gateway");
+}
