@@ -32,3 +32,7 @@ conform *args:
 # Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# The emulator's memory under long abuse (disconnects, 1 MiB POSTs, 200 MB streams); `just soak short` for a quick run.
+soak mode="full":
+    bash ci/soak.sh {{mode}}

@@ -8,8 +8,8 @@ use std::time::Duration;
 use aws_credential_types::Credentials;
 use lambda_stream_aws::{AwsConfig, FunctionUrlClient, IwrsEvent, UrlRequest, invoke_with_response_stream};
 use lambda_stream_emulator::{Auth, Emulator, FunctionConfig};
+use lambda_stream_fixtures::scripted_runtime::{ScriptedRuntime, Step};
 use lambda_stream_protocol::{Prelude, names};
-use lambda_stream_test_support::scripted_runtime::{ScriptedRuntime, Step};
 
 const KEY: &str = "AKIDLAMBDASTREAM";
 const SECRET: &str = "emulator-secret";

@@ -11,15 +11,9 @@ use tokio::process::Command;
 
 const CLI: &str = env!("CARGO_BIN_EXE_lambda-stream");
 
-/// The emulator crate's test bootstrap, built next to this binary by `cargo test --workspace`.
+/// `fixture-bootstrap` (its default `env-report` handler answers with its pid and environment).
 fn test_bootstrap() -> PathBuf {
-    let path = PathBuf::from(CLI).with_file_name("emulator-test-bootstrap");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p lambda-stream-emulator --bins` (cargo test --workspace builds it)",
-        path.display()
-    );
-    path
+    lambda_stream_fixtures::bootstrap_path()
 }
 
 #[tokio::test]

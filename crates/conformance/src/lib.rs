@@ -20,7 +20,8 @@
 //! - [`report`]: table, JSON and JUnit renderings.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the
-//!   examples, bin `broken-runtime` is a deliberately broken runtime the tests pin.
+//!   examples. The deliberately broken runtime the tests pin (negative controls) is
+//!   `fixture-bootstrap`, in the unpublished lambda-stream-fixtures crate.
 //!
 //! ## Why it is built this way
 //! Verdicts are per rule, not per scenario: each expectation block names its rules, so a runtime

@@ -12,8 +12,9 @@
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
 //! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
 //!
-//! What each misuse returned is printed to stderr as `probe NAME: ...`, so a scenario reads it
-//! from the IWRS `LogResult` tail: the evidence that the misuse was a typed error, not a crash.
+//! What each misuse returned is printed to stderr as `probe NAME: WHAT returned VARIANT (misuse:
+//! true): MESSAGE` (or `returned Ok`), so a scenario reads it from the IWRS `LogResult` tail: the
+//! evidence that the misuse was the typed error the rule names, not another one, Ok or a crash.
 
 use example_event_input::{JsonBody, Request};
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
@@ -38,7 +39,11 @@ pub fn probe_name(event: &[u8]) -> Option<String> {
 fn report(name: &str, what: &str, result: Result<(), lambda_stream::StreamError>) {
     match result {
         Ok(()) => eprintln!("probe {name}: {what} returned Ok"),
-        Err(e) => eprintln!("probe {name}: {what} returned a misuse error: {} ({e})", e.is_misuse()),
+        Err(e) => {
+            // The variant's name: the Debug text up to its fields.
+            let variant: String = format!("{e:?}").chars().take_while(char::is_ascii_alphanumeric).collect();
+            eprintln!("probe {name}: {what} returned {variant} (misuse: {}): {e}", e.is_misuse());
+        }
     }
 }
 

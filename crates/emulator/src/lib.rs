@@ -70,6 +70,9 @@ mod config;
 mod emulate;
 mod error;
 mod frontends;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 mod invocation;
 mod logs;

@@ -33,7 +33,7 @@ use crate::invocation::{FrontEnd, InvocationError};
 
 /// Chunk records kept per leg; beyond it only the totals grow (a 200 MB stream of tiny chunks must
 /// not grow the recorder without bound).
-pub const MAX_CHUNK_RECORDS: usize = 4096;
+pub const MAX_CHUNK_RECORDS: usize = 1024;
 /// Finished invocations kept by default; the oldest are forgotten first.
 pub const DEFAULT_HISTORY: usize = 64;
 /// Faults kept overall (the newest); older ones are counted, not kept.

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use common::{Payload, builder, client, runtime, signed};
 use lambda_stream_emulator::{Auth, Emulator};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::Value;
 
 use common::{KEY, SECRET};

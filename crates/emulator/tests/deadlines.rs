@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{WAIT, builder, client, runtime};
 use lambda_stream_emulator::{Bandwidth, ClientEnd, FaultKind, FunctionConfig, Limits};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 
 #[tokio::test(start_paused = true)]
 async fn the_stream_is_cut_exactly_at_the_deadline() {

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use common::{WAIT, assert_healthy, client, runtime, start};
 use lambda_stream_emulator::{ClientEnd, FaultKind};
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
-use lambda_stream_test_support::scripted_runtime::Step;
 use serde_json::Value;
 
 const PRELUDE_CT: &str = names::HTTP_INTEGRATION_CONTENT_TYPE;

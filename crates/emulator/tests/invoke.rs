@@ -6,8 +6,8 @@ mod common;
 use bytes::Bytes;
 use common::{WAIT, builder, client, runtime, start};
 use lambda_stream_emulator::{FaultKind, Limits};
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::ErrorDiagnostic;
-use lambda_stream_test_support::scripted_runtime::Step;
 use serde_json::Value;
 
 fn invoke_url(emulator: &lambda_stream_emulator::Emulator, name: &str) -> String {

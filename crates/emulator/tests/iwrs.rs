@@ -16,8 +16,8 @@ use aws_sdk_lambda::types::{
 use base64::Engine as _;
 use common::{WAIT, runtime, start};
 use lambda_stream_emulator::Emulator;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
-use lambda_stream_test_support::scripted_runtime::Step;
 
 fn sdk(emulator: &Emulator) -> Client {
     let config = aws_sdk_lambda::Config::builder()

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::{WAIT, assert_healthy, builder, client, runtime};
 use lambda_stream_emulator::{ClientEnd, FaultKind, FunctionConfig};
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
-use lambda_stream_test_support::scripted_runtime::Step;
 
 fn over_cap_script() -> Vec<Step> {
     vec![

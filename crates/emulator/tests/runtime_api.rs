@@ -9,8 +9,8 @@ use base64::Engine as _;
 use bytes::Bytes;
 use common::{WAIT, assert_healthy, client, runtime, start};
 use lambda_stream_emulator::FaultKind;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::ErrorDiagnostic;
-use lambda_stream_test_support::scripted_runtime::Step;
 
 #[tokio::test]
 async fn next_carries_the_documented_headers() {

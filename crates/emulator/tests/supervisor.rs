@@ -1,10 +1,10 @@
-//! Supervision with a real process: the `emulator-test-bootstrap` fixture binary of this crate is
-//! started with the Lambda environment, restarted after it exits and after a timeout, run as N
+//! Supervision with a real process: `fixture-bootstrap` (its `env-report` handler, from
+//! lambda-stream-fixtures) is started with the Lambda environment, restarted after it exits and after a timeout, run as N
 //! copies, its output captured for `LogResult`, and killed on shutdown.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -15,7 +15,11 @@ use lambda_stream_emulator::{
 use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
 use serde_json::Value;
 
-const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_emulator-test-bootstrap");
+/// `fixture-bootstrap` with its default handler, `env-report`: it answers with its pid and
+/// environment, and the event's keywords make it hang, crash, exit or be slow.
+fn bootstrap() -> PathBuf {
+    lambda_stream_fixtures::bootstrap_path()
+}
 
 async fn invoke(emulator: &Emulator, payload: &str) -> reqwest::Response {
     let url = format!("{}/2015-03-31/functions/{}/invocations", emulator.url(), emulator.function().name);
@@ -34,7 +38,7 @@ fn alive(pid: u64) -> bool {
 #[tokio::test]
 async fn the_bootstrap_gets_the_lambda_environment_and_is_restarted_after_it_exits() {
     let emulator = builder("supervised").build().await.unwrap();
-    let command = BootstrapCommand::new(BOOTSTRAP).env("EXTRA_FROM_TEST", "passed through");
+    let command = BootstrapCommand::new(bootstrap()).env("EXTRA_FROM_TEST", "passed through");
     let supervisor = Supervisor::start(&emulator, SupervisorConfig::new(command)).await.unwrap();
 
     let response = invoke(&emulator, "exit").await;
@@ -46,7 +50,7 @@ async fn the_bootstrap_gets_the_lambda_environment_and_is_restarted_after_it_exi
     assert_eq!(first["AWS_REGION"], "us-east-1");
     assert_eq!(first["AWS_DEFAULT_REGION"], "us-east-1");
     assert_eq!(first["_HANDLER"], "");
-    assert_eq!(first["LAMBDA_TASK_ROOT"], Path::new(BOOTSTRAP).parent().unwrap().to_str().unwrap());
+    assert_eq!(first["LAMBDA_TASK_ROOT"], bootstrap().parent().unwrap().to_str().unwrap());
     assert_eq!(first["EXTRA_FROM_TEST"], "passed through");
     let api = first["AWS_LAMBDA_RUNTIME_API"].as_str().unwrap();
     assert!(api.starts_with("127.0.0.1:") && !api.contains('/'), "HOST:PORT like Lambda: {api}");
@@ -69,7 +73,7 @@ async fn a_timeout_restarts_the_process() {
     let function = FunctionConfig::new("hangs").timeout(Duration::from_secs(1));
     let emulator = builder("hangs").function(function).build().await.unwrap();
     let supervisor =
-        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(BOOTSTRAP))).await.unwrap();
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
     let response = invoke(&emulator, "hang").await;
     assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
     assert_eq!(json(response).await["errorType"], "Sandbox.Timeout");
@@ -87,7 +91,7 @@ async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
     let function = FunctionConfig::new("crashes").timeout(Duration::from_secs(10));
     let emulator = builder("crashes").function(function).build().await.unwrap();
     let supervisor =
-        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(BOOTSTRAP))).await.unwrap();
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
     let start = Instant::now();
     let response = client()
         .post(format!("{}/", emulator.url()))
@@ -122,7 +126,7 @@ async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
 #[tokio::test]
 async fn concurrency_runs_n_processes() {
     let emulator = builder("pair").build().await.unwrap();
-    let config = SupervisorConfig::new(BootstrapCommand::new(BOOTSTRAP)).concurrency(2);
+    let config = SupervisorConfig::new(BootstrapCommand::new(bootstrap())).concurrency(2);
     let supervisor = Supervisor::start(&emulator, config).await.unwrap();
     assert_eq!(supervisor.pids().len(), 2);
     let (a, b) = tokio::join!(invoke(&emulator, "slow"), invoke(&emulator, "slow"));
@@ -145,7 +149,7 @@ async fn concurrency_runs_n_processes() {
 async fn output_is_captured_for_the_log_tail() {
     let emulator = builder("logs").build().await.unwrap();
     let supervisor =
-        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(BOOTSTRAP))).await.unwrap();
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
     let url = format!("{}/2021-11-15/functions/logs/response-streaming-invocations", emulator.url());
     let response = client().post(url).header("X-Amz-Log-Type", "Tail").body("\"hi\"").send().await.unwrap();
     let mut decoder = EventStreamDecoder::new();
@@ -168,8 +172,12 @@ async fn output_is_captured_for_the_log_tail() {
 
 #[tokio::test]
 async fn emulate_starts_everything_in_one_call_and_shutdown_kills_the_children() {
-    let emulation = emulate(EmulateOptions::new(BOOTSTRAP)).await.unwrap();
-    assert_eq!(emulation.emulator.function().name, "emulator-test-bootstrap", "named after the bootstrap file");
+    let emulation = emulate(EmulateOptions::new(bootstrap())).await.unwrap();
+    assert_eq!(
+        emulation.emulator.function().name,
+        lambda_stream_fixtures::BOOTSTRAP_NAME,
+        "named after the bootstrap file"
+    );
     assert_eq!(emulation.listening_line(), format!("listening on http://{}", emulation.local_addr()));
     assert!(emulation.local_addr().ip().is_loopback() && emulation.local_addr().port() != 0);
     let answer = json(invoke(&emulation.emulator, "hello").await).await;

@@ -1,4 +1,5 @@
-//! Shared by the test files: the local target with this package's binaries.
+//! Shared by the test files: the local target with this package's binaries, and the broken
+//! runtime (`fixture-bootstrap` from lambda-stream-fixtures).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -17,13 +18,14 @@ pub fn ours() -> Target {
     Target::Local { bootstraps }
 }
 
-/// The broken runtime with `defects` (comma-separated; empty for none), for both example handlers.
+/// The broken runtime, `fixture-bootstrap --break DEFECTS` (comma-separated; empty for none),
+/// for both example handlers and the probe.
 pub fn broken(defects: &str) -> Target {
-    let bin = env!("CARGO_BIN_EXE_broken-runtime");
-    let bootstraps: BTreeMap<String, BootstrapCommand> = ["send-numbers", "conditional-streaming"]
+    let bin = lambda_stream_fixtures::bootstrap_path();
+    let bootstraps: BTreeMap<String, BootstrapCommand> = ["send-numbers", "conditional-streaming", "probe"]
         .into_iter()
         .map(|h| {
-            let mut command = BootstrapCommand::new(bin).arg("--handler").arg(h);
+            let mut command = BootstrapCommand::new(&bin).arg("--handler").arg(h);
             if !defects.is_empty() {
                 command = command.arg("--break").arg(defects);
             }

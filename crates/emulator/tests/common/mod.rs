@@ -11,7 +11,7 @@ use aws_sigv4::sign::v4;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use lambda_stream_emulator::{Emulator, EmulatorBuilder, FunctionConfig};
-use lambda_stream_test_support::scripted_runtime::{ScriptedRuntime, Step};
+use lambda_stream_fixtures::scripted_runtime::{ScriptedRuntime, Step};
 
 /// Generous bound for anything that should happen "soon".
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -1,0 +1,49 @@
+//! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`, off by default; not a stable
+//! API). They take plain pieces, build the `http` types the emulator's internals take, and call
+//! the same functions the front ends call.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::SystemTime;
+
+use crate::payload::{UrlRequestInfo, function_url_event};
+
+/// Builds request parts from pieces; `None` when the pieces are not a valid HTTP request head
+/// (hyper would have refused such a request before any handler saw it).
+fn parts(method: &[u8], uri: &str, headers: &[(Vec<u8>, Vec<u8>)]) -> Option<http::request::Parts> {
+    let mut builder = http::Request::builder().method(http::Method::from_bytes(method).ok()?).uri(uri);
+    for (name, value) in headers {
+        let name = http::HeaderName::from_bytes(name).ok()?;
+        let value = http::HeaderValue::from_bytes(value).ok()?;
+        builder = builder.header(name, value);
+    }
+    Some(builder.body(()).ok()?.into_parts().0)
+}
+
+/// The SigV4 verifier on a request made of these pieces, against the key pair given. `Ok` with
+/// the caller's access key, `Err` with the refusal's message; `None` for an invalid head.
+pub fn verify_sigv4(
+    method: &[u8],
+    uri: &str,
+    headers: &[(Vec<u8>, Vec<u8>)],
+    body: &[u8],
+    access_key_id: &str,
+    secret_access_key: &str,
+    now: SystemTime,
+) -> Option<Result<String, String>> {
+    let parts = parts(method, uri, headers)?;
+    Some(crate::auth::verify(&parts, body, access_key_id, secret_access_key, now).map_err(|r| r.message))
+}
+
+/// The function URL event (payload 2.0) for a request made of these pieces; `None` for an
+/// invalid head.
+pub fn url_event(method: &[u8], uri: &str, headers: &[(Vec<u8>, Vec<u8>)], body: &[u8]) -> Option<Vec<u8>> {
+    let parts = parts(method, uri, headers)?;
+    let info = UrlRequestInfo {
+        request_id: "fuzz",
+        peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 1)),
+        account_id: "000000000000",
+        iam_access_key: None,
+        now: SystemTime::UNIX_EPOCH,
+    };
+    Some(function_url_event(&parts, body, &info))
+}
