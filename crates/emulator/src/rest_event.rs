@@ -250,4 +250,30 @@ mod tests {
         let v: Value = serde_json::from_slice(&rest_proxy_event(&parts, b"", &info(Resource::Root, "/", &[]))).unwrap();
         assert_eq!(v["body"], Value::Null);
     }
+
+    proptest::proptest! {
+        /// Whatever a client sends that hyper lets through, the event is JSON that the events
+        /// crate reads back, with every header value and every query value kept.
+        #[test]
+        fn any_request_gives_a_readable_event(
+            query in "[ -~]{0,40}",
+            values in proptest::collection::vec("[ -~]{0,12}", 0..5),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            path in "(/[a-zA-Z0-9%._~-]{0,8}){1,4}",
+        ) {
+            let mut builder = http::Request::builder().method("PUT");
+            let uri = format!("/prod{path}?{}", query.replace(['#', ' '], "+"));
+            let Ok(uri) = uri.parse::<http::Uri>() else { return Ok(()) };
+            builder = builder.uri(uri);
+            for value in &values {
+                builder = builder.header("x-v", value.trim());
+            }
+            let (parts, ()) = builder.body(()).unwrap().into_parts();
+            let event = rest_proxy_event(&parts, &body, &info(Resource::Proxy, &path, &[]));
+            let back: ApiGatewayProxyRequest = serde_json::from_slice(&event).unwrap();
+            proptest::prop_assert_eq!(back.multi_value_headers.get_all("x-v").iter().count(), values.len());
+            let v: Value = serde_json::from_slice(&event).unwrap();
+            proptest::prop_assert_eq!(v["isBase64Encoded"].as_bool(), Some(!body.is_empty() && std::str::from_utf8(&body).is_err()));
+        }
+    }
 }

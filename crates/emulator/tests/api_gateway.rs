@@ -13,7 +13,7 @@ use bytes::Bytes;
 use common::{KEY, Payload, SECRET, WAIT, builder, client, runtime, signed_for};
 use lambda_stream_emulator::{ApiGatewayConfig, Auth, Bandwidth, ClientEnd, Emulator, EndpointType, FaultKind, FrontEnd, Limits};
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::{Value, json};
 
 const PRELUDE_CT: &str = names::HTTP_INTEGRATION_CONTENT_TYPE;

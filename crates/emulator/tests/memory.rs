@@ -7,7 +7,7 @@
 mod common;
 
 use common::{client, runtime, start};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 
 /// The resident set of this process, in bytes (Linux `/proc/self/statm`).
 fn rss() -> u64 {

@@ -18,7 +18,7 @@ use lambda_stream_emulator::{
     Auth, BootstrapCommand, FaultKind, FunctionConfig, MAX_FAULTS, Supervisor, SupervisorConfig,
 };
 use lambda_stream_protocol::{ErrorDiagnostic, EventStreamDecoder, InvokeEvent, names};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -12,7 +12,7 @@
 mod common;
 
 use common::{client, runtime, start};
-use lambda_stream_test_support::scripted_runtime::Step;
+use lambda_stream_fixtures::scripted_runtime::Step;
 use serde_json::Value;
 
 const FIXTURE: &str = include_str!("fixtures/function-url-request-v2.json");
