@@ -40,8 +40,7 @@ use lambda_stream_protocol::{limits, names};
 use tokio::time::Instant;
 
 use super::ClientGuard;
-use super::function_url::MALFORMED_PRELUDE;
-use super::relay::{self, Failure, HeadRule, PreludeHeaders, RelayRules, Timers};
+use super::relay::{self, Failure, HeadRule, MALFORMED_PRELUDE, PreludeHeaders, RelayRules, Timers};
 use crate::auth::{self, Expected};
 use crate::config::{ApiGatewayConfig, Auth};
 use crate::http::{self as h, Cut, ResponseBody};

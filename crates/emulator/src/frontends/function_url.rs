@@ -26,7 +26,7 @@ use hyper::{Request, Response};
 use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::names;
 
-use super::relay::{self, Failure, HeadRule, PreludeHeaders, RelayRules, Timers};
+use super::relay::{self, Failure, HeadRule, MALFORMED_PRELUDE, PreludeHeaders, RelayRules, Timers};
 use super::{Admitted, ClientGuard, admit};
 use crate::http::{self as h, ResponseBody};
 use crate::invocation::{Event, FrontEnd, InvocationError, NewInvocation};
@@ -35,8 +35,6 @@ use crate::platform::Platform;
 use crate::recorder::{ClientEnd, FaultKind};
 use crate::shaping::Shaper;
 
-/// Error type of a 502 for an answer whose prelude could not be used.
-pub(crate) const MALFORMED_PRELUDE: &str = "Runtime.MalformedPrelude";
 
 /// Serves one function URL request (or `/invoke`, with `front_end` saying which).
 pub(crate) async fn serve(

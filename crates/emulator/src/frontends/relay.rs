@@ -38,6 +38,9 @@ use crate::platform::Platform;
 use crate::recorder::ClientEnd;
 use crate::shaping::Shaper;
 
+/// Error type recorded (and, on a function URL, answered) for an answer whose prelude could not be used.
+pub(crate) const MALFORMED_PRELUDE: &str = "Runtime.MalformedPrelude";
+
 /// Headers of the connection, not of the message (RFC 9110 §7.6.1), and the message framing the
 /// emulator owns.
 const HOP_BY_HOP: [&str; 7] =
