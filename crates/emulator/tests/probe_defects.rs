@@ -17,8 +17,8 @@ use common::{KEY, Payload, SECRET, WAIT, assert_healthy, builder, client, raw_ex
 use lambda_stream_emulator::{
     Auth, BootstrapCommand, FaultKind, FunctionConfig, MAX_FAULTS, Supervisor, SupervisorConfig,
 };
-use lambda_stream_protocol::{ErrorDiagnostic, EventStreamDecoder, InvokeEvent, names};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::{ErrorDiagnostic, EventStreamDecoder, InvokeEvent, names};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
