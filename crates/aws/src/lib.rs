@@ -14,8 +14,9 @@
 //! - [`deploy`]: artifacts bucket, upload, create/update the stack with progress events, and
 //!   [`Deployer::teardown`] / [`Deployer::sweep`], which remove what deploy created, using the tags
 //!   deploy left on the stack.
-//! - [`invoke`]: [`FunctionUrlClient`] (SigV4-signed requests to a function URL, body read as it
-//!   arrives) and [`invoke_with_response_stream`] (aws-sdk-lambda), both with TTFB.
+//! - [`invoke`]: [`FunctionUrlClient`] (SigV4-signed requests to a function URL or, signed for
+//!   `execute-api` or not at all, to an API Gateway REST API; body read as it arrives) and
+//!   [`invoke_with_response_stream`] (aws-sdk-lambda), both with TTFB.
 //! - [`AwsConfig`] / [`Clients`]: region, credentials and endpoint as injected values, so tests
 //!   aim the same code at moto, LocalStack, recorded responses or the emulator.
 //! - [`live`]: the opt-in gate for tests that touch real AWS (`LAMBDA_STREAM_AWS=1` + credentials).
@@ -39,7 +40,7 @@ pub use config::{AwsConfig, Clients, https_client};
 pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
 pub use error::Error;
 pub use invoke::{
-    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, UrlRequest, UrlResponse, invoke_with_response_stream,
+    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, Signing, UrlRequest, UrlResponse, invoke_with_response_stream,
 };
 pub use package::{Arch, Builder, Package, PackageOptions};
 pub use template::Template;
