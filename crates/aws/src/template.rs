@@ -124,7 +124,10 @@ mod tests {
             assert_eq!(integration["IntegrationHttpMethod"], "POST");
             assert_eq!(integration["ResponseTransferMode"], "STREAM");
             let uri = integration["Uri"]["Fn::Sub"].as_str().unwrap();
-            assert!(uri.ends_with(":lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"), "{uri}");
+            assert!(
+                uri.ends_with(":lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"),
+                "{uri}"
+            );
         }
         assert_eq!(doc.pointer("/Resources/ProxyResource/Properties/PathPart").unwrap(), "{proxy+}");
         let permission = doc.pointer("/Resources/ApiGatewayInvokePermission/Properties").unwrap();

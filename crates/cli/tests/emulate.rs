@@ -116,7 +116,8 @@ async fn emulate_with_api_gateway_prints_a_second_line_and_serves_the_rest_api()
     let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
     let wait = Duration::from_secs(30);
     let first = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
-    let url = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first stdout line was {first:?}")).to_owned();
+    let url =
+        first.strip_prefix("listening on ").unwrap_or_else(|| panic!("first stdout line was {first:?}")).to_owned();
     let second = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
     let api = second.strip_prefix("api gateway on ").unwrap_or_else(|| panic!("second stdout line was {second:?}"));
     assert!(api.starts_with("http://127.0.0.1:") && api.ends_with("/v1"), "{api}");

@@ -154,7 +154,8 @@ impl EmulatorBuilder {
         let (runtime_listener, runtime_addr) = bind(&self.runtime_api_bind).await?;
         let api_gateway_listener = match &self.api_gateway {
             Some(_) => {
-                let addr = self.api_gateway_bind.clone().unwrap_or_else(|| SocketAddr::new(local_addr.ip(), 0).to_string());
+                let addr =
+                    self.api_gateway_bind.clone().unwrap_or_else(|| SocketAddr::new(local_addr.ip(), 0).to_string());
                 Some(bind(&addr).await?)
             }
             None => None,

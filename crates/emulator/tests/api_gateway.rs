@@ -11,9 +11,11 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use bytes::Bytes;
 use common::{KEY, Payload, SECRET, WAIT, builder, client, runtime, signed_for};
-use lambda_stream_emulator::{ApiGatewayConfig, Auth, Bandwidth, ClientEnd, Emulator, EndpointType, FaultKind, FrontEnd, Limits};
-use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
+use lambda_stream_emulator::{
+    ApiGatewayConfig, Auth, Bandwidth, ClientEnd, Emulator, EndpointType, FaultKind, FrontEnd, Limits,
+};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
 use serde_json::{Value, json};
 
 const PRELUDE_CT: &str = names::HTTP_INTEGRATION_CONTENT_TYPE;
@@ -173,7 +175,8 @@ async fn the_prelude_is_decoded_at_every_split() {
     prelude.multi_value_headers.insert("x-mv".into(), vec!["a".into(), "b".into()]);
     let body = prelude_and(&prelude, b"hello world");
     let json_len = prelude.to_json().len();
-    let mut cases: Vec<(String, Vec<usize>)> = (1..body.len()).map(|cut| (format!("one cut at {cut}"), vec![cut])).collect();
+    let mut cases: Vec<(String, Vec<usize>)> =
+        (1..body.len()).map(|cut| (format!("one cut at {cut}"), vec![cut])).collect();
     cases.push(("byte by byte".into(), (1..body.len()).collect()));
     cases.push(("JSON | delimiter | payload".into(), vec![json_len, json_len + 8]));
     let rt = runtime(&emulator);
@@ -222,10 +225,19 @@ async fn an_answer_not_in_the_prelude_format_is_a_500() {
     for (name, script) in [
         ("not JSON", vec![Step::streaming(PRELUDE_CT), Step::chunk("not json"), Step::End]),
         ("plain text without a prelude", vec![Step::streaming("text/plain"), Step::chunk("Number: 1\n"), Step::End]),
-        ("metadata without its delimiter", vec![Step::streaming(PRELUDE_CT), Step::chunk("{\"statusCode\":200}"), Step::End]),
+        (
+            "metadata without its delimiter",
+            vec![Step::streaming(PRELUDE_CT), Step::chunk("{\"statusCode\":200}"), Step::End],
+        ),
         ("nothing at all", vec![Step::streaming(PRELUDE_CT), Step::End]),
-        ("no delimiter in the first 16 KiB", vec![Step::streaming(PRELUDE_CT), Step::Chunk(no_delimiter.clone()), Step::End]),
-        ("status 99", vec![Step::streaming(PRELUDE_CT), Step::chunk("{\"statusCode\":99}\0\0\0\0\0\0\0\0x"), Step::End]),
+        (
+            "no delimiter in the first 16 KiB",
+            vec![Step::streaming(PRELUDE_CT), Step::Chunk(no_delimiter.clone()), Step::End],
+        ),
+        (
+            "status 99",
+            vec![Step::streaming(PRELUDE_CT), Step::chunk("{\"statusCode\":99}\0\0\0\0\0\0\0\0x"), Step::End],
+        ),
     ] {
         let served = rt.spawn(vec![script]);
         let response = client().get(format!("{url}/")).send().await.unwrap();
@@ -286,10 +298,10 @@ async fn chunks_are_relayed_as_they_arrive() {
 #[tokio::test(start_paused = true)]
 async fn a_function_timeout_before_the_first_byte_is_a_502() {
     let function = lambda_stream_emulator::FunctionConfig::new("late").timeout(Duration::from_secs(3));
-    let emulator =
-        builder("late").function(function).api_gateway(ApiGatewayConfig::default()).build().await.unwrap();
+    let emulator = builder("late").function(function).api_gateway(ApiGatewayConfig::default()).build().await.unwrap();
     let url = emulator.api_gateway_url().unwrap();
-    let served = runtime(&emulator).spawn(vec![vec![Step::Pause(Duration::from_secs(10)), Step::post_error(&ErrorDiagnostic::new("X", "y"))]]);
+    let served = runtime(&emulator)
+        .spawn(vec![vec![Step::Pause(Duration::from_secs(10)), Step::post_error(&ErrorDiagnostic::new("X", "y"))]]);
     let response = client().get(format!("{url}/")).send().await.unwrap();
     assert_eq!(response.status(), 502);
     assert_eq!(message_of(response).await, "Internal server error");
@@ -319,13 +331,18 @@ async fn the_idle_timeout_cuts_a_silent_stream() {
     assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"a");
     assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"b", "20 s of silence is under the timeout");
     assert!(response.chunk().await.is_err(), "45 s of silence is over the 30 s edge idle timeout");
-    let record = emulator.recorder().wait_until(WAIT, "the cut", |r| {
-        r.invocations().pop().filter(|rec| rec.client.end.is_some())
-    }).await.unwrap();
+    let record = emulator
+        .recorder()
+        .wait_until(WAIT, "the cut", |r| r.invocations().pop().filter(|rec| rec.client.end.is_some()))
+        .await
+        .unwrap();
     let (cut_at, end) = record.client.end.clone().unwrap();
     assert!(matches!(&end, ClientEnd::Aborted { reason } if reason.contains("idle timeout")), "{end:?}");
     let since_b = cut_at - record.client.chunks.last().unwrap().at;
-    assert!(since_b >= Duration::from_secs(30) && since_b < Duration::from_millis(30_500), "cut {since_b:?} after the last chunk");
+    assert!(
+        since_b >= Duration::from_secs(30) && since_b < Duration::from_millis(30_500),
+        "cut {since_b:?} after the last chunk"
+    );
     drop(served);
 }
 
@@ -468,7 +485,11 @@ async fn api_gateway_bandwidth_applies_after_lambdas() {
     assert!(at[2] >= Duration::from_millis(1990) && at[2] < Duration::from_millis(2100), "{at:?}");
 
     // The function URL of the same emulator is not shaped by API Gateway's cap.
-    let served = runtime(&emulator).spawn(vec![vec![Step::streaming("text/plain"), Step::Chunk(Bytes::from(vec![b'u'; 3000])), Step::End]]);
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("text/plain"),
+        Step::Chunk(Bytes::from(vec![b'u'; 3000])),
+        Step::End,
+    ]]);
     let started = tokio::time::Instant::now();
     let body = client().get(format!("{}/", emulator.url())).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(body.len(), 3000);
@@ -478,8 +499,7 @@ async fn api_gateway_bandwidth_applies_after_lambdas() {
 
 #[tokio::test(start_paused = true)]
 async fn aws_limits_through_api_gateway_follow_the_stricter_lambda_cap() {
-    let emulator =
-        builder("aws").aws_limits(true).api_gateway(ApiGatewayConfig::default()).build().await.unwrap();
+    let emulator = builder("aws").aws_limits(true).api_gateway(ApiGatewayConfig::default()).build().await.unwrap();
     assert_eq!(emulator.limits().api_gateway_bandwidth, Some(Bandwidth::API_GATEWAY));
     assert_eq!(Bandwidth::API_GATEWAY.burst_bytes, 10 * 1024 * 1024);
     let url = emulator.api_gateway_url().unwrap();
@@ -507,7 +527,8 @@ async fn iam_auth_checks_sigv4_for_execute_api() {
     let unsigned = client().get(format!("{url}/x")).send().await.unwrap();
     assert_eq!(unsigned.status(), 403);
     assert_eq!(message_of(unsigned).await, "Missing Authentication Token");
-    let for_lambda = signed_for(addr, "lambda", "POST", "/prod/x", "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed);
+    let for_lambda =
+        signed_for(addr, "lambda", "POST", "/prod/x", "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed);
     let refused = for_lambda.send().await.unwrap();
     assert_eq!(refused.status(), 403);
     assert_eq!(refused.headers()["x-amzn-errortype"], "InvalidSignatureException");
@@ -517,7 +538,8 @@ async fn iam_auth_checks_sigv4_for_execute_api() {
     assert_eq!(wrong_secret.send().await.unwrap().status(), 403);
 
     let served = runtime(&emulator).spawn(vec![split(&prelude_and(&Prelude::with_status(200), b"signed"), &[])]);
-    let ok = signed_for(addr, "execute-api", "POST", "/prod/x", "{}", (KEY, SECRET), SystemTime::now(), Payload::ContentSha);
+    let ok =
+        signed_for(addr, "execute-api", "POST", "/prod/x", "{}", (KEY, SECRET), SystemTime::now(), Payload::ContentSha);
     let response = ok.send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "signed");

@@ -111,12 +111,22 @@ pub(crate) async fn serve(
     let ids = Ids::new();
     let Some(config) = platform.api_gateway.as_ref() else {
         // The listener exists only with a configuration; answer rather than panic if not.
-        return gateway_error(&ids, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerErrorException", INTERNAL_SERVER_ERROR);
+        return gateway_error(
+            &ids,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerErrorException",
+            INTERNAL_SERVER_ERROR,
+        );
     };
     let Some((resource, path)) = route(req.uri().path(), &config.stage).map(|(r, p)| (r, p.to_owned())) else {
         tracing::info!(path = %req.uri().path(), stage = %config.stage, "no resource of the REST API matches");
         h::drain(req.into_body()).await;
-        return gateway_error(&ids, StatusCode::FORBIDDEN, "MissingAuthenticationTokenException", "Missing Authentication Token");
+        return gateway_error(
+            &ids,
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        );
     };
     let (parts, body) = req.into_parts();
     let max = usize::try_from(limits::APIGW_MAX_REQUEST_BYTES).unwrap_or(usize::MAX);
@@ -160,7 +170,12 @@ pub(crate) async fn serve(
             event.len(),
             platform.limits.max_request_bytes
         );
-        return gateway_error(&ids, StatusCode::INTERNAL_SERVER_ERROR, "InternalServerErrorException", INTERNAL_SERVER_ERROR);
+        return gateway_error(
+            &ids,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerErrorException",
+            INTERNAL_SERVER_ERROR,
+        );
     }
     let mut new = NewInvocation::new(event.into(), FrontEnd::ApiGateway);
     new.client_request_id = Some(ids.request_id.clone());
@@ -202,7 +217,9 @@ fn admit(config: &ApiGatewayConfig, parts: &http::request::Parts, body: &[u8]) -
         let given = parts.headers.get(names::API_KEY).and_then(|v| v.to_str().ok());
         if given != Some(key.as_str()) {
             tracing::info!(path = %parts.uri.path(), "refused: missing or wrong x-api-key");
-            return Err(Box::new(|ids: &Ids| gateway_error(ids, StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden")));
+            return Err(Box::new(|ids: &Ids| {
+                gateway_error(ids, StatusCode::FORBIDDEN, "ForbiddenException", "Forbidden")
+            }));
         }
     }
     Ok(caller)
@@ -252,7 +269,12 @@ async fn respond(
     };
     let mut response = Response::new(response_body);
     *response.status_mut() = head.status;
-    relay::set_headers(&mut response, headers, &[names::AMZN_REQUEST_ID, names::AMZ_APIGW_ID, names::AMZN_TRACE_ID], &id);
+    relay::set_headers(
+        &mut response,
+        headers,
+        &[names::AMZN_REQUEST_ID, names::AMZ_APIGW_ID, names::AMZN_TRACE_ID],
+        &id,
+    );
     ids.stamp(&mut response);
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert(names::AMZN_TRACE_ID, v);

@@ -35,7 +35,6 @@ use crate::platform::Platform;
 use crate::recorder::{ClientEnd, FaultKind};
 use crate::shaping::Shaper;
 
-
 /// Serves one function URL request (or `/invoke`, with `front_end` saying which).
 pub(crate) async fn serve(
     platform: Arc<Platform>,
@@ -63,15 +62,16 @@ pub(crate) async fn serve(
     let id = request_id;
     let guard = ClientGuard::new(&platform.recorder, &id);
 
-    let head = match relay::await_head(&mut stream, Timers::default(), HeadRule::PreludeIfAnnounced, PreludeHeaders::Remapped)
-        .await
-    {
-        Ok(head) => head,
-        Err(failure) => {
-            guard.disarm();
-            return bad_gateway(&platform, &id, failure);
-        }
-    };
+    let head =
+        match relay::await_head(&mut stream, Timers::default(), HeadRule::PreludeIfAnnounced, PreludeHeaders::Remapped)
+            .await
+        {
+            Ok(head) => head,
+            Err(failure) => {
+                guard.disarm();
+                return bad_gateway(&platform, &id, failure);
+            }
+        };
     // No body may follow the head for these (RFC 9110 §6.4.1): the rest of the answer is read
     // and dropped, so the runtime is not left blocked on a body nobody reads.
     let bodiless = parts.method == Method::HEAD || matches!(head.status.as_u16(), 204 | 304);
@@ -94,7 +94,10 @@ pub(crate) async fn serve(
         Some(tx) => {
             let shaped = platform.limits.bandwidth.is_some();
             let first = relay::send_first_with_head(&platform, &id, &tx, head.first, shaped);
-            let rules = RelayRules { shapers: platform.limits.bandwidth.map(Shaper::new).into_iter().collect(), ..RelayRules::default() };
+            let rules = RelayRules {
+                shapers: platform.limits.bandwidth.map(Shaper::new).into_iter().collect(),
+                ..RelayRules::default()
+            };
             tokio::spawn(relay::relay(platform.clone(), id, stream, first, tx, rules));
         }
         None => {
