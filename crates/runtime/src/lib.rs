@@ -3,8 +3,8 @@
 //! Write AWS Lambda **response-streaming** functions in Rust. A handler gets the event, a
 //! [`ResponseStreamWriter`] and a [`LambdaContext`]; every [`write`](ResponseStreamWriter::write)
 //! becomes one HTTP chunk on the Runtime API's `POST /response`, sent at once, so the caller sees
-//! bytes while the function is still working. The wire facts come from the project's
-//! `shared/spec/streaming-protocol.md` and are encoded by [`lambda_stream_protocol`].
+//! bytes while the function is still working. The wire facts, with their sources, are in the
+//! repository's `docs/protocol.md` and are encoded by [`lambda_stream_protocol`].
 //!
 //! ```no_run
 //! use std::time::Duration;
