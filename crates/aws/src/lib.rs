@@ -10,7 +10,9 @@
 //!   `bootstrap` ([`package::package`], [`package::zip_bootstrap`]).
 //! - [`template`]: the CloudFormation template (`templates/lambda-stream.json`): role, function on
 //!   `provided.al2023`, its function URL (`AWS_IAM`, `RESPONSE_STREAM`), log group, and the managed
-//!   policy a caller needs; and its variant without the URL for moto.
+//!   policy a caller needs; optionally an API Gateway REST API whose Lambda proxy integration
+//!   streams ([`RestApiOptions`], `deploy --front api-gateway`); and its variant without the URL
+//!   for moto.
 //! - [`deploy`]: artifacts bucket, upload, create/update the stack with progress events, and
 //!   [`Deployer::teardown`] / [`Deployer::sweep`], which remove what deploy created, using the tags
 //!   deploy left on the stack.
@@ -39,7 +41,9 @@ pub mod template;
 /// CloudFormation's status types, as [`Progress`] events and [`Error`]s carry them.
 pub use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 pub use config::{AwsConfig, Clients, https_client};
-pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
+pub use deploy::{
+    Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, RestApiOptions, StackAction, TeardownReport,
+};
 pub use error::Error;
 pub use invoke::{
     Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, Signing, UrlRequest, UrlResponse, invoke_with_response_stream,

@@ -4,8 +4,10 @@
 //! The API Gateway REST API is in the same template behind the condition `HasApiGateway`
 //! (parameter [`PARAM_API_GATEWAY`] = `true`): a REST API, `ANY` on the root and on `{proxy+}`
 //! with an `AWS_PROXY` integration to the InvokeWithResponseStream URI with
-//! `ResponseTransferMode: STREAM`, a deployment, a stage, and the permission for
-//! `apigateway.amazonaws.com` (docs/protocol.md §6). One template, so `deploy --front
+//! `ResponseTransferMode: STREAM`, a deployment, a stage, the permission for
+//! `apigateway.amazonaws.com` (docs/protocol.md §6), and a managed policy with `execute-api:Invoke`
+//! for its callers (a policy of its own rather than a conditional statement in the invoke policy,
+//! which moto's policy check refuses). One template, so `deploy --front
 //! api-gateway` adds the REST API alongside the function URL and a later deploy without it
 //! removes it again.
 //!
@@ -28,6 +30,8 @@ pub const OUTPUT_FUNCTION_ARN: &str = "FunctionArn";
 pub const OUTPUT_INVOKE_POLICY: &str = "InvokePolicyArn";
 /// Output: the REST API stage's invoke URL (only with the REST API).
 pub const OUTPUT_API_URL: &str = "ApiUrl";
+/// Output: the managed policy callers of the REST API need (only with the REST API).
+pub const OUTPUT_REST_API_INVOKE_POLICY: &str = "RestApiInvokePolicyArn";
 /// Output: the REST API's id (only with the REST API).
 pub const OUTPUT_REST_API_ID: &str = "RestApiId";
 /// Parameter: `true` deploys the REST API too.
@@ -103,12 +107,12 @@ mod tests {
     fn callers_get_both_invoke_permissions() {
         let t = Template::standard();
         let statements = t.document().pointer("/Resources/InvokePolicy/Properties/PolicyDocument/Statement").unwrap();
-        let actions: Vec<&str> = statements.as_array().unwrap().iter().filter_map(|s| s["Action"].as_str()).collect();
+        let actions: Vec<&str> = statements.as_array().unwrap().iter().map(|s| s["Action"].as_str().unwrap()).collect();
         assert!(actions.contains(&"lambda:InvokeFunctionUrl") && actions.contains(&"lambda:InvokeFunction"));
-        // With the REST API, execute-api:Invoke too.
-        let rest = statements.as_array().unwrap().iter().find_map(|s| s.pointer("/Fn::If")).unwrap();
-        assert_eq!(rest[0], "HasApiGateway");
-        assert_eq!(rest[1]["Action"], "execute-api:Invoke");
+        // With the REST API, a policy of its own grants execute-api:Invoke.
+        let rest = t.document().pointer("/Resources/RestApiInvokePolicy").unwrap();
+        assert_eq!(rest["Condition"], "HasApiGateway");
+        assert_eq!(rest.pointer("/Properties/PolicyDocument/Statement/0/Action").unwrap(), "execute-api:Invoke");
     }
 
     #[test]

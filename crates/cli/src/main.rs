@@ -15,8 +15,9 @@
 //!   then the emulator.
 //!
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
-//!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
-//!   the signed URL or InvokeWithResponseStream printing chunks as they arrive, and remove it all.
+//!   bin as `bootstrap`, deploy it behind an IAM function URL (and, with `--front api-gateway`, a
+//!   streaming REST API) with CloudFormation, call it through the signed URL, InvokeWithResponseStream
+//!   or the REST API printing chunks as they arrive, and remove it all.
 //!
 //! ## Why `anyhow` here
 //! Library crates have typed errors; this binary only reports them, with context saying what to do.
@@ -76,17 +77,22 @@ enum Command {
     ///
     /// Uploads the zip to an artifacts bucket (created when missing), creates or updates a
     /// CloudFormation stack (templates/lambda-stream.json) with a progress bar, and prints the
-    /// stack's outputs: FunctionUrl, FunctionName, FunctionArn, InvokePolicyArn. Everything is
-    /// tagged lambda-stream:stack. A failed creation is torn down unless --keep-failed.
+    /// stack's outputs: FunctionUrl, FunctionName, FunctionArn, InvokePolicyArn (and ApiUrl,
+    /// RestApiId with --front api-gateway, which adds a REST API whose Lambda proxy integration
+    /// streams). Everything is tagged lambda-stream:stack. A failed creation is torn down unless
+    /// --keep-failed.
     ///
-    /// Example: lambda-stream deploy --stack send-numbers --bin send-numbers
+    /// Example: lambda-stream deploy --stack send-numbers --bin send-numbers --front api-gateway
     Deploy(aws_cmds::DeployArgs),
     /// Call a deployed function and print its body as it streams in, with status, headers and TTFB.
     ///
     /// Through the function URL signed with SigV4 (what curl --aws-sigv4 --no-buffer does) and/or
-    /// through InvokeWithResponseStream. The body goes to stdout; everything else to stderr.
+    /// through InvokeWithResponseStream, or through the stack's REST API (--via api-gateway,
+    /// signed for execute-api). The body goes to stdout; status, headers, each chunk's arrival and
+    /// the TTFB to stderr.
     ///
     /// Example: lambda-stream invoke --stack send-numbers --data '{"count":3}'
+    /// Example: lambda-stream invoke --stack send-numbers --via api-gateway --path /numbers
     Invoke(aws_cmds::InvokeArgs),
     /// Delete a stack and what deploy created for it (its zips; the bucket if deploy made it and it is empty).
     ///
