@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::apigw::ApiGatewayProxyRequest;
 use bytes::Bytes;
-use common::{KEY, Payload, SECRET, WAIT, builder, client, runtime, signed_for};
+use common::{KEY, Payload, SECRET, WAIT, builder, client, runtime, signed_for, split};
 use lambda_stream_emulator::{
     ApiGatewayConfig, Auth, Bandwidth, ClientEnd, Emulator, EndpointType, FaultKind, FrontEnd, Limits,
 };
@@ -24,20 +24,6 @@ async fn start(name: &str, config: ApiGatewayConfig) -> (Emulator, String) {
     let emulator = builder(name).api_gateway(config).build().await.expect("emulator starts");
     let url = emulator.api_gateway_url().expect("an API Gateway listener");
     (emulator, url)
-}
-
-/// The steps that stream `body` (a prelude and payload) cut at `cuts`.
-fn split(body: &[u8], cuts: &[usize]) -> Vec<Step> {
-    let mut steps = vec![Step::streaming(PRELUDE_CT)];
-    let mut at = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
-        if cut > at {
-            steps.push(Step::chunk(Bytes::copy_from_slice(&body[at..cut])));
-            at = cut;
-        }
-    }
-    steps.push(Step::End);
-    steps
 }
 
 fn prelude_and(prelude: &Prelude, payload: &[u8]) -> Vec<u8> {

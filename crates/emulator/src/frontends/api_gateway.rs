@@ -44,7 +44,7 @@ use super::relay::{self, Failure, HeadRule, MALFORMED_PRELUDE, PreludeHeaders, R
 use crate::auth::{self, Expected};
 use crate::config::{ApiGatewayConfig, Auth};
 use crate::http::{self as h, Cut, ResponseBody};
-use crate::invocation::{Event, FrontEnd, NewInvocation};
+use crate::invocation::{FrontEnd, NewInvocation};
 use crate::platform::Platform;
 use crate::recorder::{ClientEnd, FaultKind};
 use crate::rest_event::{Resource, RestRequestInfo, rest_proxy_event};
@@ -300,12 +300,7 @@ async fn respond(
             let rules = RelayRules { shapers, timers, remaining: owed };
             tokio::spawn(relay::relay(platform.clone(), id, stream, first, tx, rules));
         }
-        None => {
-            platform.recorder.client_end(&id, ClientEnd::Completed);
-            if !head.finished {
-                tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
-            }
-        }
+        None => relay::end_without_body(&platform, &id, stream, head.finished),
     }
     response
 }

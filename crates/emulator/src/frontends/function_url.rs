@@ -29,7 +29,7 @@ use lambda_stream_protocol::names;
 use super::relay::{self, Failure, HeadRule, MALFORMED_PRELUDE, PreludeHeaders, RelayRules, Timers};
 use super::{Admitted, ClientGuard, admit};
 use crate::http::{self as h, ResponseBody};
-use crate::invocation::{Event, FrontEnd, InvocationError, NewInvocation};
+use crate::invocation::{FrontEnd, InvocationError, NewInvocation};
 use crate::payload::{UrlRequestInfo, function_url_event};
 use crate::platform::Platform;
 use crate::recorder::{ClientEnd, FaultKind};
@@ -100,12 +100,7 @@ pub(crate) async fn serve(
             };
             tokio::spawn(relay::relay(platform.clone(), id, stream, first, tx, rules));
         }
-        None => {
-            platform.recorder.client_end(&id, ClientEnd::Completed);
-            if !head.finished {
-                tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
-            }
-        }
+        None => relay::end_without_body(&platform, &id, stream, head.finished),
     }
     response
 }

@@ -273,6 +273,16 @@ pub(crate) fn send_first_with_head(
     }
 }
 
+/// Ends the client leg of an answer sent without a body (no body at all, `HEAD`, 204, 304); when
+/// the function is still writing, its answer is read and dropped so the runtime is not left
+/// blocked on a body nobody reads.
+pub(crate) fn end_without_body(platform: &Platform, id: &str, mut stream: InvocationStream, finished: bool) {
+    platform.recorder.client_end(id, ClientEnd::Completed);
+    if !finished {
+        tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
+    }
+}
+
 /// What a relay enforces besides passing chunks on.
 #[derive(Debug, Default)]
 pub(crate) struct RelayRules {

@@ -36,6 +36,21 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
 }
 
+/// A streamed answer with the prelude's content type: `body` (prelude and payload) cut into
+/// chunks at `cuts`, then the end.
+pub fn split(body: &[u8], cuts: &[usize]) -> Vec<Step> {
+    let mut steps = vec![Step::streaming(lambda_stream_protocol::names::HTTP_INTEGRATION_CONTENT_TYPE)];
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
+        if cut > start {
+            steps.push(Step::chunk(bytes::Bytes::copy_from_slice(&body[start..cut])));
+            start = cut;
+        }
+    }
+    steps.push(Step::End);
+    steps
+}
+
 /// A complete, ordinary invocation through the function URL front end: proves the emulator is
 /// still serving after whatever the test did before.
 pub async fn assert_healthy(emulator: &Emulator) {
