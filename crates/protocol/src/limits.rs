@@ -54,3 +54,28 @@ pub const APIGW_DEFAULT_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// API Gateway: the largest request payload a REST API accepts, 10 MB (APIGW "Stream the
 /// integration response" names API Gateway's 10 MB payload limit; read as MiB, PROJECT).
 pub const APIGW_MAX_REQUEST_BYTES: u64 = 10 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits as their sources state them, written out, so a slip in the arithmetic above
+    /// (a `+` for a `*`) cannot hide behind tests that compare a limit with itself.
+    #[test]
+    fn limits_are_the_documented_values() {
+        assert_eq!(MAX_STREAMED_RESPONSE_BYTES, 200_000_000);
+        assert_eq!(MAX_BUFFERED_RESPONSE_BYTES, 6_000_000);
+        assert_eq!(RIE_BUFFERED_RESPONSE_BYTES, 6_291_556);
+        assert_eq!(BANDWIDTH_BURST_BYTES, 6_291_456);
+        assert_eq!(BANDWIDTH_BYTES_PER_SECOND, 2_097_152);
+        assert_eq!(MAX_PRELUDE_BYTES, 16_384);
+        assert_eq!(MAX_FUNCTION_TIMEOUT, Duration::from_secs(900));
+        assert_eq!(APIGW_BANDWIDTH_BURST_BYTES, 10_485_760);
+        assert_eq!(APIGW_BANDWIDTH_BYTES_PER_SECOND, 2_097_152);
+        assert_eq!(APIGW_MAX_STREAM_DURATION, Duration::from_secs(900));
+        assert_eq!(APIGW_IDLE_TIMEOUT_REGIONAL, Duration::from_secs(300));
+        assert_eq!(APIGW_IDLE_TIMEOUT_EDGE, Duration::from_secs(30));
+        assert_eq!(APIGW_DEFAULT_INTEGRATION_TIMEOUT, Duration::from_secs(29));
+        assert_eq!(APIGW_MAX_REQUEST_BYTES, 10_485_760);
+    }
+}
