@@ -109,7 +109,8 @@ pub use invocation::{ErrorOrigin, FrontEnd, InvocationError};
 pub use logs::FunctionLog;
 pub use recorder::{
     CHANGE_BUFFER, Change, ChunkRecord, ClientEnd, ClientLeg, DEFAULT_EXCERPT_BYTES, DEFAULT_HISTORY, Excerpt, Fault,
-    FaultKind, InvocationRecord, MAX_CHUNK_RECORDS, MAX_FAULTS, MAX_FAULTS_PER_INVOCATION, Recorder, RuntimeLeg,
+    FaultKind, InvocationRecord, MAX_CHUNK_RECORDS, MAX_ERROR_TEXT, MAX_FAULTS, MAX_FAULTS_PER_INVOCATION, Recorder,
+    RuntimeLeg,
 };
 pub use server::{Emulator, EmulatorBuilder};
 pub use supervisor::{BootstrapCommand, Drained, Supervisor, SupervisorConfig};

@@ -54,6 +54,8 @@ pub const DEFAULT_HISTORY: usize = 64;
 pub const MAX_FAULTS: usize = 1024;
 /// Faults kept per invocation.
 pub const MAX_FAULTS_PER_INVOCATION: usize = 64;
+/// Bytes of an error's message and document a record keeps.
+pub const MAX_ERROR_TEXT: usize = 4096;
 /// Invocations kept whatever their state: a last resort against records that never complete.
 const MAX_OPEN_RECORDS: usize = 16_384;
 /// Bytes of the event and of the runtime's answer kept per invocation by default.
@@ -514,6 +516,14 @@ impl Recorder {
     }
 
     pub(crate) fn outcome(&self, request_id: &str, outcome: Result<(), InvocationError>) {
+        // The error document can be as large as a buffered response (6 MiB); the record keeps
+        // its start, so the history stays small. Clients get the whole document from the front
+        // end, not from here.
+        let outcome = outcome.map_err(|mut e| {
+            cap_text(&mut e.details, MAX_ERROR_TEXT);
+            cap_text(&mut e.error_message, MAX_ERROR_TEXT);
+            e
+        });
         self.update(request_id, |r, _| {
             if r.outcome.is_none() {
                 r.outcome = Some(outcome);
@@ -541,4 +551,18 @@ impl Recorder {
         }
         self.announce(|| Change::Fault);
     }
+}
+
+/// Cuts `text` to at most `max` bytes (at a char boundary), saying how long it was.
+fn cap_text(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let total = text.len();
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("... ({total} bytes in all)"));
 }
