@@ -101,6 +101,17 @@ async fn the_event_is_the_rest_proxy_payload_1_0() {
     let record = emulator.recorder().wait_for(&apigw_id, WAIT).await.unwrap();
     assert_eq!(record.request_id, next.request_id);
     assert_eq!(record.front_end, FrontEnd::ApiGateway);
+
+    // A client may set API Gateway's request id with a UUID (APIGW-LOGGING).
+    let chosen = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    let call = tokio::spawn(client().get(format!("{url}/again")).header("x-amzn-RequestId", chosen).send());
+    let next = rt.next().await.unwrap();
+    let event: Value = serde_json::from_slice(&next.body).unwrap();
+    assert_eq!(event["requestContext"]["requestId"], chosen);
+    rt.answer(&next.request_id, &split(&prelude_and(&Prelude::with_status(200), b"ok"), &[])).await.unwrap();
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.headers()["x-amzn-requestid"], chosen);
+    assert_ne!(response.headers()["x-amz-apigw-id"], extended, "the extended id is always new");
 }
 
 #[tokio::test]

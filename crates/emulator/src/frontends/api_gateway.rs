@@ -19,8 +19,9 @@
 //!    idle or integration timeout is 504 `{"message": "Endpoint request timed out"}`.
 //! 5. **Stream**: status and headers from the metadata (`headers` and `multiValueHeaders` merged,
 //!    the latter winning, cookies as `set-cookie`; a `Content-Length` the function sets is kept
-//!    and held to, otherwise the body is chunked), plus API Gateway's `x-amzn-RequestId`,
-//!    `x-amz-apigw-id` and `X-Amzn-Trace-Id`. The body is relayed as it arrives, through
+//!    and held to, otherwise the body is chunked), plus API Gateway's `x-amzn-RequestId` (the
+//!    client's own if it sent one as a UUID) and `x-amz-apigw-id` (APIGW-LOGGING), and
+//!    `X-Amzn-Trace-Id`. The body is relayed as it arrives, through
 //!    Lambda's and then API Gateway's bandwidth caps when `--aws-limits` is on; an error, the
 //!    idle timeout or the integration timeout after the head cuts the body (the client sees the
 //!    chunked transfer end without its last chunk, curl's error 18, APIGW-TROUBLE).
@@ -70,6 +71,19 @@ impl Ids {
         Self { request_id: uuid::Uuid::new_v4().to_string(), extended }
     }
 
+    /// The ids of one request. A client may set the request id with an `x-amzn-RequestId` header
+    /// in UUID format; the extended id is always API Gateway's own (APIGW-LOGGING). What API
+    /// Gateway answers for a value that is not a UUID is not documented (its access log shows a
+    /// replacement): here it is ignored and a fresh id used.
+    fn for_request(headers: &http::HeaderMap) -> Self {
+        let mut ids = Self::new();
+        let given = headers.get(names::AMZN_REQUEST_ID).and_then(|v| v.to_str().ok());
+        if let Some(id) = given.and_then(|v| uuid::Uuid::try_parse(v.trim()).ok()) {
+            ids.request_id = id.hyphenated().to_string();
+        }
+        ids
+    }
+
     fn stamp(&self, response: &mut Response<ResponseBody>) {
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&self.request_id) {
@@ -108,7 +122,7 @@ pub(crate) async fn serve(
     local_port: u16,
     req: Request<Incoming>,
 ) -> Response<ResponseBody> {
-    let ids = Ids::new();
+    let ids = Ids::for_request(req.headers());
     let Some(config) = platform.api_gateway.as_ref() else {
         // The listener exists only with a configuration; answer rather than panic if not.
         return gateway_error(
@@ -392,5 +406,18 @@ mod tests {
         assert_eq!(ids.extended.len(), 16);
         assert!(ids.extended.ends_with('='));
         assert_ne!(ids.request_id, Ids::new().request_id);
+    }
+
+    #[test]
+    fn a_client_may_set_the_request_id_as_a_uuid_only() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(names::AMZN_REQUEST_ID, HeaderValue::from_static("2B7C8D5E-0F3A-4B6C-9D1E-2F3A4B5C6D7E"));
+        let ids = Ids::for_request(&headers);
+        assert_eq!(ids.request_id, "2b7c8d5e-0f3a-4b6c-9d1e-2f3a4b5c6d7e");
+        headers.insert(names::AMZN_REQUEST_ID, HeaderValue::from_static("not-a-uuid"));
+        let fresh = Ids::for_request(&headers);
+        assert!(uuid::Uuid::try_parse(&fresh.request_id).is_ok(), "{}", fresh.request_id);
+        assert_ne!(fresh.request_id, "not-a-uuid");
+        assert_ne!(Ids::for_request(&http::HeaderMap::new()).request_id, ids.request_id);
     }
 }
