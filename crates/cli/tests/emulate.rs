@@ -177,3 +177,68 @@ async fn emulate_serves_the_dashboard_on_a_port_of_its_own() {
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["front_end"], "/invoke");
 }
+
+/// `invoke --via api-gateway` as a user runs it, against `emulate --api-gateway` with IAM auth:
+/// two processes sharing only a key pair in their environments (no AWS is contacted: the key pair
+/// comes from the environment and the REST API is the emulator's). The invoke process must sign
+/// for execute-api (the emulator refuses anything else), print the body to stdout as it arrives
+/// and each chunk's arrival and the TTFB to stderr.
+#[tokio::test]
+async fn invoke_via_api_gateway_signs_for_execute_api_and_prints_chunks_and_ttfb() {
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "AKIDCLITEST"),
+        ("AWS_SECRET_ACCESS_KEY", "cli-test-secret"),
+        ("AWS_REGION", "us-east-1"),
+        // No shared config or profile of the machine's user is read.
+        ("AWS_CONFIG_FILE", "/nonexistent/lambda-stream-test-config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/lambda-stream-test-credentials"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let mut child = Command::new(CLI)
+        .args(["emulate", "--api-gateway", "--api-gateway-auth", "iam", "--function-name", "numbers", "--"])
+        .arg(test_bootstrap())
+        .args(["--handler", "send-numbers"])
+        .envs(keys)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let wait = Duration::from_secs(30);
+    let _listening = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
+    let second = tokio::time::timeout(wait, stdout.next_line()).await.unwrap().unwrap().unwrap();
+    let api = second.strip_prefix("api gateway on ").unwrap_or_else(|| panic!("second stdout line was {second:?}"));
+
+    let invoke = |auth: &'static str| {
+        let mut command = Command::new(CLI);
+        command
+            .args(["invoke", "--api-url", api, "--path", "/numbers", "--api-auth", auth])
+            .args(["--data", r#"{"count":3,"pause_ms":400}"#])
+            .envs(keys)
+            .env("RUST_LOG", "warn");
+        command
+    };
+    let signed = tokio::time::timeout(Duration::from_secs(60), invoke("iam").output()).await.unwrap().unwrap();
+    let out = String::from_utf8_lossy(&signed.stdout);
+    let err = String::from_utf8_lossy(&signed.stderr);
+    assert!(signed.status.success(), "invoke failed: {err}");
+    assert_eq!(out, "Number: 1\nNumber: 2\nNumber: 3\n", "{err}");
+    assert!(err.contains("SigV4, service execute-api"), "{err}");
+    assert!(err.contains("< 200"), "{err}");
+    assert!(err.contains("< x-amz-apigw-id: "), "API Gateway's headers are shown: {err}");
+    assert!(err.contains("* chunk 1: ") && err.contains("* chunk 3: "), "one line per chunk: {err}");
+    assert!(err.contains("REST API: 30 bytes in 3 chunks, TTFB "), "{err}");
+
+    // Unsigned, the IAM REST API refuses it, and invoke says why and fails.
+    let unsigned = tokio::time::timeout(Duration::from_secs(60), invoke("none").output()).await.unwrap().unwrap();
+    let err = String::from_utf8_lossy(&unsigned.stderr);
+    assert!(!unsigned.status.success());
+    assert!(err.contains("< 403") && err.contains("execute-api:Invoke"), "{err}");
+
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "emulate exited with {status}");
+}
