@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["client", "state"],
     &["writer"],
     &["handler"],
-    &["runtime"],
+    &["event", "runtime"],
     &["local"],
 ];
 
