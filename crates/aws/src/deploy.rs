@@ -28,7 +28,10 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag
 
 use crate::error::aws;
 use crate::package::Arch;
-use crate::template::{FUNCTION_URL, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, Template};
+use crate::template::{
+    FUNCTION_URL, OUTPUT_API_URL, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, PARAM_API_GATEWAY, PARAM_API_GATEWAY_AUTH,
+    PARAM_STAGE_NAME, Template,
+};
 use crate::{Clients, Error};
 
 /// Tag key naming the stack, on the stack and every resource.
@@ -62,6 +65,10 @@ pub struct DeployOptions {
     pub timeout_secs: u32,
     /// An IAM role to attach the invoke policy to.
     pub caller_role: Option<String>,
+    /// Also deploy an API Gateway REST API in front of the function (alongside the function URL):
+    /// `ANY` on `/` and `/{proxy+}`, a Lambda proxy integration in `STREAM` mode. `None`: none (a
+    /// later deploy without it removes one deployed before).
+    pub api_gateway: Option<RestApiOptions>,
     /// The template (the standard one, or a variant for local stand-ins).
     pub template: Template,
     /// Pause between two polls while waiting.
@@ -81,10 +88,27 @@ impl DeployOptions {
             memory_mb: 128,
             timeout_secs: 15,
             caller_role: None,
+            api_gateway: None,
             template: Template::standard(),
             poll_interval: Duration::from_secs(3),
             max_wait: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+/// The REST API `deploy --front api-gateway` puts in front of the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiOptions {
+    /// The stage name (letters, digits, `-`, `_`). Default `prod`.
+    pub stage: String,
+    /// Methods with `AWS_IAM` authorization (callers sign for `execute-api`); `false`: `NONE`,
+    /// anyone with the URL may call. Default `true`.
+    pub iam: bool,
+}
+
+impl Default for RestApiOptions {
+    fn default() -> Self {
+        Self { stage: "prod".into(), iam: true }
     }
 }
 
@@ -148,6 +172,11 @@ impl Deployment {
     /// The function URL.
     pub fn function_url(&self) -> Result<&str, Error> {
         self.output(FUNCTION_URL)
+    }
+
+    /// The REST API stage's invoke URL, when the stack has a REST API.
+    pub fn api_url(&self) -> Result<&str, Error> {
+        self.output(OUTPUT_API_URL)
     }
 
     fn output(&self, key: &'static str) -> Result<&str, Error> {
@@ -482,7 +511,17 @@ impl Deployer {
             p("MemorySize", options.memory_mb.to_string()),
             p("Timeout", options.timeout_secs.to_string()),
             p("CallerRoleName", options.caller_role.clone().unwrap_or_default()),
+            p(PARAM_API_GATEWAY, options.api_gateway.is_some().to_string()),
+            p(PARAM_API_GATEWAY_AUTH, api_gateway_auth(options).into()),
+            p(PARAM_STAGE_NAME, options.api_gateway.as_ref().map_or_else(|| "prod".to_owned(), |a| a.stage.clone())),
         ]
+        .into_iter()
+        // Only what the template declares: CloudFormation refuses a parameter it does not know,
+        // and the conformance template has no REST API parameters.
+        .filter(|param| {
+            param.parameter_key().is_some_and(|key| options.template.document()["Parameters"].get(key).is_some())
+        })
+        .collect()
     }
 
     fn tags(options: &DeployOptions, artifact: &Artifact) -> Vec<Tag> {
@@ -775,6 +814,14 @@ fn outputs(stack: &Stack) -> BTreeMap<String, String> {
     stack.outputs().iter().filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))).collect()
 }
 
+/// The `ApiGatewayAuth` parameter: `AWS_IAM` unless the REST API is asked for without IAM.
+fn api_gateway_auth(options: &DeployOptions) -> &'static str {
+    match &options.api_gateway {
+        Some(RestApiOptions { iam: false, .. }) => "NONE",
+        _ => "AWS_IAM",
+    }
+}
+
 /// Stands for a status CloudFormation did not send (it always does: the field is required).
 const NO_STATUS: &str = "(no status)";
 
@@ -889,6 +936,25 @@ impl Drop for TeardownGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_are_the_ones_the_template_declares() {
+        let artifact = Artifact { bucket: "b".into(), key: "s/abc.zip".into(), bucket_created: false };
+        let keys = |options: &DeployOptions| {
+            Deployer::parameters(options, &artifact)
+                .iter()
+                .filter_map(|p| p.parameter_key().map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        let mut options = DeployOptions::new("s", "a.zip");
+        assert!(keys(&options).contains(&PARAM_API_GATEWAY.to_owned()), "{:?}", keys(&options));
+        // The conformance stack has no REST API: CloudFormation would refuse its parameters.
+        options.template = Template::conformance();
+        assert_eq!(
+            keys(&options),
+            ["CodeBucket", "CodeKey", "Architecture", "MemorySize", "Timeout", "CallerRoleName"]
+        );
+    }
 
     #[test]
     fn artifacts_round_trip_through_their_tag() {

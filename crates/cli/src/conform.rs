@@ -15,6 +15,7 @@ use lambda_stream_conformance::html;
 use lambda_stream_conformance::remote::{Remote, RemoteConfig};
 use lambda_stream_conformance::report::{self, Format};
 use lambda_stream_conformance::run::{self, RunOptions};
+use lambda_stream_conformance::sign::SigV4Keys;
 use lambda_stream_conformance::target::HANDLERS;
 use lambda_stream_conformance::{Catalogue, Expected, Target, scenario};
 use lambda_stream_emulator::BootstrapCommand;
@@ -37,6 +38,9 @@ pub(crate) enum TargetKind {
     /// for a custom CA). `--stack` fills the URLs and names from a conformance stack. Wire checks
     /// are not run there.
     Remote,
+    /// An API Gateway REST API stage per handler (`--url [HANDLER=]STAGE_URL`, `--sigv4` when its
+    /// methods use IAM); api-gateway scenarios only.
+    ApiGateway,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,10 +65,15 @@ pub(crate) struct ConformArgs {
     /// `HANDLER=` the command serves every handler. Repeatable; replaces the defaults.
     #[arg(long, value_name = "[HANDLER=]COMMAND")]
     bootstrap: Vec<String>,
-    /// Function URL target: the base URL of the function serving a handler (default handler:
-    /// conditional-streaming). Repeatable.
+    /// Function URL and API Gateway targets: the base URL of the function (or the REST API
+    /// stage's invoke URL) serving a handler (default handler: conditional-streaming). Repeatable.
     #[arg(long, value_name = "[HANDLER=]URL")]
     url: Vec<String>,
+    /// API Gateway target: sign requests with SigV4 for execute-api with this process's
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN; AWS_REGION when the URL
+    /// names no region), for methods with AWS_IAM authorization.
+    #[arg(long)]
+    sigv4: bool,
     /// IWRS target: `http://HOST:PORT` of the Lambda API, for every handler or (`HANDLER=URL`,
     /// repeatable) per handler where each function has a server of its own (cargo-lambda).
     /// Remote target: the Lambda API endpoint instead of AWS's own (LocalStack, `lambda-stream
@@ -259,6 +268,19 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
             }
         }
         TargetKind::Remote => remote_target(args).await?,
+        TargetKind::ApiGateway => {
+            if args.url.is_empty() {
+                bail!("--target api-gateway needs --url [HANDLER=]STAGE_URL (the REST API stage's invoke URL)");
+            }
+            let signing = match args.sigv4 {
+                false => None,
+                true => Some(SigV4Keys::from_env().context(
+                    "--sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment \
+                     (and AWS_SESSION_TOKEN for temporary credentials)",
+                )?),
+            };
+            Target::ApiGateway { urls: by_handler(&args.url, &["conditional-streaming"])?, signing }
+        }
     })
 }
 

@@ -10,8 +10,10 @@
 //! - [`scenario`]: the declarative scenarios (`scenarios/*.toml`, embedded at build time): one
 //!   request each and `[[expect]]` blocks naming the rules they are evidence for.
 //! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
-//!   recorder then also shows the function's side of the wire), a remote function URL, a remote
-//!   InvokeWithResponseStream endpoint, and [`remote`].
+//!   recorder then also shows the function's side of the wire; its API Gateway listener serves the
+//!   `api-gateway` scenarios), a remote function URL, a remote InvokeWithResponseStream endpoint,
+//!   a remote API Gateway REST API stage ([`sign`]: SigV4 for `execute-api` when it uses IAM),
+//!   and [`remote`].
 //! - [`remote`]: functions the suite did not start, reached as clients reach Lambda: function URLs
 //!   over HTTPS with SigV4, InvokeWithResponseStream and Invoke through aws-sdk-lambda, throttling
 //!   and refused credentials reported as target errors, not rule failures.
@@ -46,6 +48,7 @@ pub mod remote;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sign;
 pub mod target;
 pub mod wire;
 

@@ -4,9 +4,11 @@
 //!
 //! | probe | what it does | rule |
 //! | --- | --- | --- |
-//! | `prelude-split` | writes the prelude raw, the JSON split in two, the eight NULs split 3 + 5 and sent with the first payload bytes | `url.prelude-any-split` |
+//! | `prelude-split` | writes the prelude raw, the JSON split in two, the eight NULs split 3 + 5 and sent with the first payload bytes | `url.prelude-any-split`, `apigw.prelude-any-split` |
 //! | `content-length` | a prelude with `content-length: 5`, body `hello` | `url.remapped-content-length` |
-//! | `no-prelude` | `Content-Type: text/csv`, two writes, no prelude | `url.no-prelude-content-type` |
+//! | `no-prelude` | `Content-Type: text/csv`, two writes, no prelude | `url.no-prelude-content-type`, `apigw.invalid-metadata-500` |
+//! | `event` | 200 `application/json`, the event it received as the body | `apigw.event-shape` |
+//! | `multi-value-headers` | 202; `x-both` in `headers` and in `multiValueHeaders`, `x-mv` only there, a cookie | `apigw.prelude-status-headers` |
 //! | `finish-twice` | writes, finishes, finishes again | `writer.finish-twice` |
 //! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
@@ -27,7 +29,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use example_event_input::{JsonBody, Request};
+use example_event_input::{JsonBody, Request, Via};
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
 use lambda_stream_protocol::{env, names};
 
@@ -62,10 +64,10 @@ pub fn context_json(ctx: &LambdaContext) -> serde_json::Value {
 }
 
 /// `echo-binary`'s answer: the event's `base64` field decoded (raw events), else the function URL
-/// request's body (decoded from base64 when it was).
+/// or API Gateway request's body (decoded from base64 when it was).
 pub fn binary_of(event: &[u8]) -> Result<Vec<u8>, String> {
     let request = Request::from_event(event).map_err(|e| e.to_string())?;
-    if request.function_url {
+    if request.via != Via::Raw {
         return Ok(request.body);
     }
     match request.json_body() {
@@ -152,6 +154,23 @@ impl StreamingHandler for Probe {
                 writer.write("a,b\n").await?;
                 writer.write("1,2\n").await?;
                 writer.finish().await?;
+            }
+            "event" => {
+                let head =
+                    Prelude::with_status(200).header("content-type", "application/json").header("x-probe", "event");
+                writer.write_status_and_headers(head).await?;
+                writer.write_and_finish(event).await?;
+            }
+            "multi-value-headers" => {
+                let mut head = Prelude::with_status(202)
+                    .header("content-type", "text/plain")
+                    .header("x-single", "one")
+                    .header("x-both", "from-headers")
+                    .cookie("c1=blue");
+                head.multi_value_headers.insert("x-both".into(), vec!["m1".into(), "m2".into()]);
+                head.multi_value_headers.insert("x-mv".into(), vec!["hello".into(), "world".into()]);
+                writer.write_status_and_headers(head).await?;
+                writer.write_and_finish("multi-value headers").await?;
             }
             "finish-twice" => {
                 writer.write_status_and_headers(head()).await?;

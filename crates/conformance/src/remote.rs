@@ -101,9 +101,10 @@ impl Remote {
 
     /// Runs one scenario's request.
     pub async fn attempt(&self, scenario: &Scenario) -> Result<Attempt, Error> {
-        if scenario.needs_emulator_settings() {
+        if scenario.needs_local_emulator() {
             return Ok(not_run(
-                "needs a per-scenario timeout, size cap or bandwidth shaping, which only the local emulator sets",
+                "needs a per-scenario timeout, size cap, idle timeout or bandwidth shaping, which only the local \
+                 emulator sets",
             ));
         }
         match scenario.request.path {
@@ -121,6 +122,10 @@ impl Remote {
                 self.via_sdk(scenario, function).await
             }
             InvokePath::LocalInvoke => Ok(not_run("a remote target has no local /invoke")),
+            // The conformance stack has no REST API; a deployed stage is `--target api-gateway`.
+            InvokePath::ApiGateway => {
+                Ok(not_run("a remote target has no REST API (run api-gateway scenarios with --target api-gateway)"))
+            }
         }
     }
 
