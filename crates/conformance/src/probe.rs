@@ -29,7 +29,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use example_event_input::{JsonBody, Request, Via};
+use example_event_input::{JsonBody, Request};
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
 use lambda_stream_protocol::{env, names};
 
@@ -67,7 +67,7 @@ pub fn context_json(ctx: &LambdaContext) -> serde_json::Value {
 /// or API Gateway request's body (decoded from base64 when it was).
 pub fn binary_of(event: &[u8]) -> Result<Vec<u8>, String> {
     let request = Request::from_event(event).map_err(|e| e.to_string())?;
-    if request.via != Via::Raw {
+    if request.is_http() {
         return Ok(request.body);
     }
     match request.json_body() {

@@ -12,11 +12,16 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- Reading the event (crates/examples/event-input) ------------------------------------------
 
-/** A function URL request (payload 2.0) or a raw event: { url, query, body (Buffer) }. */
+/**
+ * An HTTP request — a function URL's (payload 2.0) or an API Gateway REST API's (payload 1.0,
+ * told apart by its `httpMethod`) — or a raw event: { url (true for either HTTP shape), query,
+ * body (Buffer) }.
+ */
 function request(event) {
-  const isUrl =
-    event !== null && typeof event === 'object' && event.version === '2.0' &&
+  const hasContext =
+    event !== null && typeof event === 'object' &&
     typeof event.requestContext === 'object' && event.requestContext !== null;
+  const isUrl = hasContext && (event.version === '2.0' || typeof event.httpMethod === 'string');
   if (!isUrl) {
     const raw = typeof event === 'string' ? event : JSON.stringify(event ?? null);
     return { url: false, query: {}, body: Buffer.from(raw), event };
@@ -297,6 +302,28 @@ export const probe = awslambda.streamifyResponse(async (event, responseStream, c
       responseStream.setContentType('application/octet-stream');
       responseStream.write(bytes);
       responseStream.end();
+      return;
+    }
+    case 'event': {
+      // Node hands the handler the event parsed, so this is its JSON written out again (compact,
+      // as API Gateway and the emulator send it), not the posted bytes.
+      const stream = awslambda.HttpResponseStream.from(responseStream, {
+        statusCode: 200, headers: { 'content-type': 'application/json', 'x-probe': 'event' },
+      });
+      stream.write(JSON.stringify(event));
+      stream.end();
+      return;
+    }
+    case 'multi-value-headers': {
+      // The prelude's multiValueHeaders, which API Gateway merges over headers.
+      const stream = awslambda.HttpResponseStream.from(responseStream, {
+        statusCode: 202,
+        headers: { 'content-type': 'text/plain', 'x-single': 'one', 'x-both': 'from-headers' },
+        multiValueHeaders: { 'x-both': ['m1', 'm2'], 'x-mv': ['hello', 'world'] },
+        cookies: ['c1=blue'],
+      });
+      stream.write('multi-value headers');
+      stream.end();
       return;
     }
     case 'prelude-no-cookies':
