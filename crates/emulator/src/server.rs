@@ -24,7 +24,7 @@ use futures_util::FutureExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_stream_protocol::paths::{self, ClientPath};
 use tokio::net::TcpListener;
@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Auth, Bandwidth, FunctionConfig, Limits};
 use crate::frontends::{function_url, invoke, iwrs, local};
-use crate::http::{ResponseBody, rie_error};
+use crate::http::{ResponseBody, aws_error, rie_error};
 use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
 use crate::platform::Platform;
@@ -329,6 +329,16 @@ async fn dispatch(
 
 /// Routes a client request to its front end.
 async fn client_request(platform: Arc<Platform>, peer: SocketAddr, req: Request<Incoming>) -> Response<ResponseBody> {
+    if req.method() == Method::CONNECT {
+        // Every front end is an origin, not a proxy: none tunnels (RFC 9110 §9.3.6). Passed on to
+        // the function, a 2xx answer would tell the client a tunnel is open, and hyper then
+        // sends the client nothing at all.
+        return aws_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "Method Not Allowed: a function URL does not tunnel (CONNECT)",
+        );
+    }
     let path = req.uri().path();
     if let Some(client_path) = paths::parse_client_path(path) {
         let name = crate::payload::percent_decode(match client_path {
