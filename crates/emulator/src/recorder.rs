@@ -17,7 +17,8 @@
 //! `history` finished ones (default [`DEFAULT_HISTORY`], set with
 //! `EmulatorBuilder::history`), at most [`MAX_CHUNK_RECORDS`] chunk records per leg (the byte
 //! totals keep counting beyond), at most [`MAX_FAULTS_PER_INVOCATION`] faults per invocation and
-//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting). Records of
+//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting), each message
+//! cut to 1 KiB. Records of
 //! invocations whose client went away without an end are closed by the front end's guard, so
 //! they finish and age out like the others.
 
@@ -42,6 +43,22 @@ pub const MAX_FAULTS: usize = 1024;
 pub const MAX_FAULTS_PER_INVOCATION: usize = 64;
 /// Invocations kept whatever their state: a last resort against records that never complete.
 const MAX_OPEN_RECORDS: usize = 16_384;
+/// Longest fault message kept, in bytes; a longer one is cut (ending in `…`). A runtime chooses
+/// some of what goes into a message (a request id in a path can be 60 KiB), and faults are kept.
+const MAX_FAULT_MESSAGE_BYTES: usize = 1024;
+
+/// `message`, cut at a character boundary to at most [`MAX_FAULT_MESSAGE_BYTES`].
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_FAULT_MESSAGE_BYTES {
+        let mut cut = MAX_FAULT_MESSAGE_BYTES - '…'.len_utf8();
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push('…');
+    }
+    message
+}
 
 /// One body chunk: its size and when it crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,7 +388,8 @@ impl Recorder {
     }
 
     pub(crate) fn fault(&self, request_id: Option<&str>, kind: FaultKind, message: impl Into<String>) {
-        let fault = Fault { request_id: request_id.map(str::to_owned), kind, message: message.into(), at: self.now() };
+        let message = bounded(message.into());
+        let fault = Fault { request_id: request_id.map(str::to_owned), kind, message, at: self.now() };
         tracing::warn!(request_id = ?fault.request_id, kind = ?fault.kind, "runtime fault: {}", fault.message);
         let mut state = self.inner.state.lock().unwrap();
         if let Some(record) = request_id.and_then(|id| state.records.get_mut(id))
