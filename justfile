@@ -36,3 +36,6 @@ conform-matrix:
 # The emulator's memory under long abuse (disconnects, 1 MiB POSTs, 200 MB streams); `just soak short` for a quick run.
 soak mode="full":
     bash ci/soak.sh {{mode}}
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer, stable toolchain): each target for MINUTES; findings fail it. See docs/fuzzing.md.
+fuzz minutes="10":
+    bash ci/fuzz.sh {{minutes}}

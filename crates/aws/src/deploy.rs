@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_cloudformation::types::{Capability, Parameter, Stack, StackStatus, Tag};
+use aws_sdk_cloudformation::types::{Capability, Parameter, ResourceStatus, Stack, StackStatus, Tag};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tagging};
 
@@ -186,6 +186,13 @@ pub struct DeployError {
     pub stack_created_now: bool,
 }
 
+impl DeployError {
+    /// A failure before anything was created.
+    fn nothing_created(error: Error) -> Self {
+        Self { error, cleanup: None, stack_created_now: false }
+    }
+}
+
 /// What a teardown removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TeardownReport {
@@ -209,10 +216,22 @@ pub enum Progress {
         /// Resource type (`AWS::Lambda::Function`).
         resource_type: String,
         /// Status (`CREATE_COMPLETE`).
-        status: String,
+        status: ResourceStatus,
         /// Reason, for failures.
         reason: Option<String>,
     },
+}
+
+/// The resource type CloudFormation gives the stack's own events.
+pub const STACK_RESOURCE_TYPE: &str = "AWS::CloudFormation::Stack";
+
+impl Progress {
+    /// A resource of the template (not the stack itself) finished an operation: one step of a
+    /// deploy or teardown done.
+    pub fn finishes_a_resource(&self) -> bool {
+        matches!(self, Progress::Resource { resource_type, status, .. }
+            if resource_type != STACK_RESOURCE_TYPE && resource_complete(status))
+    }
 }
 
 /// Deploys and tears down with one set of [`Clients`].
@@ -242,98 +261,104 @@ impl Deployer {
     }
 
     /// Uploads the zip and creates or updates the stack, reporting each step and stack event.
+    ///
+    /// Phases: refuse a stack that cannot be updated (before uploading anything), upload, create
+    /// or update, wait for the stack to settle, then remove the zip the function no longer runs.
     pub async fn deploy(
         &self,
         options: &DeployOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Deployment, DeployError> {
-        let fail = |error, cleanup, stack_created_now| DeployError { error, cleanup, stack_created_now };
-        // Refuse early, before uploading anything, when the stack cannot be updated.
-        let existing = self.describe_stack(&options.stack).await.map_err(|e| fail(e, None, false))?;
-        if let Some(stack) = &existing {
-            let status = stack.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-            if needs_delete(&status) {
-                return Err(fail(
-                    Error::StackNeedsDelete { stack: options.stack.clone(), status },
-                    Some(Cleanup { stack: options.stack.clone(), artifact: None }),
-                    false,
-                ));
-            }
-            if status.ends_with("_IN_PROGRESS") {
-                return Err(fail(
-                    Error::Invalid(format!(
-                        "stack {} is busy ({status}); wait for it to finish, then deploy again",
-                        options.stack
-                    )),
-                    None,
-                    false,
-                ));
-            }
-        }
-        let artifact = self.upload(options, progress).await.map_err(|e| fail(e, None, false))?;
-        let cleanup =
-            |artifact: &Artifact| Some(Cleanup { stack: options.stack.clone(), artifact: Some(artifact.clone()) });
-        let previous = existing.as_ref().and_then(|s| tag(s, TAG_ARTIFACT)).map(str::to_owned);
+        let existing = self.updatable_stack(options).await?;
+        let artifact = self.upload(options, progress).await.map_err(DeployError::nothing_created)?;
         let created = existing.is_none();
+        let fail = |error| DeployError {
+            error,
+            cleanup: Some(Cleanup { stack: options.stack.clone(), artifact: Some(artifact.clone()) }),
+            stack_created_now: created,
+        };
+        let previous = existing.as_ref().and_then(|s| tag(s, TAG_ARTIFACT)).map(str::to_owned);
         let started = SystemTime::now();
         let action = match &existing {
             None => self.create_stack(options, &artifact).await.map(|()| StackAction::Created),
             Some(_) => self.update_stack(options, &artifact).await,
         }
-        .map_err(|e| fail(e, cleanup(&artifact), created))?;
+        .map_err(fail)?;
         if action != StackAction::Unchanged {
-            let wait = self.wait(&options.stack, started, options.poll_interval, options.max_wait, progress).await;
-            match wait {
-                Ok(Some(stack)) if is_success(&stack) => {}
-                Ok(Some(stack)) => {
-                    let status = stack.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-                    let reasons = self.failure_reasons(&options.stack, started).await;
-                    return Err(fail(
-                        Error::StackFailed { stack: options.stack.clone(), status, reasons },
-                        cleanup(&artifact),
-                        created,
-                    ));
-                }
-                Ok(None) => {
-                    return Err(fail(
-                        Error::StackFailed {
-                            stack: options.stack.clone(),
-                            status: "DELETE_COMPLETE".into(),
-                            reasons: "the stack disappeared while being deployed".into(),
-                        },
-                        cleanup(&artifact),
-                        created,
-                    ));
-                }
-                Err(e) => return Err(fail(e, cleanup(&artifact), created)),
-            }
+            self.settle(options, started, progress).await.map_err(fail)?;
         }
         let stack = self
             .describe_stack(&options.stack)
             .await
             .and_then(|s| s.ok_or_else(|| Error::Invalid(format!("stack {} vanished after deploying", options.stack))))
-            .map_err(|e| fail(e, cleanup(&artifact), created))?;
+            .map_err(fail)?;
         // The previous zip is no longer used by the function: remove it.
         if let Some(old) = previous.filter(|old| *old != artifact.uri())
             && let Some(old) = Artifact::parse(&old, artifact.bucket_created)
         {
-            progress(Progress::Step(format!("removing the previous zip s3://{}/{}", old.bucket, old.key)));
-            self.clients
-                .s3
-                .delete_object()
-                .bucket(&old.bucket)
-                .key(&old.key)
-                .send()
-                .await
-                .map_err(aws("DeleteObject"))
-                .map_err(|e| fail(e, cleanup(&artifact), created))?;
+            self.remove_artifact(&old, progress).await.map_err(fail)?;
         }
-        let outputs = stack
-            .outputs()
-            .iter()
-            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
-            .collect();
-        Ok(Deployment { stack: options.stack.clone(), artifact, action, outputs })
+        Ok(Deployment { stack: options.stack.clone(), artifact, action, outputs: outputs(&stack) })
+    }
+
+    /// The existing stack, if any, when it can be updated; refuses one that must be deleted first
+    /// or is busy.
+    async fn updatable_stack(&self, options: &DeployOptions) -> Result<Option<Stack>, DeployError> {
+        let existing = self.describe_stack(&options.stack).await.map_err(DeployError::nothing_created)?;
+        let Some(status) = existing.as_ref().map(status_of) else { return Ok(existing) };
+        if needs_delete(&status) {
+            return Err(DeployError {
+                error: Error::StackNeedsDelete { stack: options.stack.clone(), status },
+                cleanup: Some(Cleanup { stack: options.stack.clone(), artifact: None }),
+                stack_created_now: false,
+            });
+        }
+        if in_progress(&status) {
+            return Err(DeployError::nothing_created(Error::Invalid(format!(
+                "stack {} is busy ({status}); wait for it to finish, then deploy again",
+                options.stack
+            ))));
+        }
+        Ok(existing)
+    }
+
+    /// Waits for a create or update started at `started` to end, and fails unless it succeeded.
+    async fn settle(
+        &self,
+        options: &DeployOptions,
+        started: SystemTime,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(), Error> {
+        let stack = &options.stack;
+        match self.wait(stack, started, options.poll_interval, options.max_wait, progress).await? {
+            Some(done) if is_success(&done) => Ok(()),
+            Some(done) => {
+                let reasons = self.failure_reasons(stack, started).await;
+                Err(Error::StackFailed { stack: stack.clone(), status: status_of(&done), reasons })
+            }
+            None => Err(Error::StackFailed {
+                stack: stack.clone(),
+                status: StackStatus::DeleteComplete,
+                reasons: "the stack disappeared while being deployed".into(),
+            }),
+        }
+    }
+
+    async fn remove_artifact(
+        &self,
+        artifact: &Artifact,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(), Error> {
+        progress(Progress::Step(format!("removing the previous zip {}", artifact.uri())));
+        self.clients
+            .s3
+            .delete_object()
+            .bucket(&artifact.bucket)
+            .key(&artifact.key)
+            .send()
+            .await
+            .map_err(aws("DeleteObject"))?;
+        Ok(())
     }
 
     /// Creates the artifacts bucket when needed and uploads the zip as `STACK/SHA256.zip`.
@@ -342,7 +367,6 @@ impl Deployer {
         options: &DeployOptions,
         progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<Artifact, Error> {
-        let s3 = &self.clients.s3;
         let body = tokio::fs::read(&options.zip).await.map_err(|source| Error::Io {
             action: "reading the zip",
             path: options.zip.clone(),
@@ -350,54 +374,14 @@ impl Deployer {
         })?;
         let sha = crate::package::hex(&<sha2::Sha256 as sha2::Digest>::digest(&body));
         let (bucket, bucket_created) = match &options.bucket {
-            Some(bucket) => {
-                s3.head_bucket().bucket(bucket).send().await.map_err(|e| {
-                    match e.raw_response().map(|r| r.status().as_u16()) {
-                        Some(404) => {
-                            Error::Invalid(format!("bucket {bucket} does not exist: create it, or leave out --bucket"))
-                        }
-                        Some(403) => {
-                            Error::Invalid(format!("bucket {bucket} is not yours (403): pass a bucket you own"))
-                        }
-                        _ => aws("HeadBucket")(e),
-                    }
-                })?;
-                (bucket.clone(), self.is_managed(bucket).await?)
-            }
-            None => {
-                let account = self
-                    .clients
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(aws("GetCallerIdentity"))?
-                    .account
-                    .unwrap_or_default();
-                let bucket = format!("{BUCKET_PREFIX}{account}-{}", self.clients.region());
-                match s3.head_bucket().bucket(&bucket).send().await {
-                    Ok(_) => {
-                        progress(Progress::Step(format!("reusing bucket {bucket}")));
-                        let managed = self.is_managed(&bucket).await?;
-                        (bucket, managed)
-                    }
-                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-                        progress(Progress::Step(format!("creating bucket {bucket}")));
-                        self.create_bucket(&bucket, &options.stack).await?;
-                        (bucket, true)
-                    }
-                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => {
-                        return Err(Error::Invalid(format!(
-                            "bucket {bucket} belongs to another account (403): pass --bucket with a bucket you own"
-                        )));
-                    }
-                    Err(e) => return Err(aws("HeadBucket")(e)),
-                }
-            }
+            Some(bucket) => (bucket.clone(), self.given_bucket(bucket).await?),
+            None => self.default_bucket(&options.stack, progress).await?,
         };
         let key = format!("{}/{sha}.zip", options.stack);
         progress(Progress::Step(format!("uploading {} to s3://{bucket}/{key}", options.zip.display())));
-        s3.put_object()
+        self.clients
+            .s3
+            .put_object()
             .bucket(&bucket)
             .key(&key)
             .body(ByteStream::from(body))
@@ -406,6 +390,56 @@ impl Deployer {
             .await
             .map_err(aws("PutObject"))?;
         Ok(Artifact { bucket, key, bucket_created })
+    }
+
+    /// Checks that a bucket given with `--bucket` exists and is the caller's; whether
+    /// lambda-stream created it.
+    async fn given_bucket(&self, bucket: &str) -> Result<bool, Error> {
+        self.clients.s3.head_bucket().bucket(bucket).send().await.map_err(|e| {
+            match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => {
+                    Error::Invalid(format!("bucket {bucket} does not exist: create it, or leave out --bucket"))
+                }
+                Some(403) => Error::Invalid(format!("bucket {bucket} is not yours (403): pass a bucket you own")),
+                _ => aws("HeadBucket")(e),
+            }
+        })?;
+        self.is_managed(bucket).await
+    }
+
+    /// `lambda-stream-artifacts-ACCOUNT-REGION`, created (and tagged) when missing; whether
+    /// lambda-stream created it.
+    async fn default_bucket(
+        &self,
+        stack: &str,
+        progress: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(String, bool), Error> {
+        let account = self
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(aws("GetCallerIdentity"))?
+            .account
+            .unwrap_or_default();
+        let bucket = format!("{BUCKET_PREFIX}{account}-{}", self.clients.region());
+        match self.clients.s3.head_bucket().bucket(&bucket).send().await {
+            Ok(_) => {
+                progress(Progress::Step(format!("reusing bucket {bucket}")));
+                let managed = self.is_managed(&bucket).await?;
+                Ok((bucket, managed))
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                progress(Progress::Step(format!("creating bucket {bucket}")));
+                self.create_bucket(&bucket, stack).await?;
+                Ok((bucket, true))
+            }
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 403) => Err(Error::Invalid(format!(
+                "bucket {bucket} belongs to another account (403): pass --bucket with a bucket you own"
+            ))),
+            Err(e) => Err(aws("HeadBucket")(e)),
+        }
     }
 
     async fn create_bucket(&self, bucket: &str, stack: &str) -> Result<(), Error> {
@@ -523,8 +557,8 @@ impl Deployer {
                 progress(event);
             }
             let Some(current) = self.describe_stack(stack).await? else { return Ok(None) };
-            let status = current.stack_status().map(|s| s.as_str().to_owned()).unwrap_or_default();
-            if !status.ends_with("_IN_PROGRESS") {
+            let status = status_of(&current);
+            if !in_progress(&status) {
                 return Ok(Some(current));
             }
             if started.elapsed() > max_wait {
@@ -562,7 +596,7 @@ impl Deployer {
             fresh.push(Progress::Resource {
                 logical_id: event.logical_resource_id().unwrap_or_default().to_owned(),
                 resource_type: event.resource_type().unwrap_or_default().to_owned(),
-                status: event.resource_status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                status: event.resource_status().cloned().unwrap_or_else(|| ResourceStatus::from(NO_STATUS)),
                 reason: event.resource_status_reason().map(str::to_owned),
             });
         }
@@ -575,9 +609,7 @@ impl Deployer {
             Ok(events) => events
                 .into_iter()
                 .filter_map(|e| match e {
-                    Progress::Resource { logical_id, status, reason: Some(reason), .. }
-                        if status.ends_with("_FAILED") =>
-                    {
+                    Progress::Resource { logical_id, status, reason: Some(reason), .. } if resource_failed(&status) => {
                         Some(format!("{logical_id} {status}: {reason}"))
                     }
                     _ => None,
@@ -612,8 +644,8 @@ impl Deployer {
                 .await
                 .map_err(aws("DeleteStack"))?;
             if let Some(stack) = self.wait(&cleanup.stack, since, self.poll_interval, self.max_wait, progress).await? {
-                let status = stack.stack_status().map(StackStatus::as_str).unwrap_or_default().to_owned();
-                if status != "DELETE_COMPLETE" {
+                let status = status_of(&stack);
+                if status != StackStatus::DeleteComplete {
                     let reasons = self.failure_reasons(&cleanup.stack, since).await;
                     return Err(Error::StackFailed { stack: cleanup.stack.clone(), status, reasons });
                 }
@@ -738,14 +770,85 @@ fn tag<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
     stack.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
+/// The stack's outputs, by key.
+fn outputs(stack: &Stack) -> BTreeMap<String, String> {
+    stack.outputs().iter().filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))).collect()
+}
+
+/// Stands for a status CloudFormation did not send (it always does: the field is required).
+const NO_STATUS: &str = "(no status)";
+
+fn status_of(stack: &Stack) -> StackStatus {
+    stack.stack_status().cloned().unwrap_or_else(|| StackStatus::from(NO_STATUS))
+}
+
 /// Statuses from which a stack cannot be updated, only deleted (CloudFormation user guide,
 /// "Stack status codes": a stack whose creation failed stays in ROLLBACK_COMPLETE).
-fn needs_delete(status: &str) -> bool {
-    matches!(status, "ROLLBACK_COMPLETE" | "ROLLBACK_FAILED" | "CREATE_FAILED" | "DELETE_FAILED")
+fn needs_delete(status: &StackStatus) -> bool {
+    matches!(
+        status,
+        StackStatus::RollbackComplete
+            | StackStatus::RollbackFailed
+            | StackStatus::CreateFailed
+            | StackStatus::DeleteFailed
+    )
+}
+
+/// The stack is still changing: wait. A status newer than this SDK counts by its name, as
+/// CloudFormation names every transitional status `..._IN_PROGRESS` (user guide, "Stack status
+/// codes").
+fn in_progress(status: &StackStatus) -> bool {
+    match status {
+        StackStatus::CreateInProgress
+        | StackStatus::DeleteInProgress
+        | StackStatus::ImportInProgress
+        | StackStatus::ImportRollbackInProgress
+        | StackStatus::ReviewInProgress
+        | StackStatus::RollbackInProgress
+        | StackStatus::UpdateCompleteCleanupInProgress
+        | StackStatus::UpdateInProgress
+        | StackStatus::UpdateRollbackCompleteCleanupInProgress
+        | StackStatus::UpdateRollbackInProgress => true,
+        other => StackStatus::try_parse(other.as_str()).is_err() && other.as_str().ends_with("_IN_PROGRESS"),
+    }
 }
 
 fn is_success(stack: &Stack) -> bool {
-    matches!(stack.stack_status().map(StackStatus::as_str), Some("CREATE_COMPLETE" | "UPDATE_COMPLETE"))
+    matches!(stack.stack_status(), Some(StackStatus::CreateComplete | StackStatus::UpdateComplete))
+}
+
+/// A resource event that reports a failure (a status newer than this SDK counts by its
+/// `..._FAILED` name).
+fn resource_failed(status: &ResourceStatus) -> bool {
+    match status {
+        ResourceStatus::CreateFailed
+        | ResourceStatus::DeleteFailed
+        | ResourceStatus::ExportFailed
+        | ResourceStatus::ExportRollbackFailed
+        | ResourceStatus::ImportFailed
+        | ResourceStatus::ImportRollbackFailed
+        | ResourceStatus::RollbackFailed
+        | ResourceStatus::UpdateFailed
+        | ResourceStatus::UpdateRollbackFailed => true,
+        other => ResourceStatus::try_parse(other.as_str()).is_err() && other.as_str().ends_with("_FAILED"),
+    }
+}
+
+/// A resource event that reports an operation finished (a status newer than this SDK counts by
+/// its `..._COMPLETE` name).
+fn resource_complete(status: &ResourceStatus) -> bool {
+    match status {
+        ResourceStatus::CreateComplete
+        | ResourceStatus::DeleteComplete
+        | ResourceStatus::ExportComplete
+        | ResourceStatus::ExportRollbackComplete
+        | ResourceStatus::ImportComplete
+        | ResourceStatus::ImportRollbackComplete
+        | ResourceStatus::RollbackComplete
+        | ResourceStatus::UpdateComplete
+        | ResourceStatus::UpdateRollbackComplete => true,
+        other => ResourceStatus::try_parse(other.as_str()).is_err() && other.as_str().ends_with("_COMPLETE"),
+    }
 }
 
 #[cfg(test)]
@@ -761,8 +864,38 @@ mod tests {
 
     #[test]
     fn failed_creations_must_be_deleted_before_deploying_again() {
-        assert!(needs_delete("ROLLBACK_COMPLETE"));
-        assert!(!needs_delete("UPDATE_ROLLBACK_COMPLETE"), "an update rollback leaves a working, updatable stack");
-        assert!(!needs_delete("CREATE_COMPLETE"));
+        assert!(needs_delete(&StackStatus::RollbackComplete));
+        assert!(
+            !needs_delete(&StackStatus::UpdateRollbackComplete),
+            "an update rollback leaves a working, updatable stack"
+        );
+        assert!(!needs_delete(&StackStatus::CreateComplete));
+    }
+
+    #[test]
+    fn waiting_goes_on_while_a_status_is_in_progress_known_or_not() {
+        assert!(in_progress(&StackStatus::UpdateCompleteCleanupInProgress));
+        assert!(!in_progress(&StackStatus::UpdateRollbackComplete));
+        assert!(!in_progress(&StackStatus::from(NO_STATUS)));
+        // A status newer than the SDK is judged by CloudFormation's naming.
+        assert!(in_progress(&StackStatus::from("EXPORT_IN_PROGRESS")));
+        assert!(!in_progress(&StackStatus::from("EXPORT_COMPLETE")));
+    }
+
+    #[test]
+    fn resource_events_are_told_apart_by_status() {
+        assert!(resource_failed(&ResourceStatus::UpdateRollbackFailed));
+        assert!(!resource_failed(&ResourceStatus::DeleteSkipped));
+        assert!(resource_failed(&ResourceStatus::from("MOVE_FAILED")));
+        let event = |resource_type: &str, status| Progress::Resource {
+            logical_id: "Function".into(),
+            resource_type: resource_type.into(),
+            status,
+            reason: None,
+        };
+        assert!(event("AWS::Lambda::Function", ResourceStatus::CreateComplete).finishes_a_resource());
+        assert!(event("AWS::Lambda::Function", ResourceStatus::RollbackComplete).finishes_a_resource());
+        assert!(!event("AWS::Lambda::Function", ResourceStatus::CreateInProgress).finishes_a_resource());
+        assert!(!event(STACK_RESOURCE_TYPE, ResourceStatus::CreateComplete).finishes_a_resource());
     }
 }

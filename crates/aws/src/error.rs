@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+use aws_sdk_cloudformation::types::StackStatus;
+
 /// Everything that can go wrong while packaging, deploying, invoking or tearing down.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -76,7 +78,7 @@ pub enum Error {
         /// The stack name.
         stack: String,
         /// Its status, e.g. `ROLLBACK_COMPLETE`.
-        status: String,
+        status: StackStatus,
     },
     /// Creating or updating the stack ended in a failed state.
     #[error("stack {stack} ended in {status}: {reasons}")]
@@ -84,7 +86,7 @@ pub enum Error {
         /// The stack name.
         stack: String,
         /// The final status (`ROLLBACK_COMPLETE`, `UPDATE_ROLLBACK_COMPLETE`, `DELETE_FAILED`...).
-        status: String,
+        status: StackStatus,
         /// The failure reasons CloudFormation reported, resource by resource.
         reasons: String,
     },
@@ -94,7 +96,7 @@ pub enum Error {
         /// The stack name.
         stack: String,
         /// Its last seen status.
-        status: String,
+        status: StackStatus,
         /// How long we waited.
         waited_secs: u64,
     },

@@ -35,6 +35,8 @@ pub mod live;
 pub mod package;
 pub mod template;
 
+/// CloudFormation's status types, as [`Progress`] events and [`Error`]s carry them.
+pub use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 pub use config::{AwsConfig, Clients, https_client};
 pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
 pub use error::Error;

@@ -9,7 +9,7 @@ use aws_credential_types::Credentials;
 use lambda_stream_aws::{AwsConfig, FunctionUrlClient, IwrsEvent, UrlRequest, invoke_with_response_stream};
 use lambda_stream_emulator::{Auth, Emulator, FunctionConfig};
 use lambda_stream_fixtures::scripted_runtime::{ScriptedRuntime, Step};
-use lambda_stream_protocol::{Prelude, names};
+use lambda_stream_protocol::{Prelude, env, names};
 
 const KEY: &str = "AKIDLAMBDASTREAM";
 const SECRET: &str = "emulator-secret";
@@ -99,7 +99,7 @@ async fn invoke_with_response_stream_delivers_each_chunk_as_it_arrives() {
     let clients = sdk_clients(&emulator, SECRET).await;
     let mut response = invoke_with_response_stream(&clients.lambda, "numbers", r#"{"count":3}"#).await.expect("IWRS");
     assert_eq!(response.status, 200);
-    assert_eq!(response.executed_version.as_deref(), Some("$LATEST"));
+    assert_eq!(response.executed_version.as_deref(), Some(env::LATEST_VERSION));
     let mut payloads = Vec::new();
     let mut completed = None;
     while let Some(event) = response.next_event().await {

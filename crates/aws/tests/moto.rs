@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use lambda_stream_aws::deploy::{BUCKET_PREFIX, TAG_MANAGED, TAG_STACK};
 use lambda_stream_aws::live::Env;
-use lambda_stream_aws::{AwsConfig, Cleanup, Clients, DeployOptions, Deployer, Progress, StackAction, Template};
+use lambda_stream_aws::{
+    AwsConfig, Cleanup, Clients, DeployOptions, Deployer, Progress, ResourceStatus, StackAction, Template,
+};
 
 const REGION: &str = "eu-west-1";
 
@@ -79,7 +81,7 @@ async fn moto_create_update_and_teardown_leave_nothing_behind() {
     assert!(events.iter().any(|e| matches!(e, Progress::Step(s) if s.starts_with("creating bucket"))), "{events:?}");
     assert!(
         // moto records stack-level events only; per-resource events are covered by the replay tests.
-        events.iter().any(|e| matches!(e, Progress::Resource { logical_id, status, .. } if logical_id == stack && status == "CREATE_COMPLETE")),
+        events.iter().any(|e| matches!(e, Progress::Resource { logical_id, status, .. } if logical_id == stack && *status == ResourceStatus::CreateComplete)),
         "the stack's CREATE_COMPLETE event was reported: {events:?}"
     );
     let described = deployer.describe_stack(stack).await.unwrap().expect("stack exists");

@@ -11,7 +11,9 @@ use aws_smithy_runtime_api::shared::IntoShared as _;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
 use lambda_stream_aws::deploy::TAG_ARTIFACT;
-use lambda_stream_aws::{AwsConfig, DeployOptions, Deployer, Error, Progress, StackAction};
+use lambda_stream_aws::{
+    AwsConfig, DeployOptions, Deployer, Error, Progress, ResourceStatus, StackAction, StackStatus,
+};
 
 const STACK: &str = "ls-replay";
 const ACCOUNT: &str = "111122223333";
@@ -219,22 +221,22 @@ async fn create_reports_resource_events_in_order_and_returns_the_url() {
     assert_eq!(deployment.function_name().unwrap(), "ls-replay-Function-1");
     assert_eq!(deployment.artifact.bucket, BUCKET, "bucket named after account and region");
     assert!(deployment.artifact.bucket_created, "the existing bucket is tagged lambda-stream:managed");
-    let resources: Vec<(String, String)> = seen
+    let resources: Vec<(String, ResourceStatus)> = seen
         .iter()
         .filter_map(|p| match p {
             Progress::Resource { logical_id, status, .. } => Some((logical_id.clone(), status.clone())),
             Progress::Step(_) => None,
         })
         .collect();
-    let expected: Vec<(String, String)> = [
-        (STACK, "CREATE_IN_PROGRESS"),
-        ("FunctionRole", "CREATE_COMPLETE"),
-        ("Function", "CREATE_COMPLETE"),
-        ("FunctionUrl", "CREATE_COMPLETE"),
-        (STACK, "CREATE_COMPLETE"),
+    let expected: Vec<(String, ResourceStatus)> = [
+        (STACK, ResourceStatus::CreateInProgress),
+        ("FunctionRole", ResourceStatus::CreateComplete),
+        ("Function", ResourceStatus::CreateComplete),
+        ("FunctionUrl", ResourceStatus::CreateComplete),
+        (STACK, ResourceStatus::CreateComplete),
     ]
-    .iter()
-    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .into_iter()
+    .map(|(a, b)| (a.to_string(), b))
     .collect();
     assert_eq!(resources, expected, "each event once, oldest first");
     assert_eq!(
@@ -312,7 +314,7 @@ async fn a_creation_that_rolls_back_fails_with_the_reason_and_teardown_removes_e
     let failed = deployer.deploy(&options(), &mut |_| {}).await.unwrap_err();
     match &failed.error {
         Error::StackFailed { stack, status, reasons } => {
-            assert_eq!((stack.as_str(), status.as_str()), (STACK, "ROLLBACK_COMPLETE"));
+            assert_eq!((stack.as_str(), status), (STACK, &StackStatus::RollbackComplete));
             assert!(reasons.contains("Function CREATE_FAILED") && reasons.contains("uncompressed size"), "{reasons}");
         }
         other => panic!("expected StackFailed, got {other:?}"),

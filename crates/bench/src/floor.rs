@@ -24,6 +24,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_stream_protocol::InvokeEvent;
 use lambda_stream_protocol::event_stream::InvokeComplete;
+use lambda_stream_protocol::{env, names};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -196,8 +197,8 @@ async fn relay(
         }));
     let response = hyper::Response::builder()
         .status(200)
-        .header("content-type", "application/vnd.amazon.eventstream")
-        .header("x-amz-executed-version", "$LATEST")
+        .header(http::header::CONTENT_TYPE, names::EVENT_STREAM_CONTENT_TYPE)
+        .header(names::EXECUTED_VERSION, env::LATEST_VERSION)
         .body(StreamBody::new(frames).boxed_unsync())?;
     Ok(response)
 }

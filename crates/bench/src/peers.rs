@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use lambda_stream_protocol::env;
 use tokio::process::{Child, Command};
 
 use crate::target_dir;
@@ -49,11 +50,11 @@ pub fn release_bin(name: &str) -> Result<PathBuf, String> {
 /// `Config::from_env`). Output is discarded; the child dies with its handle.
 pub fn spawn_function(bin: &Path, runtime_api: &str, function_name: &str) -> std::io::Result<Child> {
     Command::new(bin)
-        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
-        .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_REGION", "us-east-1")
+        .env(env::RUNTIME_API, runtime_api)
+        .env(env::FUNCTION_NAME, function_name)
+        .env(env::FUNCTION_VERSION, env::LATEST_VERSION)
+        .env(env::FUNCTION_MEMORY_SIZE, "128")
+        .env(env::REGION, "us-east-1")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

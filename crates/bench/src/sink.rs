@@ -15,14 +15,14 @@ use bytes::Bytes;
 use futures_util::stream;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
+use lambda_stream_protocol::names;
+use lambda_stream_protocol::paths::{self, NEXT};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 
 use crate::client::{BoxError, HttpClient, drain, http_client};
 use crate::floor::{Body, serve};
 use crate::{Directive, WRITE_BYTES, pattern, writes};
-
-const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
 struct State {
     pending: tokio::sync::Mutex<mpsc::UnboundedReceiver<Bytes>>,
@@ -123,14 +123,14 @@ async fn answer(state: &State, request: hyper::Request<Incoming>) -> hyper::Resp
         let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(900);
         let mut response = hyper::Response::new(Full::new(event).map_err(|never| match never {}).boxed_unsync());
         let headers = response.headers_mut();
-        headers.insert("lambda-runtime-aws-request-id", format!("bench-{n}").parse().expect("ascii"));
-        headers.insert("lambda-runtime-deadline-ms", deadline.as_millis().to_string().parse().expect("digits"));
+        headers.insert(names::REQUEST_ID, format!("bench-{n}").parse().expect("ascii"));
+        headers.insert(names::DEADLINE_MS, deadline.as_millis().to_string().parse().expect("digits"));
         headers.insert(
-            "lambda-runtime-invoked-function-arn",
+            names::INVOKED_FUNCTION_ARN,
             "arn:aws:lambda:us-east-1:000000000000:function:bench".parse().expect("ascii"),
         );
-        headers.insert("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000".parse().expect("ascii"));
-        headers.insert("content-type", "application/json".parse().expect("ascii"));
+        headers.insert(names::TRACE_ID, "Root=1-00000000-000000000000000000000000".parse().expect("ascii"));
+        headers.insert(http::header::CONTENT_TYPE, "application/json".parse().expect("ascii"));
         return response;
     }
     if path.ends_with("/response") || path.ends_with("/error") {
@@ -192,12 +192,7 @@ async fn raw_loop(client: &HttpClient, endpoint: &str) -> Result<(), BoxError> {
     loop {
         let request = http::Request::get(format!("http://{endpoint}{NEXT}")).body(Full::new(Bytes::new()))?;
         let next = client.request(request).await?;
-        let id = next
-            .headers()
-            .get("lambda-runtime-aws-request-id")
-            .and_then(|v| v.to_str().ok())
-            .ok_or("no request id")?
-            .to_owned();
+        let id = next.headers().get(names::REQUEST_ID).and_then(|v| v.to_str().ok()).ok_or("no request id")?.to_owned();
         let event = next.into_body().collect().await?.to_bytes();
         let lens: Vec<usize> = match Directive::from_event(&event) {
             Some(Directive::Once(n)) => vec![n.min(WRITE_BYTES)],
@@ -207,8 +202,8 @@ async fn raw_loop(client: &HttpClient, endpoint: &str) -> Result<(), BoxError> {
         let frames: Vec<Result<Frame<Bytes>, Infallible>> =
             lens.into_iter().map(|len| Ok(Frame::data(buffer.slice(..len)))).collect();
         let body = StreamBody::new(stream::iter(frames));
-        let post = hyper::Request::post(format!("http://{endpoint}/2018-06-01/runtime/invocation/{id}/response"))
-            .header("lambda-runtime-function-response-mode", "streaming")
+        let post = hyper::Request::post(format!("http://{endpoint}{}", paths::response(&id)))
+            .header(names::RESPONSE_MODE, names::RESPONSE_MODE_STREAMING)
             .header("transfer-encoding", "chunked")
             .body(body)?;
         let response = post_client.request(post).await?;

@@ -202,10 +202,10 @@ fn progress_bar(resources: u64, what: &str) -> ProgressBar {
 fn on_progress(bar: &ProgressBar) -> impl FnMut(Progress) + Send + '_ {
     move |event| match event {
         Progress::Step(text) => bar.println(format!("  {text}")),
-        Progress::Resource { logical_id, resource_type, status, reason } => {
-            let reason = reason.map(|r| format!(" ({r})")).unwrap_or_default();
-            bar.println(format!("  {status:<22} {logical_id} [{resource_type}]{reason}"));
-            if status.ends_with("_COMPLETE") && resource_type != "AWS::CloudFormation::Stack" {
+        Progress::Resource { ref logical_id, ref resource_type, ref status, ref reason } => {
+            let reason = reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default();
+            bar.println(format!("  {:<22} {logical_id} [{resource_type}]{reason}", status.as_str()));
+            if event.finishes_a_resource() {
                 bar.inc(1);
             }
             bar.set_message(format!("{logical_id} {status}"));

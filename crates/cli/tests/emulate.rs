@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use lambda_stream_protocol::{env, names};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -38,9 +39,9 @@ async fn emulate_prints_its_address_serves_the_bootstrap_and_stops_cleanly() {
     assert_eq!(response.status(), 200);
     let report: serde_json::Value = response.json().await.unwrap();
     // The bootstrap got the Lambda variables on top of our own environment.
-    assert_eq!(report["AWS_LAMBDA_FUNCTION_NAME"], "cli-test");
+    assert_eq!(report[env::FUNCTION_NAME], "cli-test");
     assert_eq!(report["EXTRA_FROM_TEST"], "passed-through");
-    assert!(report["AWS_LAMBDA_RUNTIME_API"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(report[env::RUNTIME_API].as_str().unwrap().starts_with("127.0.0.1:"));
     let bootstrap_pid = report["pid"].as_u64().unwrap();
     assert!(PathBuf::from(format!("/proc/{bootstrap_pid}")).exists());
 
@@ -48,7 +49,7 @@ async fn emulate_prints_its_address_serves_the_bootstrap_and_stops_cleanly() {
     let unknown =
         http.post(format!("{url}/2021-11-15/functions/other/response-streaming-invocations")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
-    assert_eq!(unknown.headers()["x-amzn-errortype"], "ResourceNotFoundException");
+    assert_eq!(unknown.headers()[names::AMZN_ERROR_TYPE], "ResourceNotFoundException");
 
     // SIGTERM stops the emulator and its bootstrap.
     let pid = child.id().unwrap().to_string();

@@ -6,9 +6,9 @@ use base64::Engine as _;
 use lambda_stream_protocol::names;
 use serde::Serialize;
 
-use crate::observe::Observation;
-use crate::scenario::{Expect, WireExpect};
-use crate::target::WireObservation;
+use crate::observe::{FrameKind, Observation};
+use crate::scenario::{Expect, InvokeCompleteExpect, OriginExpect, WireExpect};
+use crate::wire::{self, WireObservation};
 
 /// A verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -47,6 +47,17 @@ pub struct Check {
     pub evidence: String,
 }
 
+/// `expected WHAT; saw EVIDENCE` for a failed check, `WHAT (EVIDENCE)` for one that held.
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.ok {
+            write!(f, "{} ({})", self.what, self.evidence)
+        } else {
+            write!(f, "expected {}; saw {}", self.what, self.evidence)
+        }
+    }
+}
+
 /// The verdict of one block.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BlockResult {
@@ -78,11 +89,8 @@ fn short(text: &str) -> String {
     if text.len() <= MAX {
         return format!("{text:?}");
     }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{:?}... ({} bytes)", &text[..end], text.len())
+    let end = (0..=MAX).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    format!("{:?}... ({} bytes)", text.get(..end).unwrap_or_default(), text.len())
 }
 
 fn gaps(times: &[f64]) -> Vec<f64> {
@@ -123,7 +131,21 @@ pub fn judge(expect: &Expect, client: &Observation, wire: Option<&WireObservatio
     BlockResult { rules: expect.rules.clone(), verdict, checks: c.0, skipped }
 }
 
+/// Checks on what the client saw, phase by phase: the head, the body, its chunks and their
+/// timing, how it ended, and (IWRS) the frames and the final `InvokeComplete`.
 fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
+    head_checks(e, o, c);
+    body_checks(e, o, c);
+    chunk_checks(e, o, c);
+    timing_checks(e, o, c);
+    ending_checks(e, o, c);
+    if let Some(ic) = &e.invoke_complete {
+        invoke_complete_checks(ic, o, c);
+    }
+}
+
+/// Status, headers, cookies.
+fn head_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(status) = e.status {
         c.check(format!("status {status}"), o.status == status, format!("status {}", o.status));
     }
@@ -141,6 +163,10 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
             c.check(format!("Set-Cookie {cookie}"), got.contains(&cookie.as_str()), format!("Set-Cookie: {got:?}"));
         }
     }
+}
+
+/// The payload's bytes: exact, prefix, patterns, size.
+fn body_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     let body_text = lossy(&o.body);
     let kept_all = o.body.len() as u64 == o.body_size;
     if let Some(body) = &e.body {
@@ -178,13 +204,17 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(size) = e.body_size_at_most {
         c.check(format!("body of at most {size} bytes"), o.body_size <= size, format!("{} bytes", o.body_size));
     }
-    let times: Vec<f64> = o.chunks.iter().map(|a| a.at_ms).collect();
-    let sizes: Vec<usize> = o.chunks.iter().map(|a| a.len).collect();
+}
+
+/// How the payload was cut into chunks.
+fn chunk_checks(e: &Expect, o: &Observation, c: &mut Checks) {
+    let times = o.chunk_times();
     if let Some(chunks) = &e.chunks {
         let got: Vec<String> = o.chunks.iter().map(|a| a.bytes.as_deref().map(lossy).unwrap_or_default()).collect();
         c.check(format!("chunks {chunks:?}"), &got == chunks, format!("chunks {got:?} at {}", fmt_ms(&times)));
     }
     if let Some(n) = e.chunk_count {
+        let sizes: Vec<usize> = o.chunks.iter().map(|a| a.len).collect();
         c.check(
             format!("{n} chunks"),
             o.chunks.len() == n,
@@ -198,6 +228,10 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
             format!("{} chunks at {}", o.chunks.len(), fmt_ms(&times)),
         );
     }
+}
+
+/// When the payload arrived: first byte, lead over the end, gaps, end.
+fn timing_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(limit) = e.first_byte_before_ms {
         let ttfb = o.ttfb_ms();
         c.check(
@@ -216,13 +250,18 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         );
     }
     if let Some(bounds) = e.gap_ms {
-        let g = gaps(tail(&times, e.min_chunks));
+        let g = gaps(tail(&o.chunk_times(), e.min_chunks));
         let ok = !g.is_empty() && g.iter().all(|x| bounds.contains(*x));
         c.check(format!("gaps between chunks within {bounds:?}"), ok, format!("gaps {}", fmt_ms(&g)));
     }
     if let Some(limit) = e.end_before_ms {
         c.check(format!("body ended within {limit:.0} ms"), o.end_ms <= limit, format!("ended at {:.0} ms", o.end_ms));
     }
+}
+
+/// How the body ended: cut or not, and (IWRS) whether the frames were valid and ended with one
+/// `InvokeComplete`.
+fn ending_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(aborted) = e.aborted {
         let what = if aborted { "the body was cut" } else { "the body ended normally" };
         c.check(
@@ -235,7 +274,7 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         );
     }
     if let Some(valid) = e.frames_valid {
-        let kinds: Vec<&str> = o.frames.iter().map(|f| f.kind.as_str()).take(8).collect();
+        let kinds: Vec<&FrameKind> = o.frames.iter().map(|f| &f.kind).take(8).collect();
         let ok = o.frame_errors.is_empty() && !o.frames.is_empty();
         c.check(
             "every frame has valid :message-type, :event-type, :content-type",
@@ -248,64 +287,73 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         );
     }
     if let Some(last) = e.complete_last {
-        let ends = o.frames.last().is_some_and(|f| f.kind == "InvokeComplete");
+        let last_kind = o.frames.last().map(|f| &f.kind);
+        let ends = last_kind == Some(&FrameKind::InvokeComplete);
         let ok = o.completes.len() == 1 && ends && !o.frame_after_complete;
         c.check(
             "exactly one InvokeComplete, last",
             ok == last,
-            format!(
-                "{} InvokeComplete frame(s), last frame {:?}",
-                o.completes.len(),
-                o.frames.last().map(|f| f.kind.as_str())
-            ),
+            format!("{} InvokeComplete frame(s), last frame {last_kind:?}", o.completes.len()),
         );
-    }
-    if let Some(ic) = &e.invoke_complete {
-        let done = o.completes.last();
-        if let Some(code) = &ic.error_code {
-            let got = done.and_then(|d| d.error_code.clone()).unwrap_or_default();
-            let what = if code.is_empty() {
-                "InvokeComplete without ErrorCode".to_owned()
-            } else {
-                format!("InvokeComplete ErrorCode {code}")
-            };
-            c.check(
-                what,
-                done.is_some() && &got == code,
-                match done {
-                    Some(_) => format!("ErrorCode {got:?}"),
-                    None => "no InvokeComplete".to_owned(),
-                },
-            );
-        }
-        if let Some(want) = ic.error {
-            let got = done.and_then(|d| d.error_code.clone()).filter(|c| !c.is_empty());
-            c.check(
-                format!("InvokeComplete reports an error: {want}"),
-                done.is_some() && got.is_some() == want,
-                format!("ErrorCode {got:?}"),
-            );
-        }
-        if let Some(text) = &ic.error_details_contains {
-            let got = done.and_then(|d| d.error_details.clone()).unwrap_or_default();
-            c.check(
-                format!("ErrorDetails contains {text:?}"),
-                got.contains(text.as_str()),
-                format!("ErrorDetails {}", short(&got)),
-            );
-        }
-        if let Some(text) = &ic.log_contains {
-            let got = o.log_result().unwrap_or_default();
-            c.check(
-                format!("LogResult contains {text:?}"),
-                got.contains(text.as_str()),
-                format!("LogResult {}", short(&got)),
-            );
-        }
     }
 }
 
+/// The final `InvokeComplete`: its error code, details, and log tail.
+fn invoke_complete_checks(ic: &InvokeCompleteExpect, o: &Observation, c: &mut Checks) {
+    let done = o.completes.last();
+    if let Some(code) = &ic.error_code {
+        let got = done.and_then(|d| d.error_code.clone()).unwrap_or_default();
+        let what = if code.is_empty() {
+            "InvokeComplete without ErrorCode".to_owned()
+        } else {
+            format!("InvokeComplete ErrorCode {code}")
+        };
+        c.check(
+            what,
+            done.is_some() && &got == code,
+            match done {
+                Some(_) => format!("ErrorCode {got:?}"),
+                None => "no InvokeComplete".to_owned(),
+            },
+        );
+    }
+    if let Some(want) = ic.error {
+        let got = done.and_then(|d| d.error_code.clone()).filter(|c| !c.is_empty());
+        c.check(
+            format!("InvokeComplete reports an error: {want}"),
+            done.is_some() && got.is_some() == want,
+            format!("ErrorCode {got:?}"),
+        );
+    }
+    if let Some(text) = &ic.error_details_contains {
+        let got = done.and_then(|d| d.error_details.clone()).unwrap_or_default();
+        c.check(
+            format!("ErrorDetails contains {text:?}"),
+            got.contains(text.as_str()),
+            format!("ErrorDetails {}", short(&got)),
+        );
+    }
+    if let Some(text) = &ic.log_contains {
+        let got = o.log_result().unwrap_or_default();
+        c.check(
+            format!("LogResult contains {text:?}"),
+            got.contains(text.as_str()),
+            format!("LogResult {}", short(&got)),
+        );
+    }
+}
+
+/// Checks on the function's side of the wire, phase by phase: the answer's head, its body
+/// chunks, its trailers, and how the invocation ended.
 fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    wire_head_checks(e, w, c);
+    wire_body_checks(e, w, c);
+    wire_trailer_checks(e, w, c);
+    wire_outcome_checks(e, w, c);
+}
+
+/// Response mode, framing, declared trailers, content type.
+fn wire_head_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
     if let Some(mode) = &e.mode_header {
         let got = w.header(names::RESPONSE_MODE);
         c.check(
@@ -333,13 +381,16 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         let got = w.header("content-type");
         c.check(format!("runtime content-type {ct}"), got == Some(ct.as_str()), format!("{got:?}"));
     }
-    let times: Vec<f64> = w.chunks.iter().map(|(t, _)| *t).collect();
-    let sizes: Vec<usize> = w.chunks.iter().map(|(_, l)| *l).collect();
+}
+
+/// The body chunks the runtime sent: count, gaps, bytes.
+fn wire_body_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    let times = w.chunk_times();
     if let Some(n) = e.chunk_count {
         c.check(
             format!("runtime sent {n} body chunks"),
             w.chunks.len() == n,
-            format!("{} chunks of {sizes:?} bytes at {}", w.chunks.len(), fmt_ms(&times)),
+            format!("{} chunks of {:?} bytes at {}", w.chunks.len(), w.chunk_sizes(), fmt_ms(&times)),
         );
     }
     if let Some(n) = e.min_chunks {
@@ -354,23 +405,30 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         let ok = !g.is_empty() && g.iter().all(|x| bounds.contains(*x));
         c.check(format!("runtime chunk gaps within {bounds:?}"), ok, format!("gaps {}", fmt_ms(&g)));
     }
-    let trailer = |name: &str| {
-        w.trailers.as_ref().and_then(|t| t.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()))
-    };
+    if let Some(n) = e.body_bytes {
+        c.check(format!("runtime sent {n} body bytes"), w.bytes == n, format!("{} bytes", w.bytes));
+    }
+}
+
+/// The error trailers: present or not, and (when sent) their type and base64 JSON body.
+fn wire_trailer_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    let sent_trailers = w.trailer(names::FUNCTION_ERROR_TYPE).is_some();
     if let Some(want) = e.error_trailers {
-        let has = trailer(names::FUNCTION_ERROR_TYPE).is_some();
-        c.check(format!("runtime sent error trailers: {want}"), has == want, format!("trailers {:?}", w.trailers));
+        c.check(
+            format!("runtime sent error trailers: {want}"),
+            sent_trailers == want,
+            format!("trailers {:?}", w.trailers),
+        );
     }
     // The trailer's type and body can only be judged when the runtime sent error trailers at all;
     // without them these checks are not made (whether they should exist is `error_trailers`).
-    let sent_trailers = trailer(names::FUNCTION_ERROR_TYPE).is_some();
     if let Some(t) = e.trailer_error_type.as_ref().filter(|_| sent_trailers) {
-        let got = trailer(names::FUNCTION_ERROR_TYPE);
-        c.check(format!("trailer error type {t}"), got.as_deref() == Some(t.as_str()), format!("{got:?}"));
+        let got = w.trailer(names::FUNCTION_ERROR_TYPE);
+        c.check(format!("trailer error type {t}"), got == Some(t.as_str()), format!("{got:?}"));
     }
     if let Some(want) = e.trailer_body_base64_json.filter(|_| sent_trailers) {
-        let raw = trailer(names::FUNCTION_ERROR_BODY);
-        let decoded = raw.as_deref().and_then(|r| base64::engine::general_purpose::STANDARD.decode(r.trim()).ok());
+        let raw = w.trailer(names::FUNCTION_ERROR_BODY);
+        let decoded = raw.and_then(|r| base64::engine::general_purpose::STANDARD.decode(r.trim()).ok());
         let json = decoded.as_deref().and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok());
         let ok = json.as_ref().is_some_and(|j| j.get("errorType").is_some() && j.get("errorMessage").is_some());
         c.check(
@@ -379,21 +437,101 @@ fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
             format!("trailer body {raw:?}"),
         );
     }
-    if let Some(origin) = &e.error_origin {
-        let got = w.error.as_ref().map_or("none", |(_, o, _)| o.as_str());
-        c.check(format!("error reported via {origin}"), got == origin, format!("via {got}"));
+}
+
+/// How the invocation ended: the error's origin and type, faults, process exits.
+fn wire_outcome_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    if let Some(origin) = e.error_origin {
+        let got = w.error.as_ref().map(|error| error.origin);
+        c.check(
+            format!("error reported via {}", origin.name()),
+            got == origin.origin(),
+            format!("via {}", OriginExpect::describe(got)),
+        );
     }
     if let Some(t) = &e.error_type {
-        let got = w.error.as_ref().map(|(t, _, _)| t.as_str());
+        let got = w.error.as_ref().map(|error| error.error_type.as_str());
         c.check(format!("invocation error type {t}"), got == Some(t.as_str()), format!("{got:?}"));
     }
     if let Some(faults) = &e.faults {
-        c.check(format!("runtime faults {faults:?}"), &w.faults == faults, format!("faults {:?}", w.faults));
+        c.check(
+            format!("runtime faults {}", wire::fault_list(faults)),
+            &w.faults == faults,
+            format!("faults {}", wire::fault_list(&w.faults)),
+        );
     }
     if let Some(n) = e.process_exits {
         c.check(format!("bootstrap exited {n} times"), w.process_exits == n, format!("{} exits", w.process_exits));
     }
-    if let Some(n) = e.body_bytes {
-        c.check(format!("runtime sent {n} body bytes"), w.bytes == n, format!("{} bytes", w.bytes));
+}
+
+#[cfg(test)]
+mod tests {
+    use lambda_stream_emulator::{FaultKind, InvocationError};
+
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn wire_block(wire: &str) -> Expect {
+        let text = format!(
+            "description = 'd'\nhandler = 'probe'\n[request]\npath = 'invoke'\n[[expect]]\nrules = ['r']\nwire = {wire}\n"
+        );
+        Scenario::parse("t", &text).unwrap().expect.remove(0)
+    }
+
+    fn failed_endpoint() -> WireObservation {
+        let mut error = InvocationError::platform("Function.X", "m");
+        error.origin = lambda_stream_emulator::ErrorOrigin::ErrorEndpoint;
+        WireObservation { error: Some(error), faults: vec![FaultKind::LateAnswer], ..WireObservation::default() }
+    }
+
+    fn verdict(wire: &str, seen: &WireObservation) -> BlockResult {
+        judge(&wire_block(wire), &Observation::default(), Some(seen), true)
+    }
+
+    #[test]
+    fn error_origin_and_type_are_compared_as_values() {
+        let seen = failed_endpoint();
+        assert_eq!(
+            verdict("{ error_origin = 'error-endpoint', error_type = 'Function.X' }", &seen).verdict,
+            Verdict::Pass
+        );
+        let wrong = verdict("{ error_origin = 'platform' }", &seen);
+        assert_eq!(wrong.verdict, Verdict::Fail);
+        assert_eq!(wrong.checks[0].to_string(), "expected error reported via platform; saw via error-endpoint");
+        assert_eq!(verdict("{ error_origin = 'none' }", &seen).verdict, Verdict::Fail);
+        assert_eq!(verdict("{ error_origin = 'none' }", &WireObservation::default()).verdict, Verdict::Pass);
+        assert_eq!(verdict("{ error_origin = 'trailers' }", &WireObservation::default()).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn faults_are_compared_as_kinds_and_unknown_names_are_refused() {
+        let seen = failed_endpoint();
+        assert_eq!(verdict("{ faults = ['late-answer'] }", &seen).verdict, Verdict::Pass);
+        let none = verdict("{ faults = [] }", &seen);
+        assert_eq!(none.verdict, Verdict::Fail);
+        assert_eq!(none.checks[0].to_string(), "expected runtime faults []; saw faults [late-answer]");
+        assert_eq!(verdict("{ faults = [] }", &WireObservation::default()).verdict, Verdict::Pass);
+        let text = "description = 'd'\nhandler = 'h'\n[request]\npath = 'invoke'\n[[expect]]\nrules = ['r']\n";
+        let err = Scenario::parse("t", &format!("{text}wire = {{ faults = ['LateAnswer'] }}\n")).unwrap_err();
+        assert!(err.to_string().contains("unknown fault kind \"LateAnswer\""), "{err}");
+        assert!(Scenario::parse("t", &format!("{text}wire = {{ error_origin = 'runtime' }}\n")).is_err());
+    }
+
+    #[test]
+    fn frame_kinds_decide_whether_invoke_complete_came_last() {
+        use crate::observe::Frame;
+        let frame = |kind| Frame { at_ms: 0.0, kind, len: 0 };
+        let mut expect = Expect { rules: vec!["r".into()], complete_last: Some(true), ..Expect::default() };
+        let mut seen = Observation {
+            frames: vec![frame(FrameKind::PayloadChunk), frame(FrameKind::InvokeComplete)],
+            completes: vec![Default::default()],
+            ..Observation::default()
+        };
+        assert_eq!(judge(&expect, &seen, None, false).verdict, Verdict::Pass);
+        seen.frames.push(frame(FrameKind::PayloadChunk));
+        assert_eq!(judge(&expect, &seen, None, false).verdict, Verdict::Fail);
+        expect.complete_last = Some(false);
+        assert_eq!(judge(&expect, &seen, None, false).verdict, Verdict::Pass);
     }
 }

@@ -14,6 +14,8 @@
 //!   InvokeWithResponseStream endpoint.
 //! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
 //!   protocol crate's `EventStreamDecoder`.
+//! - [`wire`]: the function's side of an invocation as the emulator's recorder saw it, in the
+//!   emulator's types (its error, its fault kinds).
 //! - [`check`]: judging blocks into verdicts with evidence.
 //! - [`expected`]: per-target expected deviations (`ci/expected/<target>.toml`), stale ones reported.
 //! - [`mod@run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
@@ -39,6 +41,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod target;
+pub mod wire;
 
 pub use catalogue::{Catalogue, Rule};
 pub use check::Verdict;

@@ -8,7 +8,7 @@ use aws_smithy_types::event_stream::Message;
 use base64::Engine as _;
 use futures_util::StreamExt as _;
 use lambda_stream_protocol::event_stream::InvokeComplete;
-use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, names};
 use serde::Serialize;
 
 /// Body bytes kept for checks; beyond this only the size is counted, so a 200 MB answer does not
@@ -32,13 +32,25 @@ pub struct Arrival {
     pub bytes: Option<Vec<u8>>,
 }
 
+/// What an event-stream frame was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameKind {
+    /// A `PayloadChunk` event.
+    PayloadChunk,
+    /// An `InvokeComplete` event.
+    InvokeComplete,
+    /// A frame the decoder refused, with the reason.
+    Invalid(String),
+}
+
 /// One event-stream frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Frame {
     /// Milliseconds after the request was sent.
     pub at_ms: f64,
-    /// `PayloadChunk`, `InvokeComplete`, or the reason the frame was invalid.
-    pub kind: String,
+    /// Which event it carried.
+    pub kind: FrameKind,
     /// Payload bytes.
     pub len: usize,
 }
@@ -79,6 +91,11 @@ impl Observation {
     /// Time to first byte of the payload, ms after sending.
     pub fn ttfb_ms(&self) -> Option<f64> {
         self.chunks.first().map(|c| c.at_ms)
+    }
+
+    /// Arrival times of the payload's chunks, ms after sending.
+    pub fn chunk_times(&self) -> Vec<f64> {
+        self.chunks.iter().map(|c| c.at_ms).collect()
     }
 
     /// A header's value (name case-insensitive).
@@ -140,11 +157,11 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
             .collect(),
         ..Observation::default()
     };
-    obs.request_id = obs.header("x-amzn-requestid").map(str::to_owned);
+    obs.request_id = obs.header(names::AMZN_REQUEST_ID).map(str::to_owned);
     let is_event_stream = request.event_stream
         && obs
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with(lambda_stream_protocol::names::EVENT_STREAM_CONTENT_TYPE));
+            .header(reqwest::header::CONTENT_TYPE.as_str())
+            .is_some_and(|ct| ct.starts_with(names::EVENT_STREAM_CONTENT_TYPE));
     let mut decoder = EventStreamDecoder::new();
     let mut stream = response.bytes_stream();
     while let Some(piece) = stream.next().await {
@@ -157,35 +174,11 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         };
         let at_ms = ms();
         if is_event_stream {
-            decoder.push(&piece);
-            loop {
-                match decoder.next_message() {
-                    Ok(Some(message)) => on_frame(&mut obs, at_ms, &message),
-                    Ok(None) => break,
-                    Err(e) => {
-                        obs.frame_errors.push(e.to_string());
-                        obs.aborted.get_or_insert_with(|| format!("unreadable event stream: {e}"));
-                        break;
-                    }
-                }
-            }
-            if !obs.frame_errors.is_empty() {
+            if !on_event_stream_piece(&mut obs, &mut decoder, at_ms, &piece) {
                 break;
             }
         } else {
-            let keep = obs.body.len() < MAX_KEPT_BODY;
-            match obs.chunks.last_mut() {
-                // Pieces join an arrival while they come within the window of its start, so a
-                // slow drip does not merge into one chunk.
-                Some(last) if at_ms - last.at_ms <= ARRIVAL_WINDOW_MS => {
-                    last.len += piece.len();
-                    if let Some(bytes) = &mut last.bytes {
-                        bytes.extend_from_slice(&piece);
-                    }
-                }
-                _ => obs.chunks.push(Arrival { at_ms, len: piece.len(), bytes: keep.then(|| piece.to_vec()) }),
-            }
-            obs.keep(&piece);
+            on_http_piece(&mut obs, at_ms, &piece);
         }
     }
     if is_event_stream
@@ -198,23 +191,58 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
     Ok(obs)
 }
 
+/// Decodes the frames `piece` completes; `false` once the stream is unreadable (nothing after
+/// that point can be framed).
+fn on_event_stream_piece(obs: &mut Observation, decoder: &mut EventStreamDecoder, at_ms: f64, piece: &[u8]) -> bool {
+    decoder.push(piece);
+    loop {
+        match decoder.next_message() {
+            Ok(Some(message)) => on_frame(obs, at_ms, &message),
+            Ok(None) => break,
+            Err(e) => {
+                obs.frame_errors.push(e.to_string());
+                obs.aborted.get_or_insert_with(|| format!("unreadable event stream: {e}"));
+                break;
+            }
+        }
+    }
+    obs.frame_errors.is_empty()
+}
+
+/// Adds an HTTP body piece to the current arrival, or starts a new one.
+fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
+    let keep = obs.body.len() < MAX_KEPT_BODY;
+    match obs.chunks.last_mut() {
+        // Pieces join an arrival while they come within the window of its start, so a
+        // slow drip does not merge into one chunk.
+        Some(last) if at_ms - last.at_ms <= ARRIVAL_WINDOW_MS => {
+            last.len += piece.len();
+            if let Some(bytes) = &mut last.bytes {
+                bytes.extend_from_slice(piece);
+            }
+        }
+        _ => obs.chunks.push(Arrival { at_ms, len: piece.len(), bytes: keep.then(|| piece.to_vec()) }),
+    }
+    obs.keep(piece);
+}
+
 fn on_frame(obs: &mut Observation, at_ms: f64, message: &Message) {
     if !obs.completes.is_empty() {
         obs.frame_after_complete = true;
     }
     match InvokeEvent::from_message(message) {
         Ok(InvokeEvent::PayloadChunk(bytes)) => {
-            obs.frames.push(Frame { at_ms, kind: "PayloadChunk".into(), len: bytes.len() });
+            obs.frames.push(Frame { at_ms, kind: FrameKind::PayloadChunk, len: bytes.len() });
             let keep = obs.body.len() < MAX_KEPT_BODY;
             obs.chunks.push(Arrival { at_ms, len: bytes.len(), bytes: keep.then(|| bytes.to_vec()) });
             obs.keep(&bytes);
         }
         Ok(InvokeEvent::InvokeComplete(done)) => {
-            obs.frames.push(Frame { at_ms, kind: "InvokeComplete".into(), len: message.payload().len() });
+            obs.frames.push(Frame { at_ms, kind: FrameKind::InvokeComplete, len: message.payload().len() });
             obs.completes.push(done);
         }
         Err(e) => {
-            obs.frames.push(Frame { at_ms, kind: format!("invalid: {e}"), len: message.payload().len() });
+            obs.frames.push(Frame { at_ms, kind: FrameKind::Invalid(e.to_string()), len: message.payload().len() });
             obs.frame_errors.push(e.to_string());
         }
     }

@@ -58,14 +58,14 @@ pub fn table(report: &Report) -> String {
         if s.verdict == Verdict::Fail || s.verdict == Verdict::ExpectedFail {
             for b in s.blocks.iter().filter(|b| b.verdict == Verdict::Fail) {
                 for c in b.checks.iter().filter(|c| !c.ok) {
-                    let _ = writeln!(out, "    {}: expected {}; saw {}", b.rules.join(", "), c.what, c.evidence);
+                    let _ = writeln!(out, "    {}: {c}", b.rules.join(", "));
                 }
             }
         }
     }
     let _ = writeln!(out, "\n{:<36} {:<13} evidence", "rule", "verdict");
     for r in &report.rules {
-        let first = r.evidence.first().cloned().unwrap_or_default();
+        let first = r.evidence.first().map(ToString::to_string).unwrap_or_default();
         let _ = writeln!(out, "{:<36} {:<13} {first}", r.id, r.verdict.label());
         for e in r.evidence.iter().skip(1).take(if r.verdict == Verdict::Pass { 0 } else { 3 }) {
             let _ = writeln!(out, "{:<50} {e}", "");
@@ -122,12 +122,7 @@ pub fn junit(report: &Report) -> Result<String, Error> {
         let failed: Vec<String> = s
             .blocks
             .iter()
-            .flat_map(|b| {
-                b.checks
-                    .iter()
-                    .filter(|c| !c.ok)
-                    .map(move |c| format!("{}: expected {}; saw {}", b.rules.join(", "), c.what, c.evidence))
-            })
+            .flat_map(|b| b.checks.iter().filter(|c| !c.ok).map(move |c| format!("{}: {c}", b.rules.join(", "))))
             .collect();
         let message = match s.verdict {
             Verdict::ExpectedFail => {
@@ -141,10 +136,11 @@ pub fn junit(report: &Report) -> Result<String, Error> {
     for r in &report.rules {
         let message = match (&r.deviation, r.evidence.first()) {
             (Some(d), _) if r.verdict == Verdict::ExpectedFail => d.reason.clone(),
-            (_, Some(e)) => e.clone(),
+            (_, Some(e)) => e.to_string(),
             _ => String::new(),
         };
-        rules.add_test_case(case(&r.id, r.verdict, &message, &r.evidence.join("\n")));
+        let detail: Vec<String> = r.evidence.iter().map(ToString::to_string).collect();
+        rules.add_test_case(case(&r.id, r.verdict, &message, &detail.join("\n")));
     }
     for d in &report.stale {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);

@@ -8,8 +8,8 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use crate::Error;
-use crate::catalogue::Catalogue;
-use crate::check::{BlockResult, Verdict, judge};
+use crate::catalogue::{Catalogue, Rule};
+use crate::check::{BlockResult, Check, Verdict, judge};
 use crate::expected::{Deviation, Expected};
 use crate::scenario::Scenario;
 use crate::target::{Attempt, Target};
@@ -87,10 +87,50 @@ pub struct RuleResult {
     pub verdict: Verdict,
     /// Scenarios that give evidence for it.
     pub scenarios: Vec<String>,
-    /// Evidence: the failed checks, or the passed ones when it passed.
-    pub evidence: Vec<String>,
+    /// Evidence: the failed checks, or the passed ones when it passed, or why it was not run.
+    pub evidence: Vec<Evidence>,
     /// The deviation that excused it, if any.
     pub deviation: Option<Deviation>,
+}
+
+/// One piece of a rule's evidence. Serialized as its text (`SCENARIO: expected WHAT; saw WHAT`,
+/// `SCENARIO: WHAT (SEEN)`, or the reason it was not run).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evidence {
+    /// A check one of the rule's blocks made in a scenario.
+    Checked {
+        /// The scenario.
+        scenario: String,
+        /// The check, held or failed.
+        check: Check,
+    },
+    /// Why none of the rule's blocks could be judged.
+    NotRun {
+        /// The reason.
+        reason: String,
+    },
+}
+
+impl Evidence {
+    /// Whether this is a check that failed.
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Evidence::Checked { check, .. } if !check.ok)
+    }
+}
+
+impl std::fmt::Display for Evidence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Evidence::Checked { scenario, check } => write!(f, "{scenario}: {check}"),
+            Evidence::NotRun { reason } => f.write_str(reason),
+        }
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// A whole run.
@@ -213,7 +253,7 @@ pub async fn run_scenario(
                 .map(|e| BlockResult {
                     rules: e.rules.clone(),
                     verdict: Verdict::Fail,
-                    checks: vec![crate::check::Check { what: "an answer".into(), ok: false, evidence: error.clone() }],
+                    checks: vec![Check { what: "an answer".into(), ok: false, evidence: error.clone() }],
                     skipped: None,
                 })
                 .collect();
@@ -221,7 +261,7 @@ pub async fn run_scenario(
         Attempt::Observed { client, wire, wire_visible } => {
             result.status = Some(client.status);
             result.ttfb_ms = client.ttfb_ms();
-            result.chunk_ms = client.chunks.iter().map(|c| c.at_ms).collect();
+            result.chunk_ms = client.chunk_times();
             result.end_ms = Some(client.end_ms);
             result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire.as_ref(), wire_visible)).collect();
         }
@@ -282,7 +322,9 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
     Ok(assemble(catalogue, &options.label, options.target.kind(), results, &options.expected))
 }
 
-/// Rolls scenario results up per rule and applies the expected deviations.
+/// Rolls scenario results up per rule and applies the expected deviations: each rule judged from
+/// its blocks, then the failing scenarios excused where a deviation covers them, then the
+/// deviations that no longer fail listed as stale.
 pub fn assemble(
     catalogue: &Catalogue,
     label: &str,
@@ -290,81 +332,107 @@ pub fn assemble(
     mut scenarios: Vec<ScenarioResult>,
     expected: &Expected,
 ) -> Report {
-    let mut rules = Vec::new();
-    for rule in &catalogue.rules {
-        let mut verdicts = Vec::new();
-        let mut evidence = Vec::new();
-        let mut names = Vec::new();
-        let mut excused_by_scenario = true;
-        for s in &scenarios {
-            for b in s.blocks.iter().filter(|b| b.rules.contains(&rule.id)) {
-                if !names.contains(&s.name) {
-                    names.push(s.name.clone());
+    let rules: Vec<RuleResult> = catalogue.rules.iter().map(|rule| rule_result(rule, &scenarios, expected)).collect();
+    excuse_scenarios(&mut scenarios, expected);
+    let stale = stale_deviations(expected, &rules, &scenarios);
+    Report { label: label.to_owned(), target: target.to_owned(), scenarios, rules, stale }
+}
+
+/// What the scenarios' blocks say about one rule, before deviations.
+#[derive(Default)]
+struct Gathered {
+    /// Every block's verdict.
+    verdicts: Vec<Verdict>,
+    /// Failed checks, or (while nothing failed) the first check of up to three passing blocks.
+    evidence: Vec<Evidence>,
+    /// The scenarios with a block for the rule.
+    scenarios: Vec<String>,
+    /// Every failing block is in a scenario an expected deviation names.
+    excused_by_scenario: bool,
+}
+
+fn gather(rule_id: &str, scenarios: &[ScenarioResult], expected: &Expected) -> Gathered {
+    let mut g = Gathered { excused_by_scenario: true, ..Gathered::default() };
+    for s in scenarios {
+        for b in s.blocks.iter().filter(|b| b.rules.iter().any(|r| r == rule_id)) {
+            if !g.scenarios.contains(&s.name) {
+                g.scenarios.push(s.name.clone());
+            }
+            g.verdicts.push(b.verdict);
+            let checked = |check: &Check| Evidence::Checked { scenario: s.name.clone(), check: check.clone() };
+            match b.verdict {
+                Verdict::Fail => {
+                    g.excused_by_scenario &= expected.for_scenario(&s.name).is_some();
+                    g.evidence.extend(b.checks.iter().filter(|c| !c.ok).map(checked));
                 }
-                verdicts.push(b.verdict);
-                match b.verdict {
-                    Verdict::Fail => {
-                        excused_by_scenario &= expected.for_scenario(&s.name).is_some();
-                        for c in b.checks.iter().filter(|c| !c.ok) {
-                            evidence.push(format!("{}: expected {}; saw {}", s.name, c.what, c.evidence));
-                        }
-                    }
-                    Verdict::Pass if evidence.len() < 3 && !verdicts.contains(&Verdict::Fail) => {
-                        if let Some(c) = b.checks.first() {
-                            evidence.push(format!("{}: {} ({})", s.name, c.what, c.evidence));
-                        }
-                    }
-                    _ => {}
+                Verdict::Pass if g.evidence.len() < 3 && !g.verdicts.contains(&Verdict::Fail) => {
+                    g.evidence.extend(b.checks.first().map(checked));
                 }
+                _ => {}
             }
         }
-        if verdicts.contains(&Verdict::Fail) {
-            evidence.retain(|e| e.contains("expected "));
-        }
-        if verdicts.iter().all(|v| *v == Verdict::NotRun) {
-            let reasons: Vec<String> = scenarios
-                .iter()
-                .filter(|s| names.contains(&s.name))
-                .filter_map(|s| {
-                    s.blocks
-                        .iter()
-                        .find(|b| b.rules.contains(&rule.id))
-                        .and_then(|b| b.skipped.clone())
-                        .or(s.note.clone())
-                })
-                .collect();
-            evidence = reasons.into_iter().take(1).collect();
-        }
-        let mut verdict = roll_up(verdicts.into_iter());
-        let mut deviation = None;
-        if verdict == Verdict::Fail {
-            if let Some(d) = expected.for_rule(&rule.id) {
-                verdict = Verdict::ExpectedFail;
-                deviation = Some(d.clone());
-            } else if excused_by_scenario {
-                verdict = Verdict::ExpectedFail;
-            }
-        }
-        rules.push(RuleResult {
-            id: rule.id.clone(),
-            section: rule.section.clone(),
-            source: rule.source.clone(),
-            verdict,
-            scenarios: names,
-            evidence,
-            deviation,
-        });
     }
-    for s in &mut scenarios {
-        if s.verdict != Verdict::Fail {
-            continue;
+    if g.verdicts.contains(&Verdict::Fail) {
+        // Passing evidence gathered before the first failure is not evidence for a failed rule.
+        g.evidence.retain(Evidence::is_failure);
+    }
+    g
+}
+
+/// Why a rule none of whose blocks ran was not run: the first block's skip reason, else its
+/// scenario's note.
+fn not_run_reason(rule_id: &str, scenarios: &[ScenarioResult], names: &[String]) -> Vec<Evidence> {
+    scenarios
+        .iter()
+        .filter(|s| names.contains(&s.name))
+        .filter_map(|s| {
+            s.blocks
+                .iter()
+                .find(|b| b.rules.iter().any(|r| r == rule_id))
+                .and_then(|b| b.skipped.clone())
+                .or(s.note.clone())
+        })
+        .take(1)
+        .map(|reason| Evidence::NotRun { reason })
+        .collect()
+}
+
+/// One rule's verdict, evidence and excusing deviation.
+fn rule_result(rule: &Rule, scenarios: &[ScenarioResult], expected: &Expected) -> RuleResult {
+    let mut g = gather(&rule.id, scenarios, expected);
+    if g.verdicts.iter().all(|v| *v == Verdict::NotRun) {
+        g.evidence = not_run_reason(&rule.id, scenarios, &g.scenarios);
+    }
+    let mut verdict = roll_up(g.verdicts.into_iter());
+    let mut deviation = None;
+    if verdict == Verdict::Fail {
+        if let Some(d) = expected.for_rule(&rule.id) {
+            verdict = Verdict::ExpectedFail;
+            deviation = Some(d.clone());
+        } else if g.excused_by_scenario {
+            verdict = Verdict::ExpectedFail;
         }
+    }
+    RuleResult {
+        id: rule.id.clone(),
+        section: rule.section.clone(),
+        source: rule.source.clone(),
+        verdict,
+        scenarios: g.scenarios,
+        evidence: g.evidence,
+        deviation,
+    }
+}
+
+/// Marks failing scenarios as expected failures where a deviation names the scenario or every
+/// failing block is about rules excused for this target.
+fn excuse_scenarios(scenarios: &mut [ScenarioResult], expected: &Expected) {
+    for s in scenarios.iter_mut().filter(|s| s.verdict == Verdict::Fail) {
         if let Some(d) = expected.for_scenario(&s.name) {
             s.verdict = Verdict::ExpectedFail;
             s.deviation = Some(d.clone());
             continue;
         }
-        // A scenario whose every failing block is about rules excused for this target fails as expected.
         let excused = s
             .blocks
             .iter()
@@ -374,17 +442,71 @@ pub fn assemble(
             s.verdict = Verdict::ExpectedFail;
         }
     }
-    let mut stale = Vec::new();
-    for d in &expected.deviation {
-        let seen = match (&d.rule, &d.scenario) {
-            (Some(id), _) => rules.iter().find(|r| &r.id == id).map(|r| r.verdict),
-            (None, Some(name)) => scenarios.iter().find(|s| &s.name == name).map(|s| s.verdict),
-            _ => None,
-        };
-        // Stale: it ran and passed. Not run (or unknown to this run) is neither confirmed nor stale.
-        if seen == Some(Verdict::Pass) && !d.intermittent {
-            stale.push(d.clone());
+}
+
+/// Deviations whose rule or scenario ran and passed (intermittent ones excepted). Not run (or
+/// unknown to this run) is neither confirmed nor stale.
+fn stale_deviations(expected: &Expected, rules: &[RuleResult], scenarios: &[ScenarioResult]) -> Vec<Deviation> {
+    expected
+        .deviation
+        .iter()
+        .filter(|d| {
+            let seen = match (&d.rule, &d.scenario) {
+                (Some(id), _) => rules.iter().find(|r| &r.id == id).map(|r| r.verdict),
+                (None, Some(name)) => scenarios.iter().find(|s| &s.name == name).map(|s| s.verdict),
+                _ => None,
+            };
+            seen == Some(Verdict::Pass) && !d.intermittent
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str, rule: &str, check: Check) -> ScenarioResult {
+        let verdict = if check.ok { Verdict::Pass } else { Verdict::Fail };
+        ScenarioResult {
+            name: name.into(),
+            description: String::new(),
+            handler: "h".into(),
+            path: "invoke".into(),
+            verdict,
+            note: None,
+            status: Some(200),
+            ttfb_ms: None,
+            chunk_ms: Vec::new(),
+            end_ms: None,
+            blocks: vec![BlockResult { rules: vec![rule.into()], verdict, checks: vec![check], skipped: None }],
+            deviation: None,
         }
     }
-    Report { label: label.to_owned(), target: target.to_owned(), scenarios, rules, stale }
+
+    fn check(what: &str, ok: bool, evidence: &str) -> Check {
+        Check { what: what.into(), ok, evidence: evidence.into() }
+    }
+
+    #[test]
+    fn a_failed_rule_keeps_only_failed_checks_as_evidence() {
+        let catalogue =
+            Catalogue::parse("[[rule]]\nid = 'r'\nsection = '1'\nsource = 's'\ntext = 't'\n").expect("a catalogue");
+        // The passing check's text says "expected " too: the evidence must be told apart by what
+        // it is, not by its words.
+        let scenarios = vec![
+            scenario("a-passes", "r", check("body exactly as expected", true, "body \"x\"")),
+            scenario("b-fails", "r", check("status 200", false, "status 502")),
+        ];
+        let report = assemble(&catalogue, "t", "local", scenarios, &Expected::default());
+        let rule = report.rule("r").expect("the rule");
+        assert_eq!(rule.verdict, Verdict::Fail);
+        assert_eq!(rule.evidence.len(), 1, "{:?}", rule.evidence);
+        assert_eq!(rule.evidence[0].to_string(), "b-fails: expected status 200; saw status 502");
+        assert_eq!(serde_json::to_value(&rule.evidence).unwrap()[0], "b-fails: expected status 200; saw status 502");
+
+        let passing = vec![scenario("a-passes", "r", check("body exactly as expected", true, "body \"x\""))];
+        let report = assemble(&catalogue, "t", "local", passing, &Expected::default());
+        assert_eq!(report.rules[0].evidence[0].to_string(), "a-passes: body exactly as expected (body \"x\")");
+    }
 }

@@ -9,9 +9,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use lambda_stream_emulator::{ErrorOrigin, FaultKind};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::Error;
+use crate::wire;
 
 /// The scenarios shipped in `scenarios/`, embedded at build time: `(name, toml text)`.
 pub const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/embedded_scenarios.rs"));
@@ -113,6 +115,87 @@ pub struct InvokeCompleteExpect {
     pub log_contains: Option<String>,
 }
 
+/// Where a scenario expects the invocation's error to come from (`error_origin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OriginExpect {
+    /// The runtime's error trailers after body bytes.
+    Trailers,
+    /// The runtime's `POST /error`.
+    ErrorEndpoint,
+    /// The emulator itself (timeout, size limit, truncated response, process exit).
+    Platform,
+    /// The invocation did not fail.
+    #[serde(rename = "none")]
+    NoError,
+}
+
+impl OriginExpect {
+    /// Every value, in the order the scenario format lists them.
+    pub const ALL: [Self; 4] = [Self::Trailers, Self::ErrorEndpoint, Self::Platform, Self::NoError];
+
+    /// The recorder's origin this names; `None` for [`OriginExpect::NoError`].
+    pub fn origin(self) -> Option<ErrorOrigin> {
+        match self {
+            Self::Trailers => Some(ErrorOrigin::Trailers),
+            Self::ErrorEndpoint => Some(ErrorOrigin::ErrorEndpoint),
+            Self::Platform => Some(ErrorOrigin::Platform),
+            Self::NoError => None,
+        }
+    }
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Trailers => "trailers",
+            Self::ErrorEndpoint => "error-endpoint",
+            Self::Platform => "platform",
+            Self::NoError => "none",
+        }
+    }
+
+    /// The scenario-file name of what the recorder saw (the `Debug` form for an origin newer
+    /// than this enum), for evidence.
+    pub fn describe(seen: Option<ErrorOrigin>) -> String {
+        Self::ALL.iter().find(|o| o.origin() == seen).map_or_else(|| format!("{seen:?}"), |o| o.name().to_owned())
+    }
+}
+
+/// `faults = [...]` in scenario files: [`FaultKind`]s by their names in [`wire::FAULT_NAMES`].
+mod fault_names {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(kinds: &Option<Vec<FaultKind>>, s: S) -> Result<S::Ok, S::Error> {
+        let names = kinds
+            .as_ref()
+            .map(|kinds| {
+                kinds
+                    .iter()
+                    .map(|k| {
+                        wire::fault_name(*k)
+                            .ok_or_else(|| serde::ser::Error::custom(format!("fault kind {k:?} has no scenario name")))
+                    })
+                    .collect::<Result<Vec<&str>, S::Error>>()
+            })
+            .transpose()?;
+        names.serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<FaultKind>>, D::Error> {
+        let Some(names) = Option::<Vec<String>>::deserialize(d)? else { return Ok(None) };
+        let known = || wire::FAULT_NAMES.map(|(_, n)| n).join(", ");
+        names
+            .iter()
+            .map(|name| {
+                wire::fault_kind(name).ok_or_else(|| {
+                    serde::de::Error::custom(format!("unknown fault kind {name:?}; the kinds are {}", known()))
+                })
+            })
+            .collect::<Result<Vec<FaultKind>, D::Error>>()
+            .map(Some)
+    }
+}
+
 /// Expectations on the function's side of the wire, from the emulator's recorder.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,13 +236,14 @@ pub struct WireExpect {
     pub trailer_body_base64_json: Option<bool>,
     /// Where the invocation's error came from: `trailers`, `error-endpoint`, `platform`, or `none`.
     #[serde(default)]
-    pub error_origin: Option<String>,
+    pub error_origin: Option<OriginExpect>,
     /// The invocation's error type as the emulator reports it.
     #[serde(default)]
     pub error_type: Option<String>,
-    /// Exactly these runtime fault kinds were recorded (`[]`: none).
-    #[serde(default)]
-    pub faults: Option<Vec<String>>,
+    /// Exactly these runtime fault kinds were recorded, in order (`[]`: none); names as in
+    /// [`wire::FAULT_NAMES`].
+    #[serde(default, with = "fault_names")]
+    pub faults: Option<Vec<FaultKind>>,
     /// The bootstrap process exited (crashed or was killed) this many times during the scenario.
     #[serde(default)]
     pub process_exits: Option<u64>,

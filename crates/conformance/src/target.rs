@@ -7,15 +7,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lambda_stream_emulator::{
-    BootstrapCommand, Emulator, ErrorOrigin, FunctionConfig, InvocationRecord, Limits, Supervisor, SupervisorConfig,
-};
+use lambda_stream_emulator::{BootstrapCommand, Emulator, FunctionConfig, Limits, Supervisor, SupervisorConfig};
 use lambda_stream_protocol::paths;
-use serde::Serialize;
 
 use crate::Error;
 use crate::observe::{self, Observation, Outgoing};
 use crate::scenario::{InvokePath, Scenario};
+use crate::wire::WireObservation;
 
 /// The function name the local target gives its emulator.
 pub const LOCAL_FUNCTION: &str = "conformance";
@@ -51,71 +49,8 @@ pub enum Target {
     },
 }
 
-/// What the emulator's recorder saw of the function's side of one invocation.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct WireObservation {
-    /// The answer's head arrived (`/response` or `/error`).
-    pub answered: bool,
-    /// The answer's headers (lower-case names).
-    pub headers: Vec<(String, String)>,
-    /// Declared the streaming mode.
-    pub streaming: bool,
-    /// Body chunks as they arrived: ms after the runtime took the invocation, and size.
-    pub chunks: Vec<(f64, usize)>,
-    /// Body bytes.
-    pub bytes: u64,
-    /// Trailers, if the body ended with some.
-    pub trailers: Option<Vec<(String, String)>>,
-    /// Error type, origin (`trailers`, `error-endpoint`, `platform`) and details, if it failed.
-    pub error: Option<(String, String, String)>,
-    /// Fault kinds recorded for the invocation.
-    pub faults: Vec<String>,
-    /// Bootstrap exits during the scenario.
-    pub process_exits: u64,
-}
-
-impl WireObservation {
-    /// A header's value (name case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// Every field line of a header joined with ", ": HTTP treats repeated field lines as one
-    /// comma-separated list (RFC 9110 section 5.3), so `Trailer: A` + `Trailer: B` declares both.
-    pub fn header_list(&self, name: &str) -> Option<String> {
-        let values: Vec<&str> =
-            self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect();
-        (!values.is_empty()).then(|| values.join(", "))
-    }
-
-    fn from_record(record: &InvocationRecord, process_exits: u64) -> Self {
-        let taken = record.runtime.taken_at.unwrap_or_default();
-        let ms = |d: Duration| d.saturating_sub(taken).as_secs_f64() * 1000.0;
-        let error = record.error().map(|e| {
-            let origin = match e.origin {
-                ErrorOrigin::Trailers => "trailers",
-                ErrorOrigin::ErrorEndpoint => "error-endpoint",
-                _ => "platform",
-            };
-            (e.error_type.clone(), origin.to_owned(), e.details.clone())
-        });
-        Self {
-            answered: record.runtime.head_at.is_some(),
-            headers: record.runtime.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
-            streaming: record.runtime.streaming,
-            chunks: record.runtime.chunks.iter().map(|c| (ms(c.at), c.len)).collect(),
-            bytes: record.runtime.bytes,
-            trailers: record.runtime.trailers.clone(),
-            error,
-            faults: record.faults.iter().map(|f| format!("{:?}", f.kind)).collect(),
-            process_exits,
-        }
-    }
-}
-
 /// The outcome of sending one scenario's request.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
+#[derive(Debug, Clone)]
 pub enum Attempt {
     /// The request was answered (perhaps with a cut body).
     Observed {

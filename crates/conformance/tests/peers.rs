@@ -10,7 +10,7 @@ mod common;
 use std::path::PathBuf;
 
 use lambda_stream_conformance::check::Verdict;
-use lambda_stream_conformance::run::{RunOptions, run};
+use lambda_stream_conformance::run::{Evidence, RunOptions, run};
 use lambda_stream_conformance::{Catalogue, Target, scenario};
 use lambda_stream_emulator::BootstrapCommand;
 
@@ -37,8 +37,10 @@ fn the_official_runtime_is_caught_writing_trailers_into_the_body() {
     for rule in ["runtime.trailers-are-trailers", "url.mid-stream-abort", "iwrs.error-in-invoke-complete"] {
         assert_eq!(report.rule(rule).unwrap().verdict, Verdict::Fail, "{rule}\n{table}");
     }
-    let evidence = report.rule("runtime.trailers-are-trailers").unwrap().evidence.join("\n");
-    assert!(evidence.contains("Lambda-Runtime-Function-Error"), "{evidence}");
+    let evidence = &report.rule("runtime.trailers-are-trailers").unwrap().evidence;
+    assert!(evidence.iter().all(Evidence::is_failure), "{evidence:?}");
+    let text: Vec<String> = evidence.iter().map(ToString::to_string).collect();
+    assert!(text.join("\n").contains("Lambda-Runtime-Function-Error"), "{text:?}");
     // What it gets right is still reported as right.
     for rule in ["runtime.mode-header", "url.prelude-status-headers", "url.streams-as-written", "iwrs.frame-headers"] {
         assert_eq!(report.rule(rule).unwrap().verdict, Verdict::Pass, "{rule}\n{table}");

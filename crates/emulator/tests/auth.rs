@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use common::{Payload, builder, client, runtime, signed};
 use lambda_stream_emulator::{Auth, Emulator};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::names;
 use serde_json::Value;
 
 use common::{KEY, SECRET};
@@ -20,7 +21,7 @@ async fn iam_emulator() -> Emulator {
 async fn refusal(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let error_type =
-        response.headers().get("x-amzn-errortype").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        response.headers().get(names::AMZN_ERROR_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
     let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
     (status, error_type, body["Message"].as_str().unwrap().to_owned())
 }
@@ -88,6 +89,6 @@ async fn the_invoke_apis_are_checked_too() {
     let response =
         signed(&emulator, "POST", path, "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "application/vnd.amazon.eventstream");
+    assert_eq!(response.headers()["content-type"], names::EVENT_STREAM_CONTENT_TYPE);
     served.await.unwrap().unwrap();
 }

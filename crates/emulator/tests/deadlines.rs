@@ -9,6 +9,7 @@ use bytes::Bytes;
 use common::{WAIT, builder, client, runtime};
 use lambda_stream_emulator::{Bandwidth, ClientEnd, FaultKind, FunctionConfig, Limits};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::diagnostic::error_types;
 
 #[tokio::test(start_paused = true)]
 async fn the_stream_is_cut_exactly_at_the_deadline() {
@@ -25,10 +26,13 @@ async fn the_stream_is_cut_exactly_at_the_deadline() {
     assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"a");
     assert!(response.chunk().await.is_err());
     let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
-    assert_eq!(record.error().unwrap().error_type, "Sandbox.Timeout");
+    assert_eq!(record.error().unwrap().error_type, error_types::SANDBOX_TIMEOUT);
     let taken = record.runtime.taken_at.unwrap();
     let (cut_at, end) = record.client.end.clone().unwrap();
-    assert!(matches!(end, ClientEnd::Aborted { ref reason } if reason.starts_with("Sandbox.Timeout")), "{end:?}");
+    assert!(
+        matches!(end, ClientEnd::Aborted { ref reason } if reason.starts_with(error_types::SANDBOX_TIMEOUT)),
+        "{end:?}"
+    );
     let after = cut_at - taken;
     assert!(after >= Duration::from_secs(3) && after < Duration::from_millis(3100), "cut {after:?} after /next");
     let (_, answer) = served.await.unwrap().unwrap().remove(0);
@@ -46,7 +50,7 @@ async fn an_answer_after_the_deadline_is_refused_and_the_client_got_a_timeout() 
     let response = call.await.unwrap().unwrap();
     assert_eq!(response.status(), 502, "nothing was written before the deadline");
     let body = response.text().await.unwrap();
-    assert!(body.contains("Sandbox.Timeout"), "{body}");
+    assert!(body.contains(error_types::SANDBOX_TIMEOUT), "{body}");
     let answer = rt.answer(&next.request_id, &[Step::Buffered { headers: vec![], body: Bytes::from("late") }]).await;
     let answer = answer.unwrap().unwrap();
     assert_eq!(answer.status, 409);

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use common::{WAIT, builder, client, runtime, start};
 use lambda_stream_emulator::{FaultKind, Limits};
 use lambda_stream_fixtures::scripted_runtime::Step;
-use lambda_stream_protocol::ErrorDiagnostic;
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::{ErrorDiagnostic, env, names};
 use serde_json::Value;
 
 fn invoke_url(emulator: &lambda_stream_emulator::Emulator, name: &str) -> String {
@@ -30,8 +31,8 @@ async fn buffered_and_streamed_answers_are_collected() {
     ]);
     let first = client().post(invoke_url(&emulator, "collect")).body("{}").send().await.unwrap();
     assert_eq!(first.status(), 200);
-    assert_eq!(first.headers()["x-amz-executed-version"], "$LATEST");
-    assert!(first.headers().get("x-amz-function-error").is_none());
+    assert_eq!(first.headers()[names::EXECUTED_VERSION], env::LATEST_VERSION);
+    assert!(first.headers().get(names::AMZ_FUNCTION_ERROR).is_none());
     assert_eq!(first.text().await.unwrap(), "{\"ok\":true}");
     let second = client().post(invoke_url(&emulator, "collect")).body("{}").send().await.unwrap();
     assert_eq!(second.headers()["content-type"], "text/plain");
@@ -52,7 +53,7 @@ async fn function_errors_set_x_amz_function_error() {
     for _ in 0..2 {
         let response = client().post(invoke_url(&emulator, "errors")).body("{}").send().await.unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+        assert_eq!(response.headers()[names::AMZ_FUNCTION_ERROR], "Unhandled");
         let body = json(response).await;
         assert_eq!(body["errorType"], "Function.Nope");
         assert_eq!(body["errorMessage"], "bad input");
@@ -71,13 +72,13 @@ async fn more_than_the_buffered_limit_is_response_size_too_large() {
     let served = runtime(&emulator).spawn(vec![script]);
     let response = client().post(invoke_url(&emulator, "big")).body("{}").send().await.unwrap();
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+    assert_eq!(response.headers()[names::AMZ_FUNCTION_ERROR], "Unhandled");
     let body = json(response).await;
-    assert_eq!(body["errorType"], "Function.ResponseSizeTooLarge");
+    assert_eq!(body["errorType"], error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
     assert_eq!(body["errorMessage"], "Response payload size exceeded maximum allowed payload size (6291556 bytes).");
     let (next, _answer) = served.await.unwrap().unwrap().remove(0);
     let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
-    assert_eq!(record.error().unwrap().error_type, "Function.ResponseSizeTooLarge");
+    assert_eq!(record.error().unwrap().error_type, error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
     assert_eq!(record.runtime.bytes, 7 * 1024 * 1024, "the runtime's body was still read to its end");
 }
 
@@ -88,8 +89,8 @@ async fn a_buffered_runtime_answer_over_the_limit_is_refused_with_413() {
     let served =
         runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::from(vec![b'y'; 1001]) }]]);
     let response = client().post(invoke_url(&emulator, "small")).body("{}").send().await.unwrap();
-    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
-    assert_eq!(json(response).await["errorType"], "Function.ResponseSizeTooLarge");
+    assert_eq!(response.headers()[names::AMZ_FUNCTION_ERROR], "Unhandled");
+    assert_eq!(json(response).await["errorType"], error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
     let (_, answer) = served.await.unwrap().unwrap().remove(0);
     assert_eq!(answer.unwrap().status, 413);
     assert!(emulator.recorder().faults().iter().any(|f| f.kind == FaultKind::ResponseTooLarge));
@@ -122,7 +123,7 @@ async fn invocation_types_and_identifiers() {
 
     let missing = client().post(invoke_url(&emulator, "other")).body("{}").send().await.unwrap();
     assert_eq!(missing.status(), 404);
-    assert_eq!(missing.headers()["x-amzn-errortype"], "ResourceNotFoundException");
+    assert_eq!(missing.headers()[names::AMZN_ERROR_TYPE], "ResourceNotFoundException");
     assert_eq!(
         json(missing).await,
         serde_json::json!({"Type": "User", "message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"})

@@ -17,7 +17,7 @@ use base64::Engine as _;
 use common::{WAIT, runtime, start};
 use lambda_stream_emulator::Emulator;
 use lambda_stream_fixtures::scripted_runtime::Step;
-use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
+use lambda_stream_protocol::{ErrorDiagnostic, Prelude, env, names};
 
 fn sdk(emulator: &Emulator) -> Client {
     let config = aws_sdk_lambda::Config::builder()
@@ -70,7 +70,7 @@ async fn one_payload_chunk_per_runtime_chunk_as_it_arrives() {
         .await
         .expect("IWRS succeeds");
     assert_eq!(output.status_code, 200);
-    assert_eq!(output.executed_version(), Some("$LATEST"));
+    assert_eq!(output.executed_version(), Some(env::LATEST_VERSION));
     assert_eq!(output.response_stream_content_type(), Some(names::EVENT_STREAM_CONTENT_TYPE));
     let (chunks, done) = read_stream(&mut output).await;
     let payloads: Vec<&[u8]> = chunks.iter().map(|(_, c)| c.as_slice()).collect();

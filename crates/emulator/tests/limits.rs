@@ -9,6 +9,7 @@ use bytes::Bytes;
 use common::{WAIT, assert_healthy, builder, client, runtime};
 use lambda_stream_emulator::{ClientEnd, FaultKind, FunctionConfig};
 use lambda_stream_fixtures::scripted_runtime::Step;
+use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
 
 fn over_cap_script() -> Vec<Step> {
@@ -41,7 +42,7 @@ async fn the_streamed_size_cap_cuts_the_stream() {
     decoder.finish().unwrap();
     assert_eq!(events[0], InvokeEvent::PayloadChunk(Bytes::from(vec![b'a'; 600])));
     let Some(InvokeEvent::InvokeComplete(done)) = events.last() else { panic!("no InvokeComplete: {events:?}") };
-    assert_eq!(done.error_code.as_deref(), Some("Function.ResponseSizeTooLarge"));
+    assert_eq!(done.error_code.as_deref(), Some(error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE));
     assert_eq!(events.len(), 2, "nothing past the cap is relayed: {events:?}");
     let (_, answer) = served.await.unwrap().unwrap().remove(0);
     assert_eq!(answer.unwrap().status, 413, "the runtime is told too");
@@ -53,7 +54,7 @@ async fn the_streamed_size_cap_cuts_the_stream() {
     served.await.unwrap().unwrap();
     let records = emulator.recorder().wait_for_completed(2, WAIT).await.unwrap();
     for record in &records {
-        assert_eq!(record.error().unwrap().error_type, "Function.ResponseSizeTooLarge");
+        assert_eq!(record.error().unwrap().error_type, error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
         assert!(record.faults.iter().any(|f| f.kind == FaultKind::ResponseTooLarge));
     }
     assert!(matches!(records[1].client.end, Some((_, ClientEnd::Aborted { .. }))));
@@ -80,7 +81,7 @@ async fn the_timeout_cuts_the_stream_with_sandbox_timeout() {
     assert_eq!(answer.unwrap().status, 409, "the runtime's late end is refused");
     let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
     let error = record.error().unwrap();
-    assert_eq!(error.error_type, "Sandbox.Timeout");
+    assert_eq!(error.error_type, error_types::SANDBOX_TIMEOUT);
     assert!(error.error_message.contains("timed out after 1.00 seconds"), "{}", error.error_message);
     assert_healthy(&emulator).await;
 }

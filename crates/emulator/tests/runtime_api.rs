@@ -10,7 +10,8 @@ use bytes::Bytes;
 use common::{WAIT, assert_healthy, client, runtime, start};
 use lambda_stream_emulator::FaultKind;
 use lambda_stream_fixtures::scripted_runtime::Step;
-use lambda_stream_protocol::ErrorDiagnostic;
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::{ErrorDiagnostic, names};
 
 #[tokio::test]
 async fn next_carries_the_documented_headers() {
@@ -20,7 +21,7 @@ async fn next_carries_the_documented_headers() {
     let call = tokio::spawn(
         client()
             .post(url)
-            .header("x-amz-client-context", base64::engine::general_purpose::STANDARD.encode(context))
+            .header(names::AMZ_CLIENT_CONTEXT, base64::engine::general_purpose::STANDARD.encode(context))
             .body("{\"n\":1}")
             .send(),
     );
@@ -31,16 +32,16 @@ async fn next_carries_the_documented_headers() {
     let id = &next.request_id;
     assert_eq!(id.len(), 36, "a UUID: {id}");
     assert_eq!(id.matches('-').count(), 4, "a UUID: {id}");
-    let deadline: u64 = next.header("lambda-runtime-deadline-ms").unwrap().parse().unwrap();
+    let deadline: u64 = next.header(names::DEADLINE_MS).unwrap().parse().unwrap();
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
     assert!(deadline > now + 13_000 && deadline < now + 16_000, "deadline {deadline} vs now {now}: about 15 s ahead");
     assert_eq!(
-        next.header("lambda-runtime-invoked-function-arn"),
+        next.header(names::INVOKED_FUNCTION_ARN),
         Some("arn:aws:lambda:us-east-1:000000000000:function:headers")
     );
-    assert!(next.header("lambda-runtime-trace-id").unwrap().starts_with("Root=1-"));
-    assert_eq!(next.header("lambda-runtime-client-context"), Some(context));
-    assert_eq!(next.header("lambda-runtime-cognito-identity"), None);
+    assert!(next.header(names::TRACE_ID).unwrap().starts_with("Root=1-"));
+    assert_eq!(next.header(names::CLIENT_CONTEXT), Some(context));
+    assert_eq!(next.header(names::COGNITO_IDENTITY), None);
 
     let answer = rt.answer(id, &[Step::streaming("text/plain"), Step::chunk("ok"), Step::End]).await.unwrap();
     assert_eq!(answer.unwrap().status, 202);
@@ -126,7 +127,7 @@ async fn broken_chunked_framing_is_a_truncated_response() {
     assert_eq!(response.status(), 200, "the head went out with the first chunk");
     assert!(response.bytes().await.is_err(), "the client must see the body cut, not a clean end");
     let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
-    assert_eq!(record.error().unwrap().error_type, "Runtime.TruncatedResponse");
+    assert_eq!(record.error().unwrap().error_type, error_types::RUNTIME_TRUNCATED_RESPONSE);
     assert!(record.faults.iter().any(|f| f.kind == FaultKind::BrokenBody), "{:?}", record.faults);
     assert_healthy(&emulator).await;
 }
@@ -142,7 +143,7 @@ async fn a_runtime_hanging_up_mid_stream_is_a_truncated_response() {
     let response = call.await.unwrap().unwrap();
     assert!(response.bytes().await.is_err());
     let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
-    assert_eq!(record.error().unwrap().error_type, "Runtime.TruncatedResponse");
+    assert_eq!(record.error().unwrap().error_type, error_types::RUNTIME_TRUNCATED_RESPONSE);
     assert_eq!(record.runtime.bytes, 4);
     assert_healthy(&emulator).await;
 }
@@ -166,7 +167,7 @@ async fn an_invalid_base64_trailer_still_reports_the_type() {
     assert!(fault.message.contains("not standard base64"), "{}", fault.message);
     assert_eq!(
         record.runtime.trailers.as_ref().unwrap()[0],
-        ("lambda-runtime-function-error-type".to_string(), "Function.Oops".to_string())
+        (names::FUNCTION_ERROR_TYPE.to_string(), "Function.Oops".to_string())
     );
     assert_healthy(&emulator).await;
 }
@@ -174,10 +175,10 @@ async fn an_invalid_base64_trailer_still_reports_the_type() {
 #[tokio::test]
 async fn init_error_is_accepted_and_recorded() {
     let emulator = start("init").await;
-    let body = ErrorDiagnostic::new("Runtime.InitError", "no config").to_error_body();
+    let body = ErrorDiagnostic::new(error_types::RUNTIME_INIT_ERROR, "no config").to_error_body();
     let response = client()
         .post(format!("http://{}/2018-06-01/runtime/init/error", emulator.runtime_api()))
-        .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+        .header("Lambda-Runtime-Function-Error-Type", error_types::RUNTIME_INIT_ERROR)
         .body(body)
         .send()
         .await

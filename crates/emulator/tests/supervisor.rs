@@ -12,7 +12,8 @@ use common::{WAIT, builder, client};
 use lambda_stream_emulator::{
     BootstrapCommand, EmulateOptions, Emulator, FunctionConfig, Supervisor, SupervisorConfig, emulate,
 };
-use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, env, names};
 use serde_json::Value;
 
 /// `fixture-bootstrap` with its default handler, `env-report`: it answers with its pid and
@@ -44,15 +45,15 @@ async fn the_bootstrap_gets_the_lambda_environment_and_is_restarted_after_it_exi
     let response = invoke(&emulator, "exit").await;
     assert_eq!(response.status(), 200);
     let first = json(response).await;
-    assert_eq!(first["AWS_LAMBDA_FUNCTION_NAME"], "supervised");
-    assert_eq!(first["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
-    assert_eq!(first["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
-    assert_eq!(first["AWS_REGION"], "us-east-1");
-    assert_eq!(first["AWS_DEFAULT_REGION"], "us-east-1");
-    assert_eq!(first["_HANDLER"], "");
-    assert_eq!(first["LAMBDA_TASK_ROOT"], bootstrap().parent().unwrap().to_str().unwrap());
+    assert_eq!(first[env::FUNCTION_NAME], "supervised");
+    assert_eq!(first[env::FUNCTION_VERSION], env::LATEST_VERSION);
+    assert_eq!(first[env::FUNCTION_MEMORY_SIZE], "128");
+    assert_eq!(first[env::REGION], "us-east-1");
+    assert_eq!(first[env::DEFAULT_REGION], "us-east-1");
+    assert_eq!(first[env::HANDLER], "");
+    assert_eq!(first[env::TASK_ROOT], bootstrap().parent().unwrap().to_str().unwrap());
     assert_eq!(first["EXTRA_FROM_TEST"], "passed through");
-    let api = first["AWS_LAMBDA_RUNTIME_API"].as_str().unwrap();
+    let api = first[env::RUNTIME_API].as_str().unwrap();
     assert!(api.starts_with("127.0.0.1:") && !api.contains('/'), "HOST:PORT like Lambda: {api}");
     assert_ne!(api, emulator.local_addr().to_string(), "the Runtime API is not the public port");
 
@@ -75,8 +76,8 @@ async fn a_timeout_restarts_the_process() {
     let supervisor =
         Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
     let response = invoke(&emulator, "hang").await;
-    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
-    assert_eq!(json(response).await["errorType"], "Sandbox.Timeout");
+    assert_eq!(response.headers()[names::AMZ_FUNCTION_ERROR], "Unhandled");
+    assert_eq!(json(response).await["errorType"], error_types::SANDBOX_TIMEOUT);
     let hung_pid = supervisor.pids()[0] as u64;
 
     let after = json(invoke(&emulator, "hello").await).await;
@@ -107,7 +108,8 @@ async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
         502 => {
             let body = json(response).await;
             assert!(
-                body["errorType"] == "Runtime.ExitError" || body["errorType"] == "Runtime.TruncatedResponse",
+                body["errorType"] == error_types::RUNTIME_EXIT_ERROR
+                    || body["errorType"] == error_types::RUNTIME_TRUNCATED_RESPONSE,
                 "{body}"
             );
         }
@@ -116,10 +118,13 @@ async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
     assert!(start.elapsed() < Duration::from_secs(5), "not left waiting for the 10 s deadline");
     let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
     let error_type = record.error().unwrap().error_type.clone();
-    assert!(["Runtime.TruncatedResponse", "Runtime.ExitError"].contains(&error_type.as_str()), "{error_type}");
+    assert!(
+        [error_types::RUNTIME_TRUNCATED_RESPONSE, error_types::RUNTIME_EXIT_ERROR].contains(&error_type.as_str()),
+        "{error_type}"
+    );
     let after = invoke(&emulator, "hello").await;
     assert_eq!(after.status(), 200);
-    assert!(after.headers().get("x-amz-function-error").is_none());
+    assert!(after.headers().get(names::AMZ_FUNCTION_ERROR).is_none());
     supervisor.shutdown().await;
 }
 

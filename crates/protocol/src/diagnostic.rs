@@ -95,8 +95,10 @@ impl ErrorDiagnostic {
     /// Reads the trailers of a streamed response. `error_type` is the
     /// `Lambda-Runtime-Function-Error-Type` value; `body` the `Lambda-Runtime-Function-Error-Body`
     /// value, if sent. A missing body gives a diagnostic with the type and an empty message. A
-    /// document without its own `errorType` takes the trailer's.
+    /// document without its own `errorType` takes the trailer's; when neither names a type (an
+    /// empty trailer counts as none), the type is `Function.Unknown`, as for an `/error` body.
     pub fn from_trailers(error_type: &str, body: Option<&str>) -> Result<Self, TrailerError> {
+        let error_type = if error_type.is_empty() { error_types::FUNCTION_UNKNOWN } else { error_type };
         let Some(body) = body else {
             return Ok(Self::new(error_type, ""));
         };
@@ -104,8 +106,8 @@ impl ErrorDiagnostic {
             reason: e.to_string(),
             excerpt: body.chars().take(48).collect(),
         })?;
-        let mut diagnostic: Self =
-            serde_json::from_slice(&json).map_err(|e| TrailerError::InvalidJson { reason: e.to_string() })?;
+        let mut diagnostic =
+            Self::from_document(&json).map_err(|e| TrailerError::InvalidJson { reason: e.to_string() })?;
         if diagnostic.error_type.is_empty() {
             diagnostic.error_type = error_type.to_owned();
         }
@@ -113,11 +115,12 @@ impl ErrorDiagnostic {
     }
 
     /// Reads an `/error` body; `header_type` is its `Lambda-Runtime-Function-Error-Type`, used when
-    /// the body has no `errorType`. A body that is not the documented JSON is kept as the message,
-    /// since the Runtime API lets runtimes send any format (RT-API).
+    /// the body has no `errorType`; when neither names a type (an empty header counts as none),
+    /// the type is `Function.Unknown`. A body that is not the documented JSON is kept as the
+    /// message, since the Runtime API lets runtimes send any format (RT-API).
     pub fn from_error_body(body: &[u8], header_type: Option<&str>) -> Self {
-        let fallback_type = header_type.unwrap_or(error_types::FUNCTION_UNKNOWN);
-        match serde_json::from_slice::<Self>(body) {
+        let fallback_type = header_type.filter(|t| !t.is_empty()).unwrap_or(error_types::FUNCTION_UNKNOWN);
+        match Self::from_document(body) {
             Ok(mut d) => {
                 if d.error_type.is_empty() {
                     d.error_type = fallback_type.to_owned();
@@ -126,6 +129,17 @@ impl ErrorDiagnostic {
             }
             Err(_) => Self::new(fallback_type, String::from_utf8_lossy(body)),
         }
+    }
+}
+
+impl ErrorDiagnostic {
+    /// Reads the error JSON, which must be an object: serde would also build the struct from an
+    /// array of its fields (`[]` gives an empty document), which no runtime means.
+    fn from_document(json: &[u8]) -> Result<Self, serde_json::Error> {
+        if json.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(serde::de::Error::custom("the error document must be a JSON object"));
+        }
+        serde_json::from_slice(json)
     }
 }
 
@@ -150,13 +164,15 @@ pub enum TrailerError {
 }
 
 /// Normalises an error type the way Lambda does before reporting it: kept when it matches
-/// `(Runtime|Function)\.[A-Z][a-zA-Z]+`, else `Runtime.Unknown` for a `Runtime.` type and
-/// `Function.Unknown` for anything else.
+/// `(Runtime|Function)\.[A-Z][a-zA-Z]+` (so the reason has at least two letters), else
+/// `Runtime.Unknown` for a `Runtime.` type and `Function.Unknown` for anything else.
 pub fn normalize_error_type(raw: &str) -> Cow<'_, str> {
     let valid = |category: &str| {
         raw.strip_prefix(category).and_then(|r| r.strip_prefix('.')).is_some_and(|reason| {
             let mut chars = reason.chars();
-            chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphabetic())
+            chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                && reason.len() >= 2
+                && chars.all(|c| c.is_ascii_alphabetic())
         })
     };
     if valid("Runtime") || valid("Function") {
@@ -193,6 +209,44 @@ mod tests {
         assert_eq!(raw, ErrorDiagnostic::new("Function.X", "plain text"));
     }
 
+    /// Found by the `diagnostic` fuzz target: an empty error-type header on a typeless `/error`
+    /// body gave a diagnostic with an empty type, which did not survive `to_error_body` and back.
+    #[test]
+    fn an_empty_error_type_header_counts_as_none() {
+        let d = ErrorDiagnostic::from_error_body(b"{}", Some(""));
+        assert_eq!(d, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, ""));
+        assert_eq!(ErrorDiagnostic::from_error_body(&d.to_error_body(), None), d);
+        let raw = ErrorDiagnostic::from_error_body(b"oops", Some(""));
+        assert_eq!(raw, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, "oops"));
+    }
+
+    /// Found by the `diagnostic` fuzz target: an empty error-type trailer gave a diagnostic with
+    /// an empty type, which became `Function.Unknown` once written as an `/error` body and read back.
+    #[test]
+    fn an_empty_error_type_trailer_counts_as_none() {
+        let only_type = ErrorDiagnostic::from_trailers("", None).unwrap();
+        assert_eq!(only_type, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, ""));
+        let typeless = ErrorDiagnostic::from_trailers("", Some(&STANDARD.encode(r#"{"errorMessage":"m"}"#))).unwrap();
+        assert_eq!(typeless, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, "m"));
+        assert_eq!(ErrorDiagnostic::from_error_body(&typeless.to_error_body(), None), typeless);
+        let typed = ErrorDiagnostic::from_trailers("", Some(&STANDARD.encode(r#"{"errorType":"Function.Own"}"#)));
+        assert_eq!(typed.unwrap().error_type, "Function.Own");
+    }
+
+    /// Found by `trailer_base64_of_anything_but_the_error_json_is_an_error`: serde builds the
+    /// struct from a JSON array too, so `[]` was read as an empty error document.
+    #[test]
+    fn an_array_is_not_an_error_document() {
+        for json in ["[]", " [\"Function.Xy\",\"m\",[]]"] {
+            let err = ErrorDiagnostic::from_trailers("Function.Xy", Some(&STANDARD.encode(json))).unwrap_err();
+            assert!(err.to_string().contains("must be a JSON object"), "{err}");
+            let kept = ErrorDiagnostic::from_error_body(json.as_bytes(), None);
+            assert_eq!(kept, ErrorDiagnostic::new(error_types::FUNCTION_UNKNOWN, json));
+        }
+        let spaced = ErrorDiagnostic::from_error_body(b" \n{\"errorType\":\"Function.Xy\"}", None);
+        assert_eq!(spaced, ErrorDiagnostic::new("Function.Xy", ""));
+    }
+
     #[test]
     fn trailer_errors_say_why() {
         let err = ErrorDiagnostic::from_trailers("Function.X", Some("{not base64}")).unwrap_err();
@@ -215,5 +269,15 @@ mod tests {
         assert_eq!(normalize_error_type("MyError"), "Function.Unknown");
         assert_eq!(normalize_error_type("Function."), "Function.Unknown");
         assert_eq!(normalize_error_type("Sandbox.Timeout"), "Function.Unknown");
+    }
+
+    /// Found by the `diagnostic` fuzz target: `Function.X` was kept, but `[A-Z][a-zA-Z]+` needs
+    /// at least two letters after the dot (RIE `GetValidRuntimeOrFunctionErrorType`).
+    #[test]
+    fn a_one_letter_reason_is_not_a_valid_error_type() {
+        assert_eq!(normalize_error_type("Function.X"), "Function.Unknown");
+        assert_eq!(normalize_error_type("Runtime.X"), "Runtime.Unknown");
+        assert_eq!(normalize_error_type("Function.Xy"), "Function.Xy");
+        assert_eq!(normalize_error_type("Runtime.Ab"), "Runtime.Ab");
     }
 }

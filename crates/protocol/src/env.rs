@@ -27,6 +27,10 @@ pub const HANDLER: &str = "_HANDLER";
 /// The directory holding the function's code.
 pub const TASK_ROOT: &str = "LAMBDA_TASK_ROOT";
 
+/// The version name of a function's unpublished code: the value of [`FUNCTION_VERSION`] (and of
+/// the `x-amz-executed-version` answer header) when no published version is invoked.
+pub const LATEST_VERSION: &str = "$LATEST";
+
 /// Local mode: host to serve on, default `127.0.0.1` (SWIFT).
 pub const LOCAL_HOST: &str = "LOCAL_LAMBDA_HOST";
 /// Local mode: port to serve on, default 7000 (SWIFT).

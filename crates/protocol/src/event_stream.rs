@@ -259,6 +259,32 @@ mod tests {
         assert!(err.to_string().contains("expected \"application/octet-stream\""), "{err}");
     }
 
+    /// `finish` reports exactly the bytes of the unfinished frame, whether or not the SDK's
+    /// decoder has already taken its 12-byte prelude out of the buffer.
+    #[test]
+    fn finish_counts_the_bytes_of_an_unfinished_frame() {
+        let first = InvokeEvent::PayloadChunk(Bytes::from_static(b"first")).encode();
+        let second = InvokeEvent::PayloadChunk(Bytes::from_static(b"second chunk")).encode();
+        for cut in [1, 11, 12, 13, second.len() - 1] {
+            let mut d = EventStreamDecoder::new();
+            d.push(&first);
+            d.push(&second[..cut]);
+            assert_eq!(d.next_message().unwrap().map(|m| m.payload().clone()), Some(Bytes::from_static(b"first")));
+            assert_eq!(d.next_message().unwrap(), None, "cut at {cut}");
+            // Asked again with nothing new: still nothing, and the count does not change.
+            assert_eq!(d.next_message().unwrap(), None, "cut at {cut}");
+            assert_eq!(d.finish(), Err(EventStreamError::Truncated { buffered: cut }), "cut at {cut}");
+            d.push(&second[cut..]);
+            assert_eq!(d.next_event().unwrap(), Some(InvokeEvent::PayloadChunk(Bytes::from_static(b"second chunk"))));
+            assert_eq!(d.finish(), Ok(()), "cut at {cut}, then completed");
+        }
+        // Bytes pushed but never asked for are unfinished too.
+        let mut d = EventStreamDecoder::new();
+        d.push(&first[..5]);
+        assert_eq!(d.finish(), Err(EventStreamError::Truncated { buffered: 5 }));
+        assert_eq!(EventStreamDecoder::new().finish(), Ok(()));
+    }
+
     #[test]
     fn truncated_and_corrupt_streams_are_errors() {
         let wire = InvokeEvent::PayloadChunk(Bytes::from_static(b"hello")).encode();

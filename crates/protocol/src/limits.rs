@@ -26,3 +26,21 @@ pub const MAX_PRELUDE_BYTES: usize = 16 * 1024;
 
 /// The longest a function may run (RS-CONF).
 pub const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits as their sources state them, written out, so a slip in the arithmetic above
+    /// (a `+` for a `*`) cannot hide behind tests that compare a limit with itself.
+    #[test]
+    fn limits_are_the_documented_values() {
+        assert_eq!(MAX_STREAMED_RESPONSE_BYTES, 200_000_000);
+        assert_eq!(MAX_BUFFERED_RESPONSE_BYTES, 6_000_000);
+        assert_eq!(RIE_BUFFERED_RESPONSE_BYTES, 6_291_556);
+        assert_eq!(BANDWIDTH_BURST_BYTES, 6_291_456);
+        assert_eq!(BANDWIDTH_BYTES_PER_SECOND, 2_097_152);
+        assert_eq!(MAX_PRELUDE_BYTES, 16_384);
+        assert_eq!(MAX_FUNCTION_TIMEOUT, Duration::from_secs(900));
+    }
+}

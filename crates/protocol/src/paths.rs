@@ -104,4 +104,16 @@ mod tests {
         assert_eq!(parse_client_path("/2015-03-31/functions/f/response-streaming-invocations"), None);
         assert_eq!(parse_client_path("/2021-11-15/functions//response-streaming-invocations"), None);
     }
+
+    #[test]
+    fn client_paths_refuse_empty_and_nested_names_on_both_apis() {
+        assert_eq!(parse_client_path("/2015-03-31/functions//invocations"), None);
+        assert_eq!(parse_client_path("/2015-03-31/functions/a/b/invocations"), None);
+        assert_eq!(parse_client_path("/2021-11-15/functions/a/b/response-streaming-invocations"), None);
+        assert_eq!(parse_client_path("/2015-03-31/functions/f/invocations/"), None);
+        assert_eq!(parse_client_path("/2021-11-15/functions/f"), None);
+        assert_eq!(parse_client_path("/2018-06-01/runtime/invocation/next"), None);
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:f:live";
+        assert_eq!(parse_client_path(&invoke(arn)), Some(ClientPath::Invoke(arn)));
+    }
 }

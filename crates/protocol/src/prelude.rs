@@ -305,7 +305,17 @@ pub struct PreludeDecoder {
     consumed: usize,
     /// Whether the first non-whitespace byte was seen.
     started: bool,
-    done: bool,
+    state: DecoderState,
+}
+
+/// Where a [`PreludeDecoder`] is: still reading, or done one way or the other.
+#[derive(Debug, Default)]
+enum DecoderState {
+    #[default]
+    Reading,
+    Complete,
+    /// Failed with this error, which [`PreludeDecoder::finish`] repeats.
+    Failed(PreludeError),
 }
 
 impl PreludeDecoder {
@@ -321,12 +331,14 @@ impl PreludeDecoder {
 
     /// Feeds the next chunk of the body.
     pub fn push(&mut self, chunk: Bytes) -> Result<PreludeProgress, PreludeError> {
-        if self.done {
+        if !matches!(self.state, DecoderState::Reading) {
             return Err(PreludeError::AlreadyDone);
         }
         let result = self.scan(chunk);
-        if !matches!(result, Ok(PreludeProgress::NeedMore)) {
-            self.done = true;
+        match &result {
+            Ok(PreludeProgress::NeedMore) => {}
+            Ok(PreludeProgress::Complete { .. }) => self.state = DecoderState::Complete,
+            Err(e) => self.state = DecoderState::Failed(e.clone()),
         }
         result
     }
@@ -359,9 +371,15 @@ impl PreludeDecoder {
         Ok(PreludeProgress::NeedMore)
     }
 
-    /// Reports the end of the body: an error unless the prelude completed.
+    /// Reports the end of the body: an error unless the prelude completed. After a failed
+    /// [`push`](Self::push) it repeats that failure; before the delimiter it is
+    /// [`PreludeError::Truncated`].
     pub fn finish(&self) -> Result<(), PreludeError> {
-        if self.done { Ok(()) } else { Err(PreludeError::Truncated { received: self.consumed }) }
+        match &self.state {
+            DecoderState::Complete => Ok(()),
+            DecoderState::Failed(e) => Err(e.clone()),
+            DecoderState::Reading => Err(PreludeError::Truncated { received: self.consumed }),
+        }
     }
 }
 
@@ -451,6 +469,43 @@ mod tests {
         let mut d = PreludeDecoder::new();
         assert_eq!(d.push(Bytes::from_static(b"{\"sta")).unwrap(), PreludeProgress::NeedMore);
         assert_eq!(d.finish(), Err(PreludeError::Truncated { received: 5 }));
+    }
+
+    #[test]
+    fn malformed_json_errors_quote_at_most_64_bytes_of_it() {
+        let excerpt_of = |json: &[u8]| match Prelude::from_json(json) {
+            Err(PreludeError::MalformedJson { excerpt, .. }) => excerpt,
+            other => panic!("expected MalformedJson, got {other:?}"),
+        };
+        assert_eq!(excerpt_of(b"{\"statusCode\":"), "{\"statusCode\":");
+        let exactly_64 = format!("{{\"x\":\"{}", "a".repeat(58));
+        assert_eq!(exactly_64.len(), 64);
+        assert_eq!(excerpt_of(exactly_64.as_bytes()), exactly_64);
+        let longer = format!("{}tail", exactly_64);
+        assert_eq!(excerpt_of(longer.as_bytes()), format!("{exactly_64}…"));
+        let err = Prelude::from_json(longer.as_bytes()).unwrap_err();
+        // The message quotes the excerpt (escaped), ellipsis included.
+        assert!(err.to_string().ends_with(&format!("{}…\"", "a".repeat(58))), "{err}");
+    }
+
+    /// Found by the `prelude` fuzz target: `finish` answered `Ok(())` after a failed `push`,
+    /// although its contract is "an error unless the prelude completed".
+    #[test]
+    fn finish_after_a_failure_repeats_the_failure() {
+        let mut d = PreludeDecoder::new();
+        let err = d.push(Bytes::from_static(b"{}\0\0\0x")).unwrap_err();
+        assert_eq!(d.finish(), Err(err));
+
+        let mut d = PreludeDecoder::new();
+        let err = d.push(Bytes::from(vec![b' '; MAX_PRELUDE_BYTES])).unwrap_err();
+        assert_eq!(err, PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES });
+        assert_eq!(d.finish(), Err(err));
+        assert_eq!(d.push(Bytes::new()), Err(PreludeError::AlreadyDone));
+        assert_eq!(
+            d.finish(),
+            Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }),
+            "a refused push changes nothing"
+        );
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Property tests of the prelude decoder: whatever the chunk boundaries, a valid prelude decodes
 //! to the value that was encoded and the payload after it is handed back intact; arbitrary bytes
-//! never make the decoder panic, and it never buffers past the 16 KiB limit.
+//! never make the decoder panic; and, with inputs around and up to twice the 16 KiB limit, a
+//! prelude is accepted exactly when its delimiter ends within the limit and the decoder never
+//! consumes past it.
 
 use bytes::Bytes;
 use lambda_stream_protocol::limits::MAX_PRELUDE_BYTES;
+use lambda_stream_protocol::prelude::DELIMITER;
 use lambda_stream_protocol::{Prelude, PreludeDecoder, PreludeError, PreludeProgress};
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -90,7 +93,7 @@ proptest! {
     }
 
     #[test]
-    fn garbage_never_panics_and_never_overruns_the_limit(
+    fn short_garbage_never_panics_and_its_errors_say_what_went_wrong(
         bytes in prop_oneof![
             vec(any::<u8>(), 0..256),
             // Mostly-JSON garbage reaches deeper states than uniform bytes.
@@ -98,17 +101,99 @@ proptest! {
         ],
         cuts in vec(any::<usize>(), 0..8),
     ) {
-        let mut decoder = PreludeDecoder::new();
-        for piece in split(&bytes, &cuts) {
-            match decoder.push(piece) {
-                Ok(PreludeProgress::NeedMore) => {}
-                Ok(PreludeProgress::Complete { .. }) | Err(_) => break,
-            }
-        }
-        prop_assert!(decoder.consumed() <= MAX_PRELUDE_BYTES);
-        // Whatever happened, the error (if any) renders a message.
-        if let Err(e) = decoder.finish() {
+        let (outcome, consumed) = decode(&bytes, &cuts);
+        prop_assert!(consumed <= bytes.len());
+        // Short garbage is never "too large"; whatever happened, an error renders a message.
+        let too_large = matches!(outcome, Err(PreludeError::TooLarge { .. }));
+        prop_assert!(!too_large, "{:?}", outcome);
+        if let Err(e) = outcome {
             prop_assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+/// Pushes `body` cut at `cuts` until the decoder completes or fails; the outcome (`Ok(None)`
+/// when it still needs more, `Ok(Some(len))` with the bytes up to the delimiter when complete)
+/// and the bytes consumed.
+fn decode(body: &[u8], cuts: &[usize]) -> (Result<Option<usize>, PreludeError>, usize) {
+    let mut decoder = PreludeDecoder::new();
+    for piece in split(body, cuts) {
+        match decoder.push(piece) {
+            Ok(PreludeProgress::NeedMore) => {}
+            Ok(PreludeProgress::Complete { .. }) => return (Ok(Some(decoder.consumed())), decoder.consumed()),
+            Err(e) => return (Err(e), decoder.consumed()),
+        }
+    }
+    (Ok(None), decoder.consumed())
+}
+
+// Inputs around and past the 16 KiB limit: fewer cases, each up to 32 KiB.
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A valid prelude whose delimiter ends within 16 KiB of the body's start decodes; one byte
+    /// more and it is refused as too large, after exactly 16 KiB and not a byte more.
+    #[test]
+    fn a_prelude_is_accepted_exactly_when_its_delimiter_ends_within_16_kib(
+        end in (MAX_PRELUDE_BYTES - 64)..(MAX_PRELUDE_BYTES + 64),
+        leading_spaces in 0usize..4,
+        payload in vec(any::<u8>(), 0..64),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        // `{"x":"aaa…"}` padded so that JSON + delimiter end at `end`.
+        let overhead = leading_spaces + br#"{"x":""}"#.len() + DELIMITER.len();
+        let mut body = vec![b' '; leading_spaces];
+        body.extend_from_slice(format!(r#"{{"x":"{}"}}"#, "a".repeat(end - overhead)).as_bytes());
+        body.extend_from_slice(&DELIMITER);
+        prop_assert_eq!(body.len(), end);
+        body.extend_from_slice(&payload);
+
+        let (outcome, consumed) = decode(&body, &cuts);
+        if end <= MAX_PRELUDE_BYTES {
+            prop_assert_eq!(outcome, Ok(Some(end)));
+        } else {
+            prop_assert_eq!(outcome, Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }));
+            prop_assert_eq!(consumed, MAX_PRELUDE_BYTES);
+        }
+    }
+
+    /// Bodies up to twice the limit that open a JSON object, with or without a delimiter
+    /// somewhere: the decoder never consumes more than 16 KiB; a delimiter that ends within the
+    /// limit ends the prelude (valid or not) right there; otherwise "too large" comes exactly at
+    /// 16 KiB, and a body shorter than that without a delimiter needs more.
+    #[test]
+    fn long_garbage_never_overruns_the_limit(
+        // Past the `{` every non-NUL byte is alike to the scanner: a short random pattern
+        // repeated to a random length keeps 32 KiB cases cheap.
+        filler in (vec(1u8..=255, 1..16), 0..(2 * MAX_PRELUDE_BYTES))
+            .prop_map(|(pattern, len)| pattern.iter().copied().cycle().take(len).collect::<Vec<u8>>()),
+        delimiter_at in proptest::option::of(any::<prop::sample::Index>()),
+        cuts in vec(any::<usize>(), 0..12),
+    ) {
+        let mut body = [&b"{"[..], &filler].concat();
+        let delimiter_end = delimiter_at.map(|at| {
+            let at = 1 + at.index(filler.len() + 1);
+            body.splice(at..at, DELIMITER);
+            at + DELIMITER.len()
+        });
+
+        let (outcome, consumed) = decode(&body, &cuts);
+        prop_assert!(consumed <= MAX_PRELUDE_BYTES);
+        match delimiter_end {
+            Some(end) if end <= MAX_PRELUDE_BYTES => {
+                prop_assert_eq!(consumed, end);
+                let ended_there =
+                    matches!(outcome, Ok(Some(_)) | Err(PreludeError::MalformedJson { .. } | PreludeError::InvalidField { .. }));
+                prop_assert!(ended_there, "{:?}", outcome);
+            }
+            _ if body.len() >= MAX_PRELUDE_BYTES => {
+                prop_assert_eq!(outcome, Err(PreludeError::TooLarge { limit: MAX_PRELUDE_BYTES }));
+                prop_assert_eq!(consumed, MAX_PRELUDE_BYTES);
+            }
+            _ => {
+                prop_assert_eq!(outcome, Ok(None));
+                prop_assert_eq!(consumed, body.len());
+            }
         }
     }
 }

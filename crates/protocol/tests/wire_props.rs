@@ -1,9 +1,12 @@
 //! Property tests of the other wire forms: error trailers and IWRS event-stream frames survive a
-//! round trip, whatever their content and however the frames are split on arrival.
+//! round trip, whatever their content and however the frames are split on arrival; a trailer
+//! body that is not base64 of the error JSON, and a frame with any byte changed, are errors.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use lambda_stream_protocol::event_stream::InvokeComplete;
-use lambda_stream_protocol::{ErrorDiagnostic, EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::{ErrorDiagnostic, EventStreamDecoder, EventStreamError, InvokeEvent, TrailerError};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -37,9 +40,30 @@ proptest! {
         prop_assert_eq!(from_body, d);
     }
 
+    /// A body with a character outside standard base64 is refused as such, quoting its start.
     #[test]
-    fn trailer_garbage_is_an_error_not_a_panic(body in ".{0,64}") {
-        let _ = ErrorDiagnostic::from_trailers("Function.X", Some(&body));
+    fn trailer_garbage_is_an_error_not_a_panic(body in "[A-Za-z0-9+/=]{0,40}[^A-Za-z0-9+/=\\s][^\\s]{0,40}") {
+        match ErrorDiagnostic::from_trailers("Function.Xy", Some(&body)) {
+            Err(TrailerError::InvalidBase64 { excerpt, .. }) => {
+                prop_assert_eq!(excerpt, body.chars().take(48).collect::<String>());
+            }
+            other => prop_assert!(false, "expected InvalidBase64, got {:?}", other),
+        }
+    }
+
+    /// Standard base64 of something that is not the error JSON is refused as such.
+    #[test]
+    fn trailer_base64_of_anything_but_the_error_json_is_an_error(
+        // `x` cannot start a JSON document; arrays and strings are JSON but not the document.
+        raw in prop_oneof![
+            vec(any::<u8>(), 0..48).prop_map(|b| [&b"x"[..], &b].concat()),
+            "\\[[0-9,]{0,10}\\]".prop_map(String::into_bytes),
+            "\"[a-z]{0,10}\"".prop_map(String::into_bytes),
+        ],
+    ) {
+        let result = ErrorDiagnostic::from_trailers("Function.Xy", Some(&STANDARD.encode(&raw)));
+        let invalid_json = matches!(result, Err(TrailerError::InvalidJson { .. }));
+        prop_assert!(invalid_json, "{:?}", result);
     }
 
     #[test]
@@ -57,15 +81,36 @@ proptest! {
         prop_assert_eq!(got, events);
     }
 
+    /// A frame with any byte changed never yields an event: the decoder reports a bad frame, or
+    /// (when the change made the declared length longer) waits for bytes that never come and
+    /// `finish` reports the stream truncated. CRC-32 catches every change of one byte.
     #[test]
-    fn event_stream_garbage_is_an_error_not_a_panic(bytes in vec(any::<u8>(), 0..200)) {
+    fn event_stream_garbage_is_an_error_not_a_panic(
+        event in event(),
+        at in any::<prop::sample::Index>(),
+        flip in 1u8..=255,
+        step in 1usize..64,
+    ) {
+        let mut wire = event.encode().to_vec();
+        let at = at.index(wire.len());
+        wire[at] ^= flip;
         let mut decoder = EventStreamDecoder::new();
-        decoder.push(&bytes);
-        for _ in 0..4 {
-            match decoder.next_event() {
-                Ok(Some(_)) => continue,
-                Ok(None) | Err(_) => break,
+        let mut outcome = Ok(None);
+        for piece in wire.chunks(step) {
+            decoder.push(piece);
+            outcome = decoder.next_event();
+            if !matches!(outcome, Ok(None)) {
+                break;
             }
+        }
+        match outcome {
+            Err(EventStreamError::Frame { .. }) => {}
+            Ok(None) => {
+                let truncated = matches!(decoder.finish(), Err(EventStreamError::Truncated { .. }));
+                prop_assert!(truncated, "byte {} changed, nothing decoded, yet finish is {:?}", at, decoder.finish());
+                prop_assert!(at < 4, "only a longer declared length can leave the frame waiting (byte {})", at);
+            }
+            other => prop_assert!(false, "byte {} changed: {:?}", at, other),
         }
     }
 }

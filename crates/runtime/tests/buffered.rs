@@ -7,9 +7,10 @@ use lambda_stream::{
     BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, StreamingHandler, handler_fn,
 };
 use lambda_stream_protocol::limits::MAX_BUFFERED_RESPONSE_BYTES;
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 
-const INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+const INTEGRATION: &str = names::HTTP_INTEGRATION_CONTENT_TYPE;
 
 async fn serve_one<H: StreamingHandler>(handler: H) -> RecordedRequest {
     let peer = RuntimeApiPeer::start().await;
@@ -25,7 +26,7 @@ async fn serve_one<H: StreamingHandler>(handler: H) -> RecordedRequest {
 fn assert_buffered(post: &RecordedRequest, body: &[u8]) {
     assert!(!post.is_chunked(), "a buffered answer is not chunked");
     assert_eq!(post.content_length(), Some(body.len() as u64));
-    assert_eq!(post.header("lambda-runtime-function-response-mode"), None, "no streaming mode on a buffered answer");
+    assert_eq!(post.header(names::RESPONSE_MODE), None, "no streaming mode on a buffered answer");
     assert_eq!(post.header("trailer"), None);
     assert_eq!(post.body(), body);
 }
@@ -33,7 +34,7 @@ fn assert_buffered(post: &RecordedRequest, body: &[u8]) {
 fn assert_streamed(post: &RecordedRequest, body_len: usize) {
     assert!(post.is_chunked());
     assert_eq!(post.content_length(), None);
-    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+    assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
     assert_eq!(post.body().len(), body_len);
 }
 
@@ -45,7 +46,7 @@ async fn finish_as_the_first_call_sends_an_empty_buffered_answer() {
     }))
     .await;
     assert_buffered(&post, b"");
-    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(post.header("content-type"), Some(names::DEFAULT_STREAM_CONTENT_TYPE));
 }
 
 #[tokio::test]

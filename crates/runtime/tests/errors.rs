@@ -9,11 +9,13 @@ use std::time::Duration;
 use lambda_stream::{
     BoxError, Bytes, Error, ErrorDiagnostic, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn,
 };
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::{env, names};
 use lambda_stream_test_support::runtime_api_peer::{Invocation, PostKind, RecordedRequest, RuntimeApiPeer};
 
 fn assert_error_post(post: &RecordedRequest, request_id: &str, error_type: &str, message: &str) {
     assert_eq!(post.kind(), PostKind::Error(request_id.to_owned()), "path {}", post.path);
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some(error_type));
+    assert_eq!(post.header(names::FUNCTION_ERROR_TYPE), Some(error_type));
     let json: serde_json::Value = serde_json::from_slice(&post.body()).expect("a JSON error body");
     assert_eq!(json, serde_json::json!({"errorMessage": message, "errorType": error_type, "stackTrace": []}));
     assert_eq!(post.error_document(), ErrorDiagnostic::new(error_type, message));
@@ -28,8 +30,8 @@ async fn an_error_before_the_first_byte_posts_to_error() {
     });
     Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
     let post = peer.next_post().await;
-    assert_error_post(&post, &id, "Function.UnhandledError", "no such user");
-    assert_eq!(post.header("content-type"), Some("application/vnd.aws.lambda.error+json"));
+    assert_error_post(&post, &id, error_types::FUNCTION_UNHANDLED, "no such user");
+    assert_eq!(post.header("content-type"), Some(names::ERROR_CONTENT_TYPE));
     assert!(peer.next_post_within(Duration::from_millis(200)).await.is_none(), "no /response after /error");
 }
 
@@ -44,7 +46,7 @@ async fn a_panic_before_the_first_byte_posts_to_error() {
         Ok::<(), BoxError>(())
     });
     Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
-    assert_error_post(&peer.next_post().await, &id, "Function.Panic", "the handler panicked: empty event");
+    assert_error_post(&peer.next_post().await, &id, error_types::FUNCTION_PANIC, "the handler panicked: empty event");
 }
 
 #[tokio::test]
@@ -57,7 +59,7 @@ async fn an_error_after_only_status_and_headers_posts_to_error() {
         Err::<(), BoxError>("after headers".into())
     });
     Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
-    assert_error_post(&peer.next_post().await, &id, "Function.UnhandledError", "after headers");
+    assert_error_post(&peer.next_post().await, &id, error_types::FUNCTION_UNHANDLED, "after headers");
     assert!(peer.next_post_within(Duration::from_millis(200)).await.is_none());
 }
 
@@ -80,10 +82,10 @@ async fn the_runtime_serves_the_next_invocation_after_failed_ones() {
             }
         });
     Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(3).await.unwrap();
-    assert_error_post(&peer.next_post().await, &panics, "Function.Panic", "the handler panicked: boom");
+    assert_error_post(&peer.next_post().await, &panics, error_types::FUNCTION_PANIC, "the handler panicked: boom");
     let second = peer.next_post().await;
     assert_eq!(second.kind(), PostKind::Response(fails));
-    assert_eq!(second.trailer("lambda-runtime-function-error-type"), Some("Function.UnhandledError"));
+    assert_eq!(second.trailer(names::FUNCTION_ERROR_TYPE), Some(error_types::FUNCTION_UNHANDLED));
     let third = peer.next_post().await;
     assert_eq!(third.kind(), PostKind::Response(works));
     assert_eq!(third.body(), "done");
@@ -92,9 +94,9 @@ async fn the_runtime_serves_the_next_invocation_after_failed_ones() {
 #[tokio::test]
 async fn a_missing_next_header_reports_that_invocation_and_goes_on() {
     let peer = RuntimeApiPeer::start().await;
-    let no_deadline = peer.push(Invocation::new(&b"a"[..]).without_header("lambda-runtime-deadline-ms"));
-    let bad_deadline = peer.push(Invocation::new(&b"b"[..]).header("lambda-runtime-deadline-ms", "tomorrow"));
-    let no_arn = peer.push(Invocation::new(&b"c"[..]).without_header("lambda-runtime-invoked-function-arn"));
+    let no_deadline = peer.push(Invocation::new(&b"a"[..]).without_header(names::DEADLINE_MS));
+    let bad_deadline = peer.push(Invocation::new(&b"b"[..]).header(names::DEADLINE_MS, "tomorrow"));
+    let no_arn = peer.push(Invocation::new(&b"c"[..]).without_header(names::INVOKED_FUNCTION_ARN));
     let fine = peer.push_event(&b"d"[..]);
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&calls);
@@ -107,7 +109,7 @@ async fn a_missing_next_header_reports_that_invocation_and_goes_on() {
 
     let post = peer.next_post().await;
     let message = "the runtime could not read the invocation: header lambda-runtime-deadline-ms is missing";
-    assert_error_post(&post, &no_deadline, "Runtime.InvalidInvocation", message);
+    assert_error_post(&post, &no_deadline, error_types::RUNTIME_INVALID_INVOCATION, message);
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Error(bad_deadline));
     assert!(post.error_document().error_message.contains("must be epoch milliseconds, got \"tomorrow\""));
@@ -123,7 +125,7 @@ async fn a_missing_next_header_reports_that_invocation_and_goes_on() {
 #[tokio::test]
 async fn a_missing_request_id_is_skipped_and_polling_goes_on() {
     let peer = RuntimeApiPeer::start().await;
-    peer.push(Invocation::new(&b"lost"[..]).without_header("lambda-runtime-aws-request-id"));
+    peer.push(Invocation::new(&b"lost"[..]).without_header(names::REQUEST_ID));
     let fine = peer.push_event(&b"kept"[..]);
     let handler = handler_fn(async |event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
         writer.write_and_finish(event).await?;
@@ -156,8 +158,8 @@ async fn a_failed_set_up_posts_to_init_error_and_stops() {
     assert_eq!(err.to_string(), "the handler's set-up failed (Runtime.InitError): model file missing");
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::InitError);
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some("Runtime.InitError"));
-    assert_eq!(post.error_document(), ErrorDiagnostic::new("Runtime.InitError", "model file missing"));
+    assert_eq!(post.header(names::FUNCTION_ERROR_TYPE), Some(error_types::RUNTIME_INIT_ERROR));
+    assert_eq!(post.error_document(), ErrorDiagnostic::new(error_types::RUNTIME_INIT_ERROR, "model file missing"));
     assert_eq!(peer.next_polls(), 0, "no invocation is fetched after a failed set-up");
 }
 
@@ -227,7 +229,7 @@ async fn endpoints_are_checked_when_building() {
     let handler = || handler_fn(async |_e, _w: &mut ResponseStreamWriter, _c: LambdaContext| Ok::<(), BoxError>(()));
     let err = Runtime::builder().handler(handler()).build().unwrap_err();
     assert!(matches!(err, Error::NoEndpoint));
-    assert!(err.to_string().contains("AWS_LAMBDA_RUNTIME_API is not set"), "{err}");
+    assert!(err.to_string().contains(&format!("{} is not set", env::RUNTIME_API)), "{err}");
     let err = Runtime::builder().endpoint("https://example.com:443").handler(handler()).build().unwrap_err();
     assert!(matches!(err, Error::InvalidEndpoint { .. }));
     assert!(err.to_string().contains("only the http scheme"), "{err}");

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use lambda_stream::local::{LocalOptions, LocalServer};
 use lambda_stream::{BoxError, Config, LambdaContext, Prelude, ResponseStreamWriter, handler_fn};
-use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, env};
 use tokio::sync::oneshot;
 
 fn options() -> LocalOptions {
@@ -117,5 +117,5 @@ async fn a_taken_port_is_a_clear_error() {
     let err = LocalServer::start(&options, "f").await.unwrap_err();
     let message = err.to_string();
     assert!(message.starts_with("local mode could not start: could not serve on 127.0.0.1:"), "{message}");
-    assert!(message.contains("set LOCAL_LAMBDA_PORT"), "{message}");
+    assert!(message.contains(&format!("set {}", env::LOCAL_PORT)), "{message}");
 }

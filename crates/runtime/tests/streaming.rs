@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RuntimeApiPeer};
 
 #[tokio::test]
@@ -20,11 +21,11 @@ async fn a_streamed_response_declares_mode_chunking_trailers_and_content_type() 
 
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Response(id));
-    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+    assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
     assert!(post.is_chunked(), "Transfer-Encoding: {:?}", post.header("transfer-encoding"));
     assert_eq!(post.content_length(), None);
-    assert_eq!(post.header("trailer"), Some("Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body"));
-    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(post.header("trailer"), Some(names::DECLARED_TRAILERS));
+    assert_eq!(post.header("content-type"), Some(names::DEFAULT_STREAM_CONTENT_TYPE));
     assert_eq!(post.body(), "hello world");
     assert!(post.ended_cleanly);
     assert_eq!(post.trailers, None, "a successful stream carries no trailers");
@@ -61,8 +62,8 @@ async fn a_prelude_is_json_then_delimiter_as_two_chunks_with_the_integration_con
     });
     Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
     let post = peer.next_post().await;
-    assert_eq!(post.header("content-type"), Some("application/vnd.awslambda.http-integration-response"));
-    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+    assert_eq!(post.header("content-type"), Some(names::HTTP_INTEGRATION_CONTENT_TYPE));
+    assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
     let expected_prelude = Prelude::with_status(201).header("x-a", "1").header("content-type", "text/html").encode();
     let mut expected = expected_prelude.to_vec();
     expected.extend_from_slice(b"<p></p>");

@@ -9,6 +9,8 @@ use lambda_stream::{
     BoxError, Bytes, ErrorDiagnostic, FunctionError, LambdaContext, ResponseStreamWriter, Runtime, StreamingHandler,
     handler_fn,
 };
+use lambda_stream_protocol::diagnostic::error_types;
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 
 async fn serve_one<H: StreamingHandler>(handler: H) -> RecordedRequest {
@@ -23,8 +25,8 @@ async fn serve_one<H: StreamingHandler>(handler: H) -> RecordedRequest {
 
 fn assert_trailer_error(post: &RecordedRequest, expected: &ErrorDiagnostic) {
     assert!(post.ended_cleanly, "trailers end the chunked body properly: {:?}", post.body_error);
-    assert_eq!(post.trailer("lambda-runtime-function-error-type"), Some(expected.error_type.as_str()));
-    let encoded = post.trailer("lambda-runtime-function-error-body").expect("the error body trailer");
+    assert_eq!(post.trailer(names::FUNCTION_ERROR_TYPE), Some(expected.error_type.as_str()));
+    let encoded = post.trailer(names::FUNCTION_ERROR_BODY).expect("the error body trailer");
     let json: serde_json::Value = serde_json::from_slice(&STANDARD.decode(encoded).expect("standard base64")).unwrap();
     assert_eq!(
         json,
@@ -46,7 +48,7 @@ async fn an_error_after_the_first_byte_becomes_trailers() {
     }))
     .await;
     assert_eq!(post.body(), "partial answer", "the body holds exactly what was written, no error text");
-    assert_trailer_error(&post, &ErrorDiagnostic::new("Function.UnhandledError", "the database went away"));
+    assert_trailer_error(&post, &ErrorDiagnostic::new(error_types::FUNCTION_UNHANDLED, "the database went away"));
 }
 
 #[tokio::test]
@@ -60,7 +62,10 @@ async fn a_panic_after_the_first_byte_becomes_trailers() {
     }))
     .await;
     assert_eq!(post.body(), "partial");
-    assert_trailer_error(&post, &ErrorDiagnostic::new("Function.Panic", "the handler panicked: index out of range"));
+    assert_trailer_error(
+        &post,
+        &ErrorDiagnostic::new(error_types::FUNCTION_PANIC, "the handler panicked: index out of range"),
+    );
 }
 
 #[tokio::test]
@@ -83,7 +88,7 @@ async fn an_error_after_an_empty_write_still_uses_trailers() {
     }))
     .await;
     assert_eq!(post.body(), lambda_stream::Prelude::with_status(500).encode());
-    assert_trailer_error(&post, &ErrorDiagnostic::new("Function.UnhandledError", "late"));
+    assert_trailer_error(&post, &ErrorDiagnostic::new(error_types::FUNCTION_UNHANDLED, "late"));
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use lambda_stream::{Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, StreamError, handler_fn};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -163,19 +164,19 @@ fn check(ops: &[Op], results: &[Result<(), StreamError>], post: &RecordedRequest
     prop_assert_eq!(&post.body()[..], &model.wire[..], "the bytes on the wire");
     let content_type = post.header("content-type");
     if model.prelude_sent {
-        prop_assert_eq!(content_type, Some("application/vnd.awslambda.http-integration-response"));
+        prop_assert_eq!(content_type, Some(names::HTTP_INTEGRATION_CONTENT_TYPE));
     } else {
-        prop_assert_eq!(content_type, Some("application/octet-stream"));
+        prop_assert_eq!(content_type, Some(names::DEFAULT_STREAM_CONTENT_TYPE));
     }
     match mode {
         Mode::Buffered => {
             prop_assert!(!post.is_chunked());
             prop_assert_eq!(post.content_length(), Some(model.wire.len() as u64));
-            prop_assert_eq!(post.header("lambda-runtime-function-response-mode"), None);
+            prop_assert_eq!(post.header(names::RESPONSE_MODE), None);
         }
         Mode::Streamed => {
             prop_assert!(post.is_chunked());
-            prop_assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+            prop_assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
             prop_assert!(post.chunks.iter().all(|c| !c.bytes.is_empty()), "no empty chunk (it would end the body)");
         }
     }

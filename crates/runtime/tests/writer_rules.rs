@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use lambda_stream::{Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, StreamError, handler_fn};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 use tokio::sync::oneshot;
 
@@ -103,7 +104,7 @@ async fn status_and_headers_after_a_body_write() {
         &["after body bytes were written", "before the first write()"],
     );
     assert_eq!(post.body(), "a", "no prelude slipped in after the body");
-    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(post.header("content-type"), Some(names::DEFAULT_STREAM_CONTENT_TYPE));
 }
 
 #[tokio::test]
@@ -128,7 +129,7 @@ async fn status_and_headers_after_finish() {
 async fn content_type_after_the_response_started() {
     let (results, post) = run_calls(&[Call::Write("a"), Call::ContentType("text/plain")]).await;
     assert_misuse(&results, &StreamError::ContentTypeAfterStart, &["before the first write()"]);
-    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(post.header("content-type"), Some(names::DEFAULT_STREAM_CONTENT_TYPE));
 }
 
 #[tokio::test]

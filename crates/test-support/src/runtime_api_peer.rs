@@ -8,14 +8,15 @@
 //!
 //! ```no_run
 //! # async fn f() {
+//! use lambda_stream_protocol::{names, paths};
 //! use lambda_stream_test_support::runtime_api_peer::RuntimeApiPeer;
 //!
 //! let peer = RuntimeApiPeer::start().await;
 //! let id = peer.push_event(&b"{}"[..]);
 //! // ... run the runtime against peer.endpoint() ...
 //! let post = peer.next_post().await;
-//! assert_eq!(post.path, format!("/2018-06-01/runtime/invocation/{id}/response"));
-//! assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
+//! assert_eq!(post.path, paths::response(&id));
+//! assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
 //! # }
 //! ```
 //!
@@ -257,6 +258,12 @@ pub struct RuntimeApiPeer {
     next_id: AtomicU64,
 }
 
+impl std::fmt::Debug for RuntimeApiPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApiPeer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
 impl Drop for RuntimeApiPeer {
     fn drop(&mut self) {
         // The accept loop owns the connection tasks (a JoinSet); aborting it ends them all.
@@ -472,7 +479,7 @@ mod tests {
         assert_eq!(post.kind(), PostKind::Response("r1".into()));
         assert!(post.is_chunked());
         assert_eq!(post.body(), "hello");
-        assert_eq!(post.trailer("lambda-runtime-function-error-type"), Some("Function.X"));
+        assert_eq!(post.trailer(names::FUNCTION_ERROR_TYPE), Some("Function.X"));
         assert!(post.ended_cleanly);
     }
 
@@ -505,9 +512,9 @@ mod tests {
         let n = tokio::time::timeout(DEFAULT_WAIT, stream.read(&mut answer)).await.unwrap().unwrap();
         let answer = String::from_utf8_lossy(&answer[..n]).to_ascii_lowercase();
         assert!(answer.starts_with("http/1.1 200"), "{answer}");
-        assert!(answer.contains(&format!("lambda-runtime-aws-request-id: {id}")), "{answer}");
-        assert!(answer.contains("lambda-runtime-deadline-ms: "), "{answer}");
-        assert!(!answer.contains("lambda-runtime-trace-id"), "{answer}");
+        assert!(answer.contains(&format!("{}: {id}", names::REQUEST_ID)), "{answer}");
+        assert!(answer.contains(&format!("{}: ", names::DEADLINE_MS)), "{answer}");
+        assert!(!answer.contains(names::TRACE_ID), "{answer}");
         assert!(answer.contains("x-extra: 1"), "{answer}");
         assert!(answer.ends_with("\r\n\r\n{}"), "{answer}");
         assert_eq!(peer.next_polls(), 1);

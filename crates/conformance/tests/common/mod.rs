@@ -1,7 +1,11 @@
 //! Shared by the test files: the local target with this package's binaries, and the broken
 //! runtime (`fixture-bootstrap` from lambda-stream-fixtures).
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file compiles this module on its own and uses only part of it"
+)]
 
 use std::collections::BTreeMap;
 

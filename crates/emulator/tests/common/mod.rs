@@ -1,7 +1,11 @@
 //! Shared set-up for the emulator's end-to-end tests: an emulator on 127.0.0.1 port 0 and a
 //! scripted runtime joined to it.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file compiles this module on its own and uses only part of it"
+)]
 
 use std::time::{Duration, SystemTime};
 

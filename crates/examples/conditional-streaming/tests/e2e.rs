@@ -13,6 +13,7 @@ use example_conditional_streaming::scenario::{
     OK_CHUNKS, SLOW_FIRST_CHUNK, Scenario,
 };
 use lambda_stream_emulator::{EmulateOptions, Emulation, emulate};
+use lambda_stream_protocol::diagnostic::error_types;
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "conditional-streaming";
@@ -284,7 +285,7 @@ async fn slow_is_cut_at_the_timeout_and_the_next_call_succeeds() {
 
     let answer = iwrs(&emulation, &scenario("slow")).await;
     assert_eq!(answer.payload(), iwrs_payload(Scenario::Slow, SLOW_FIRST_CHUNK.as_bytes()));
-    assert_eq!(answer.error_code.as_deref(), Some("Sandbox.Timeout"));
+    assert_eq!(answer.error_code.as_deref(), Some(error_types::SANDBOX_TIMEOUT));
     assert_ok_answers(&emulation).await;
     emulation.shutdown().await;
 }

@@ -10,6 +10,7 @@ use example_conditional_streaming::scenario::{
     MID_STREAM_CHUNKS, OK_CHUNKS, SLOW_FIRST_CHUNK, Scenario,
 };
 use lambda_stream::{ErrorDiagnostic, Prelude, Runtime};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 use serde_json::{Value, json};
 
@@ -51,7 +52,7 @@ async fn ok_streams_five_chunks_apart_with_status_headers_and_a_cookie() {
     let post = answer(Vec::new()).await;
     assert!(matches!(post.kind(), PostKind::Response(_)));
     assert!(post.is_chunked(), "ok streams");
-    assert_eq!(post.header("content-type"), Some("application/vnd.awslambda.http-integration-response"));
+    assert_eq!(post.header("content-type"), Some(names::HTTP_INTEGRATION_CONTENT_TYPE));
     let (head, payload) = split_prelude(&post.body());
     assert_eq!(head, expected_prelude(Scenario::Ok));
     assert_eq!(head.cookies, ["scenario=ok; Path=/; HttpOnly"]);
@@ -128,7 +129,7 @@ async fn fail_before_first_byte_posts_error_and_the_next_invocation_succeeds() {
 
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Error(failing));
-    assert_eq!(post.header("lambda-runtime-function-error-type"), Some(FAILURE_TYPE));
+    assert_eq!(post.header(names::FUNCTION_ERROR_TYPE), Some(FAILURE_TYPE));
     assert_eq!(post.error_document(), ErrorDiagnostic::new(FAILURE_TYPE, FAIL_BEFORE_MESSAGE));
 
     let post = peer.next_post().await;

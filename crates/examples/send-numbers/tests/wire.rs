@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use example_send_numbers::{SendNumbers, line, prelude};
 use lambda_stream::{Prelude, Runtime};
+use lambda_stream_protocol::names;
 use lambda_stream_test_support::runtime_api_peer::{PostKind, RecordedRequest, RuntimeApiPeer};
 
 /// Splits a body at the prelude delimiter (eight 0x00 bytes): the prelude, then the payload.
@@ -36,8 +37,8 @@ async fn the_swift_payload_gets_three_lines_one_second_apart_behind_the_swift_he
     run_one(&peer).await;
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Response(id));
-    assert_eq!(post.header("lambda-runtime-function-response-mode"), Some("streaming"));
-    assert_eq!(post.header("content-type"), Some("application/vnd.awslambda.http-integration-response"));
+    assert_eq!(post.header(names::RESPONSE_MODE), Some(names::RESPONSE_MODE_STREAMING));
+    assert_eq!(post.header("content-type"), Some(names::HTTP_INTEGRATION_CONTENT_TYPE));
     assert!(post.is_chunked());
     assert!(post.ended_cleanly);
     assert_eq!(post.trailers, None);

@@ -11,8 +11,9 @@ use example_conditional_streaming::scenario::{
     FAIL_BEFORE_MESSAGE, FAIL_MID_MESSAGE, FAILURE_TYPE, MID_STREAM_CHUNKS, OK_CHUNKS,
 };
 use lambda_stream_emulator::{EmulateOptions, Emulation, emulate};
+use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::event_stream::InvokeComplete;
-use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, env};
 use serde_json::{Value, json};
 
 const SEND_NUMBERS: &str = env!("CARGO_BIN_EXE_official-send-numbers");
@@ -132,13 +133,13 @@ async fn official_fail_before_first_byte_loses_its_error_type_pinned_defect() {
     let answer = url_post(&emulation, &json!({"scenario": "fail-before-first-byte"})).await;
     assert_eq!(answer.status, 502);
     let body: Value = serde_json::from_slice(&answer.body()).unwrap();
-    assert_eq!(body["errorType"], "Function.Unknown", "{body}");
+    assert_eq!(body["errorType"], error_types::FUNCTION_UNKNOWN, "{body}");
     assert_ne!(body["errorType"], FAILURE_TYPE);
     assert_eq!(body["errorMessage"], FAIL_BEFORE_MESSAGE);
     let (payload, complete) =
         iwrs(&emulation, "official-conditional-streaming", br#"{"scenario":"fail-before-first-byte"}"#).await;
     assert!(payload.is_empty());
-    assert_eq!(complete.error_code.as_deref(), Some("Function.Unknown"));
+    assert_eq!(complete.error_code.as_deref(), Some(error_types::FUNCTION_UNKNOWN));
     assert!(complete.error_details.unwrap_or_default().contains(FAILURE_TYPE), "the body still names it");
     // The next invocation is served.
     let ok = url_post(&emulation, &json!({"scenario": "ok"})).await;
@@ -198,30 +199,27 @@ fn run_with_env(env: &[(&str, &str)]) -> (bool, String) {
     (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
-const LAMBDA_ENV: [(&str, &str); 3] = [
-    ("AWS_LAMBDA_FUNCTION_NAME", "f"),
-    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
-];
+const LAMBDA_ENV: [(&str, &str); 3] =
+    [(env::FUNCTION_NAME, "f"), (env::FUNCTION_VERSION, env::LATEST_VERSION), (env::FUNCTION_MEMORY_SIZE, "128")];
 
 #[test]
 fn official_runtime_panics_without_memory_size() {
-    let env: Vec<_> = LAMBDA_ENV
+    let vars: Vec<_> = LAMBDA_ENV
         .iter()
         .copied()
-        .filter(|(k, _)| *k != "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        .chain([("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")])
+        .filter(|(k, _)| *k != env::FUNCTION_MEMORY_SIZE)
+        .chain([(env::RUNTIME_API, "127.0.0.1:9")])
         .collect();
-    let (ok, stderr) = run_with_env(&env);
+    let (ok, stderr) = run_with_env(&vars);
     assert!(!ok);
     assert!(stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.contains("Missing AWS_LAMBDA_FUNCTION_MEMORY_SIZE env var"), "{stderr}");
+    assert!(stderr.contains(&format!("Missing {} env var", env::FUNCTION_MEMORY_SIZE)), "{stderr}");
 }
 
 #[test]
 fn official_runtime_panics_on_a_runtime_api_with_a_prefix_and_no_scheme() {
-    let env: Vec<_> = LAMBDA_ENV.iter().copied().chain([("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9/.rt")]).collect();
-    let (ok, stderr) = run_with_env(&env);
+    let vars: Vec<_> = LAMBDA_ENV.iter().copied().chain([(env::RUNTIME_API, "127.0.0.1:9/.rt")]).collect();
+    let (ok, stderr) = run_with_env(&vars);
     assert!(!ok);
     assert!(stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("Unable to convert to URL"), "{stderr}");
