@@ -27,7 +27,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_stream_protocol::paths::{self, ClientPath};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -293,8 +293,12 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
                     let service = service_fn(move |req| dispatch(platform.clone(), kind, peer, req));
                     let mut builder = http1::Builder::new();
                     // A peer that closes its write side once the request is sent (netcat, some
-                    // proxies) still gets its answer.
-                    builder.half_close(true);
+                    // proxies) still gets its answer. Except for a runtime's `/next`: with
+                    // half-close on, hyper no longer notices a runtime that went away while it
+                    // waits, and would hand the next invocation to the closed connection, where
+                    // it is lost until its deadline.
+                    let long_poll = matches!(kind, Listener::RuntimeApi(_)) && opens_with_next(&stream).await;
+                    builder.half_close(!long_poll);
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
@@ -311,6 +315,29 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
         }
     }
     connections.shutdown().await;
+}
+
+/// Whether a Runtime API connection's first request is `GET /next`, read with `peek` so that
+/// hyper still reads it. It waits for the first bytes as hyper would, then at most a second more
+/// while what has arrived could still be that request line.
+async fn opens_with_next(stream: &TcpStream) -> bool {
+    let line = ["GET ", paths::NEXT, " "].concat();
+    let mut buf = vec![0u8; line.len()];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match stream.peek(&mut buf).await {
+            Ok(n) if n > 0 && line.as_bytes().starts_with(&buf[..n]) => {
+                if n == line.len() {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 async fn dispatch(
