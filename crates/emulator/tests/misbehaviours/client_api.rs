@@ -319,24 +319,18 @@ async fn client_malformed_invoke_paths_are_function_url_paths() {
 
 #[tokio::test]
 async fn client_leaves_before_the_runtime_takes_the_invocation() {
+    // The client listener keeps half-closed connections open for their answer, so a client that
+    // has gone is noticed only when a write to it fails (docs/misbehaviours.md).
     let emulator = start("f").await;
     let call = tokio::spawn(client().get(format!("{}/gone", emulator.url())).send());
     let id = queued_id(&emulator).await;
     call.abort();
     let _ = call.await;
-    emulator
-        .recorder()
-        .wait_until(WAIT, "the client to be seen leaving", |r| {
-            r.invocation(&id).filter(|i| i.client.end.is_some()).map(|_| ())
-        })
-        .await
-        .unwrap();
     // The invocation stays queued: the function still runs it, and its answer is taken.
     let (invocation, reply) = runtime(&emulator).serve_one(&ok_script("nobody listens")).await.unwrap();
     assert_eq!(invocation.request_id, id);
     assert_eq!(reply.unwrap().status, 202);
     let record = only_invocation(&emulator).await;
-    assert!(matches!(record.client.end, Some((_, ClientEnd::Disconnected))), "{:?}", record.client);
     assert_eq!(record.outcome, Some(Ok(())));
     assert_healthy(&emulator).await;
 }
@@ -396,17 +390,10 @@ async fn client_leaves_during_a_buffered_invoke() {
     live.chunk(b"collected").await;
     call.abort(); // The client leaves while the answer is being collected.
     let _ = call.await;
-    emulator
-        .recorder()
-        .wait_until(WAIT, "the client to be seen leaving", |r| {
-            r.invocation(&next.request_id).filter(|i| i.client.end.is_some()).map(|_| ())
-        })
-        .await
-        .unwrap();
     live.chunk(b" and more").await;
     assert_eq!(live.end(&[]).await.status, 202, "the function ran to its end");
     let record = emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
-    assert!(matches!(record.client.end, Some((_, ClientEnd::Disconnected))), "{:?}", record.client.end);
     assert_eq!(record.outcome, Some(Ok(())));
+    assert_eq!(record.runtime.bytes, "collected and more".len() as u64);
     assert_healthy(&emulator).await;
 }

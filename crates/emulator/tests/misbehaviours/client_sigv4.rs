@@ -151,6 +151,27 @@ async fn client_sigv4_authorization_without_signature() {
 }
 
 #[tokio::test]
+async fn client_sigv4_authorization_with_a_part_twice() {
+    // Ambiguous: which `SignedHeaders=` would count?
+    let emulator = iam().await;
+    let request = good(&emulator, "/x");
+    let value = format!("{}, SignedHeaders=host", authorization(&request));
+    let request = set(request, "authorization", Some(&value));
+    let text = "Authorization header names SignedHeaders more than once";
+    assert_refused(&emulator, request, "IncompleteSignatureException", text).await;
+}
+
+#[tokio::test]
+async fn client_sigv4_authorization_with_an_unknown_part() {
+    let emulator = iam().await;
+    let request = good(&emulator, "/x");
+    let value = format!("{}, Extra=1", authorization(&request));
+    let request = set(request, "authorization", Some(&value));
+    let text = "Authorization header has a part that is not Credential=, SignedHeaders= or Signature=: \"Extra=1\"";
+    assert_refused(&emulator, request, "IncompleteSignatureException", text).await;
+}
+
+#[tokio::test]
 async fn client_sigv4_credential_scope_with_missing_parts() {
     let emulator = iam().await;
     let request = good(&emulator, "/x");

@@ -243,13 +243,25 @@ async fn runtime_trailer_body_that_is_not_base64() {
 #[tokio::test]
 async fn runtime_trailer_body_that_is_base64_of_something_else() {
     let emulator = start("f").await;
-    let body = STANDARD.encode("42");
-    let steps = vec![Step::streaming("text/plain"), Step::chunk("x"), trailers("Function.Oops", Some(&body))];
-    let (_, code, _, reply) = iwrs_with(&emulator, steps).await;
-    assert_eq!(code.as_deref(), Some("Function.Oops"));
-    assert_eq!(reply.map(|r| r.0), Some(202));
-    let fault = emulator.recorder().faults().into_iter().find(|f| f.kind == FaultKind::InvalidTrailer).unwrap();
-    assert!(fault.message.starts_with("Lambda-Runtime-Function-Error-Body decodes, but not to an error JSON object"));
+    // A number, and an array of the document's fields (which serde alone would read by position).
+    for document in ["42", "[\"Function.Positional\", \"message\"]"] {
+        let body = STANDARD.encode(document);
+        let steps = vec![Step::streaming("text/plain"), Step::chunk("x"), trailers("Function.Oops", Some(&body))];
+        let (_, code, details, reply) = iwrs_with(&emulator, steps).await;
+        assert_eq!(code.as_deref(), Some("Function.Oops"), "{document}");
+        assert_eq!(details["errorMessage"], "", "{document}");
+        assert_eq!(reply.map(|r| r.0), Some(202));
+    }
+    let faults: Vec<_> =
+        emulator.recorder().faults().into_iter().filter(|f| f.kind == FaultKind::InvalidTrailer).collect();
+    assert_eq!(faults.len(), 2);
+    for fault in faults {
+        assert!(
+            fault.message.starts_with("Lambda-Runtime-Function-Error-Body decodes, but not to an error JSON object"),
+            "{}",
+            fault.message
+        );
+    }
     assert_healthy(&emulator).await;
 }
 
@@ -257,17 +269,20 @@ async fn runtime_trailer_body_that_is_base64_of_something_else() {
 async fn runtime_error_types_that_are_not_category_reason() {
     // Lambda keeps only `(Runtime|Function).Reason` types (RIE fatalerror.go).
     let emulator = start("f").await;
-    for (sent, reported) in [
-        ("my error!", "Function.Unknown"),
-        ("Runtime.bad type", "Runtime.Unknown"),
-        ("function.Lowercase", "Function.Unknown"),
-        ("Function.Ok", "Function.Ok"),
-        ("", "Function.Unknown"),
+    // (sent, reported, in the details): the details keep what the runtime sent, or
+    // `Function.Unknown` when it sent no type at all.
+    for (sent, reported, detailed) in [
+        ("my error!", "Function.Unknown", "my error!"),
+        ("Runtime.bad type", "Runtime.Unknown", "Runtime.bad type"),
+        ("function.Lowercase", "Function.Unknown", "function.Lowercase"),
+        ("Function.X", "Function.Unknown", "Function.X"),
+        ("Function.Ok", "Function.Ok", "Function.Ok"),
+        ("", "Function.Unknown", "Function.Unknown"),
     ] {
         let steps = vec![Step::streaming("text/plain"), Step::chunk("x"), trailers(sent, None)];
         let (_, code, details, _) = iwrs_with(&emulator, steps).await;
         assert_eq!(code.as_deref(), Some(reported), "{sent:?}");
-        assert_eq!(details["errorType"], sent, "the details keep what the runtime sent");
+        assert_eq!(details["errorType"], detailed, "{sent:?}");
     }
     assert_healthy(&emulator).await;
 }
