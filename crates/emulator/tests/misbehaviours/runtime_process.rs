@@ -74,6 +74,35 @@ async fn runtime_process_hangs() {
 }
 
 #[tokio::test]
+async fn runtime_process_killed_while_polling() {
+    // A process that dies while its `GET /next` waits must not take the next invocation with it
+    // (it would be lost until its deadline, which would then restart the healthy new process).
+    let (emulator, supervisor) = supervised(Duration::from_secs(10), BootstrapCommand::new(bootstrap())).await;
+    let (first, code) = call(&emulator, "hello").await;
+    assert_eq!(code, None);
+    // Give the process a moment to be back in its long poll (nothing observable says it is; on a
+    // slow machine the test only gets weaker, it cannot fail for it), then kill it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let killed = std::process::Command::new("kill").arg("-9").arg(pid(&first).to_string()).status().unwrap();
+    assert!(killed.success());
+    // Once the supervisor has reaped it, the process and its connections are gone: an invocation
+    // sent now cannot have been taken by it while it was still alive.
+    let reaped = tokio::time::timeout(Duration::from_secs(8), async {
+        while supervisor.exits() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    reaped.await.expect("the supervisor sees the exit");
+    let (after, code) = tokio::time::timeout(Duration::from_secs(8), call(&emulator, "hello"))
+        .await
+        .expect("served by the new process, not lost to the dead poll until the 10 s deadline");
+    assert_eq!(code, None);
+    assert_ne!(pid(&after), pid(&first));
+    assert_eq!(supervisor.timeout_restarts(), 0);
+    supervisor.shutdown().await;
+}
+
+#[tokio::test]
 async fn runtime_process_prints_a_line_without_an_end() {
     // 8 MiB on stdout without a newline, then the runtime: the emulator keeps lines of at most
     // 64 KiB (the log is for tails of 4 KB), so a process cannot grow its memory by printing.
