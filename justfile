@@ -17,7 +17,7 @@ aws-offline:
 lint:
     bash ci/lint.sh
 
-# Benchmarks and target/bench-report.md; `just bench` runs the full set, `just bench short` the quick CI version.
+# Benchmarks and target/bench-report.md (+ .html with plots); `just bench` runs the full set, `just bench short` the quick CI version.
 bench mode="full":
     bash ci/bench.sh {{mode}}
 
@@ -32,6 +32,14 @@ conform *args:
 # Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# The conformance run CI keeps: target/conform-report.html (a timeline per scenario), .json, and a matrix page.
+conform-report:
+    bash ci/conform-report.sh
+
+# Browser tests in headless Chromium (installs Debian's chromium and chromium-driver when missing); screenshots in target/browser/.
+browser:
+    bash ci/browser.sh
 
 # The emulator's memory under long abuse (disconnects, 1 MiB POSTs, 200 MB streams); `just soak short` for a quick run.
 soak mode="full":

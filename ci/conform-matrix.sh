@@ -142,4 +142,12 @@ for c, rep in reports.items():
 open(target, "w").write("\n".join(lines) + "\n")
 PY
 echo "wrote ci/expected/MATRIX.md"
+# The same matrix as one HTML page, evidence on hover, kept in target/ with the runs' JSON.
+mkdir -p target/conform-matrix
+cp "$out"/*.json target/conform-matrix/ 2>/dev/null
+columns=()
+for c in ours official cargo-lambda cargo-lambda-official; do
+    [ -f "$out/$c.json" ] && columns+=("$out/$c.json")
+done
+"$bin" report "${columns[@]}" --output target/conform-matrix.html && echo "wrote target/conform-matrix.html"
 exit $failed

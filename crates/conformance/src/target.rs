@@ -57,7 +57,7 @@ pub enum Attempt {
         /// The client side.
         client: Box<Observation>,
         /// The function side, when the emulator was in the loop and recorded an invocation.
-        wire: Option<WireObservation>,
+        wire: Option<Box<WireObservation>>,
         /// Whether the target can see the function's side at all.
         wire_visible: bool,
     },
@@ -223,7 +223,7 @@ async fn attempt_local(
                 Some(id) if recorder.invocation(id).is_some() => recorder.wait_for(id, RECORD_WAIT).await.ok(),
                 _ => None,
             };
-            let wire = record.as_ref().map(|r| WireObservation::from_record(r, supervisor.exits()));
+            let wire = record.as_ref().map(|r| Box::new(WireObservation::from_record(r, supervisor.exits())));
             Attempt::Observed { client: Box::new(observation), wire, wire_visible: true }
         }
     };
