@@ -2,9 +2,10 @@
 //!
 //! The document's checked tables are those whose last column is headed `test`. Each row is one
 //! case; its last cell names one or more tests in backticks: a bare name is a test of this binary
-//! (`tests/misbehaviours/*.rs`), `FILE::name` a test of `tests/FILE.rs`. The check: every named
-//! test exists in the file it points to; every test of this binary (but these checks) and of
-//! `tests/probe_defects.rs` is named exactly once; every row says what the answer is; and the
+//! (`tests/misbehaviours/*.rs`), `FILE::name` a test of `tests/FILE.rs`, and `CRATE/FILE::name`
+//! a test of another crate's `crates/CRATE/tests/FILE.rs` (the runtime crate's side). The check:
+//! every named test exists in the file it points to; every test of this binary (but these checks)
+//! and of the [`LISTED_FILES`] is named exactly once; every row says what the answer is; and the
 //! totals the document states are the numbers of rows.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -14,11 +15,22 @@ use std::path::{Path, PathBuf};
 const CHECKS: [&str; 2] =
     ["the_table_and_the_tests_name_the_same_cases", "the_check_reads_tables_and_test_names_as_documented"];
 
-/// Test files whose tests the table must list in full, besides this binary's.
-const LISTED_FILES: [&str; 1] = ["probe_defects"];
+/// Test files whose tests the table must list in full, besides this binary's: the probe's
+/// defects, and the runtime crate's fault injection against a broken Runtime API.
+const LISTED_FILES: [&str; 2] = ["probe_defects", "runtime/faults"];
 
 fn tests_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// The source file a `FILE` or `CRATE/FILE` reference points to.
+fn test_file(reference: &str) -> PathBuf {
+    match reference.split_once('/') {
+        Some((krate, file)) => {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("tests").join(format!("{file}.rs"))
+        }
+        None => tests_dir().join(format!("{reference}.rs")),
+    }
 }
 
 /// The names of the test functions in `source` (`#[test]`, `#[tokio::test]` or
@@ -92,8 +104,9 @@ fn checked_rows(doc: &str) -> Vec<Row> {
     rows
 }
 
-/// `Cases: N (clients C, runtimes R, probe defects D)` as the document states them.
-fn stated_totals(doc: &str) -> Option<[usize; 4]> {
+/// `Cases: N (clients C, runtimes R, probe defects D, runtime crate K)` as the document states
+/// them.
+fn stated_totals(doc: &str) -> Option<[usize; 5]> {
     let line = doc.lines().find(|l| l.starts_with("Cases: "))?;
     let numbers: Vec<usize> =
         line.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect();
@@ -111,12 +124,12 @@ fn the_table_and_the_tests_name_the_same_cases() {
     let ours: BTreeSet<String> = binary.values().flatten().filter(|n| !CHECKS.contains(&n.as_str())).cloned().collect();
     let mut listed_elsewhere: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for file in LISTED_FILES {
-        let source = std::fs::read_to_string(tests_dir().join(format!("{file}.rs"))).expect(file);
+        let source = std::fs::read_to_string(test_file(file)).expect(file);
         listed_elsewhere.insert(file, test_functions(&source).into_iter().collect());
     }
 
     let mut named: BTreeMap<String, usize> = BTreeMap::new();
-    let (mut clients, mut runtimes, mut defects) = (0, 0, 0);
+    let (mut clients, mut runtimes, mut defects, mut runtime_crate) = (0, 0, 0, 0);
     for row in &rows {
         if row.tests.is_empty() {
             problems.push(format!("line {}: the row names no test", row.line));
@@ -132,16 +145,20 @@ fn the_table_and_the_tests_name_the_same_cases() {
             runtimes += 1;
         } else if first.starts_with("probe_defects::") {
             defects += 1;
+        } else if first.starts_with("runtime/") {
+            runtime_crate += 1;
         } else {
-            problems
-                .push(format!("line {}: {first:?} is neither a client_, runtime_ nor probe_defects:: test", row.line));
+            problems.push(format!(
+                "line {}: {first:?} is neither a client_, runtime_, probe_defects:: nor runtime/ test",
+                row.line
+            ));
         }
         for test in &row.tests {
             *named.entry(test.clone()).or_default() += 1;
             let exists = match test.split_once("::") {
                 Some((file, name)) => match listed_elsewhere.get(file) {
                     Some(names) => names.contains(name),
-                    None => std::fs::read_to_string(tests_dir().join(format!("{file}.rs")))
+                    None => std::fs::read_to_string(test_file(file))
                         .is_ok_and(|s| test_functions(&s).iter().any(|n| n == name)),
                 },
                 None => ours.contains(test),
@@ -168,11 +185,12 @@ fn the_table_and_the_tests_name_the_same_cases() {
             }
         }
     }
-    let counted = [rows.len(), clients, runtimes, defects];
+    let counted = [rows.len(), clients, runtimes, defects, runtime_crate];
     match stated_totals(&doc) {
         Some(stated) if stated == counted => {}
         stated => problems.push(format!(
-            "the document states {stated:?} (cases, clients, runtimes, defects) but its tables have {counted:?}"
+            "the document states {stated:?} (cases, clients, runtimes, defects, runtime crate) but its tables have \
+             {counted:?}"
         )),
     }
     if rows.len() < 60 {
@@ -186,12 +204,15 @@ fn the_check_reads_tables_and_test_names_as_documented() {
     let source = "#[tokio::test]\nasync fn a() {}\n#[tokio::test(start_paused = true)]\nasync fn b() {}\n\
                   fn helper() {}\n#[test]\n#[ignore = \"x\"]\nfn c() {}\n";
     assert_eq!(test_functions(source), ["a", "b", "c"]);
-    let doc = "Cases: 2 (clients 1, runtimes 1, probe defects 0)\n\n| misbehaviour | answer | source | test |\n\
+    let doc = "Cases: 2 (clients 1, runtimes 1, probe defects 0, runtime crate 0)\n\n| misbehaviour | answer | source | test |\n\
                | --- | --- | --- | --- |\n| x | 400 | `RT-API` | `client_x` |\n| y | 409 | PROJECT | `runtime_y`, `f::z` |\n\n\
                | other | column |\n| --- | --- |\n| not | `checked` |\n";
     let rows = checked_rows(doc);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].tests, ["client_x"]);
     assert_eq!(rows[1].tests, ["runtime_y", "f::z"]);
-    assert_eq!(stated_totals(doc), Some([2, 1, 1, 0]));
+    assert_eq!(stated_totals(doc), Some([2, 1, 1, 0, 0]));
+    assert!(test_file("runtime/faults").ends_with("runtime/tests/faults.rs"));
+    assert!(test_file("runtime/faults").exists(), "the runtime crate's fault tests are where the table says");
+    assert_eq!(test_file("probe_defects"), tests_dir().join("probe_defects.rs"));
 }
