@@ -22,12 +22,19 @@ fn raw(emulator: &lambda_stream_emulator::Emulator) -> RawClient {
     RawClient::new(emulator.runtime_api_addr())
 }
 
+/// Sends `request` raw to the Runtime API and reads the answer, failing (not hanging) when none
+/// comes within [`WAIT`]: a wrong request taken for a `/next` would otherwise wait forever.
+async fn exchange(emulator: &lambda_stream_emulator::Emulator, request: &[u8]) -> lambda_stream_fixtures::raw::Answer {
+    let answer = tokio::time::timeout(WAIT, raw(emulator).exchange(request)).await;
+    answer.expect("the Runtime API answers in time").expect("an HTTP answer")
+}
+
 #[tokio::test]
 async fn runtime_next_with_another_method() {
     let emulator = start("f").await;
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         let request = raw(&emulator).head(method, paths::NEXT).header("content-length", 0).into_bytes();
-        let answer = raw(&emulator).exchange(&request).await.unwrap();
+        let answer = exchange(&emulator, &request).await;
         assert_eq!(rie_raw(&answer), (405, "MethodNotAllowed".into(), "use GET for /next".into()), "{method}");
     }
     assert_refused_and_healthy(&emulator).await;
@@ -38,7 +45,7 @@ async fn runtime_answer_endpoints_with_another_method() {
     let emulator = start("f").await;
     for path in [paths::response("some-id"), paths::error("some-id"), paths::INIT_ERROR.to_owned()] {
         for method in ["GET", "PUT", "DELETE"] {
-            let answer = raw(&emulator).exchange(&raw(&emulator).head(method, &path).into_bytes()).await.unwrap();
+            let answer = exchange(&emulator, &raw(&emulator).head(method, &path).into_bytes()).await;
             assert_eq!(rie_raw(&answer), (405, "MethodNotAllowed".into(), format!("use POST for {path}")));
         }
     }
@@ -52,7 +59,7 @@ async fn runtime_unknown_path() {
     let unknown = ["/", "/2018-06-01/runtime/whatever", "/2018-06-01/runtime/invocation/id/other", "/2020-01-01/next"];
     for path in unknown {
         let request = raw(&emulator).head("POST", path).header("content-length", 3).into_bytes();
-        let answer = raw(&emulator).exchange(&[request, b"abc".to_vec()].concat()).await.unwrap();
+        let answer = exchange(&emulator, &[request, b"abc".to_vec()].concat()).await;
         assert_eq!(rie_raw(&answer), (404, "UnknownPath".into(), format!("no Runtime API endpoint at {path}")));
     }
     let recorded = faults(&emulator, FaultKind::UnknownPath);
@@ -65,7 +72,7 @@ async fn runtime_unknown_path() {
 async fn runtime_empty_request_id() {
     let emulator = start("f").await;
     for path in ["/2018-06-01/runtime/invocation//response", "/2018-06-01/runtime/invocation//error"] {
-        let answer = raw(&emulator).exchange(&raw(&emulator).head("POST", path).into_bytes()).await.unwrap();
+        let answer = exchange(&emulator, &raw(&emulator).head("POST", path).into_bytes()).await;
         assert_eq!(rie_raw(&answer), (404, "UnknownPath".into(), format!("no Runtime API endpoint at {path}")));
     }
     assert_healthy(&emulator).await;
@@ -106,7 +113,7 @@ async fn runtime_request_id_of_60_kib() {
         .unwrap();
     let (status, error_type, _) = rie(&answer);
     assert_eq!((status, error_type.as_str()), (400, "InvalidRequestID"));
-    let unknown = raw(&emulator).exchange(&raw(&emulator).head("GET", &format!("/{id}")).into_bytes()).await.unwrap();
+    let unknown = exchange(&emulator, &raw(&emulator).head("GET", &format!("/{id}")).into_bytes()).await;
     assert_eq!(unknown.status, 404);
     let kept = emulator.recorder().faults();
     assert_eq!(kept.len(), 2);
