@@ -211,7 +211,7 @@ async fn client_sigv4_signature_that_is_not_hex() {
 async fn client_sigv4_signed_for_another_service() {
     let emulator = iam().await;
     let request = sign_request(&emulator, "/x", (KEY, SECRET), SystemTime::now(), "s3", &[]);
-    let text = "credential scope names service \"s3\"; function URLs are signed for \"lambda\"";
+    let text = "credential scope names service \"s3\"; this endpoint is signed for \"lambda\"";
     assert_refused(&emulator, request, "InvalidSignatureException", text).await;
 }
 
