@@ -4,7 +4,8 @@
 //! Phases of one request: admission (body cap, SigV4), the event and the invocation, the head
 //! (wait for the runtime's answer to start; decode the prelude at any chunk split, or take the
 //! runtime's content type; an error before the first body byte is a 502), the response head
-//! (sanitised headers), then the relay task that streams the rest.
+//! (sanitised headers), then the body, whose every frame hyper's connection task reads straight
+//! from the invocation's events when it wants the next ([`Relay`]: no task and no channel between).
 //!
 //! ## Headers a function may not set
 //! The emulator frames the client's response itself, as the function URL service does, so the
@@ -25,7 +26,7 @@ use hyper::{Request, Response};
 use lambda_stream_protocol::{PreludeDecoder, PreludeProgress, names};
 
 use super::{Admitted, ClientGuard, admit};
-use crate::http::{self as h, Cut, FrameSender, ResponseBody};
+use crate::http::{self as h, BodyError, Cut, ResponseBody};
 use crate::invocation::{Event, FrontEnd, InvocationError, InvocationStream, NewInvocation};
 use crate::payload::{UrlRequestInfo, function_url_event};
 use crate::platform::Platform;
@@ -78,27 +79,21 @@ pub(crate) async fn serve(
     // and dropped, so the runtime is not left blocked on a body nobody reads.
     let bodiless = parts.method == Method::HEAD || matches!(head.status.as_u16(), 204 | 304);
     let streaming = !head.finished && !bodiless;
-    let (tx, response_body) = if streaming {
-        let (tx, body) = h::channel();
-        (Some(tx), body)
-    } else {
-        (None, h::empty())
-    };
-    let mut response = Response::new(response_body);
+    let mut response = Response::new(h::empty());
     *response.status_mut() = head.status;
     set_headers(&mut response, head.headers, &id);
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
-    match tx {
-        Some(tx) => {
-            let first = send_first_with_head(&platform, &id, &tx, head.first);
-            tokio::spawn(relay(platform.clone(), id, stream, first, tx));
-        }
-        None => {
-            platform.recorder.client_end(&id, ClientEnd::Completed);
-            if !head.finished {
-                tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
-            }
+    if streaming {
+        // The first chunk is the body's first frame: hyper polls it right after writing the head,
+        // so the two leave in one write (unless shaping makes the chunk wait for its tokens).
+        let shaper = platform.limits.bandwidth.map(Shaper::new);
+        let relay = Relay { platform: platform.clone(), id, stream, pending: head.first, shaper, ended: false };
+        *response.body_mut() = h::pulled(relay, Relay::step);
+    } else {
+        platform.recorder.client_end(&id, ClientEnd::Completed);
+        if !head.finished {
+            tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
         }
     }
     response
@@ -218,26 +213,6 @@ fn set_headers(response: &mut Response<ResponseBody>, headers: Vec<(String, Stri
     }
 }
 
-/// Without shaping, the first chunk goes into the body before hyper gets the head, so the two
-/// leave in one write instead of the head alone and the chunk after a wake-up of the relay task.
-/// The channel is new and empty, so there is room. With shaping, the chunk waits for its tokens
-/// in the relay like any other. Returns the chunk when it is still to be sent.
-fn send_first_with_head(platform: &Platform, id: &str, tx: &FrameSender, first: Option<Bytes>) -> Option<Bytes> {
-    match first {
-        Some(bytes) if platform.limits.bandwidth.is_none() => {
-            let len = bytes.len();
-            match tx.try_send(Ok(bytes)) {
-                Ok(()) => {
-                    platform.recorder.client_chunk(id, len);
-                    None
-                }
-                Err(unsent) => unsent.into_inner().ok(),
-            }
-        }
-        other => other,
-    }
-}
-
 /// 502 for an error before the first byte (a function error, a platform error, or an unusable
 /// prelude).
 fn bad_gateway(platform: &Platform, id: &str, failure: Failure) -> Response<ResponseBody> {
@@ -260,58 +235,70 @@ fn bad_gateway(platform: &Platform, id: &str, failure: Failure) -> Response<Resp
     response
 }
 
-/// Pushes body chunks to the client as they arrive; ends the body with an error on a mid-stream
-/// failure. The stream is dropped when the client goes away, so the runtime's further chunks are
-/// read and discarded by the Runtime API side.
-async fn relay(
+/// The client's body: each frame is the invocation's next chunk, read when hyper asks for it
+/// (see [`h::pulled`]). A mid-stream failure ends the body with an error. When the client goes
+/// away hyper drops the body, and with it the invocation's stream, so the Runtime API side reads
+/// the runtime's further chunks and discards them.
+struct Relay {
     platform: Arc<Platform>,
     id: String,
-    mut stream: InvocationStream,
-    first: Option<Bytes>,
-    tx: FrameSender,
-) {
-    let mut shaper = platform.limits.bandwidth.map(Shaper::new);
-    let mut pending = first;
-    loop {
-        let bytes = match pending.take() {
+    stream: InvocationStream,
+    /// A chunk to send before reading the stream: the one that came with the head.
+    pending: Option<Bytes>,
+    shaper: Option<Shaper>,
+    /// The body has ended (completed or cut) and says so in the recorder.
+    ended: bool,
+}
+
+impl Relay {
+    async fn step(mut self) -> Option<(Result<Bytes, BodyError>, Self)> {
+        if self.ended {
+            return None;
+        }
+        let bytes = match self.pending.take() {
             Some(bytes) => bytes,
-            None => match stream.next().await {
-                Event::Start { .. } => continue,
-                Event::Chunk(bytes) => bytes,
-                Event::Done(Ok(())) => {
-                    platform.recorder.client_end(&id, ClientEnd::Completed);
-                    return;
-                }
-                Event::Done(Err(e)) => {
-                    let reason = format!("{}: {}", e.error_type, e.error_message);
-                    tracing::warn!(request_id = %id, "stream cut after the head was sent: {reason}");
-                    flushed(&tx).await;
-                    let _ = tx.send(Err(Box::new(Cut(reason.clone())))).await;
-                    platform.recorder.client_end(&id, ClientEnd::Aborted { reason });
-                    return;
+            None => loop {
+                match self.stream.next().await {
+                    Event::Start { .. } => {}
+                    Event::Chunk(bytes) => break bytes,
+                    Event::Done(Ok(())) => {
+                        self.end(ClientEnd::Completed);
+                        return None;
+                    }
+                    Event::Done(Err(e)) => {
+                        let reason = format!("{}: {}", e.error_type, e.error_message);
+                        tracing::warn!(request_id = %self.id, "stream cut after the head was sent: {reason}");
+                        // hyper drops what it has buffered but not yet written when the body
+                        // fails: a moment for it to flush the last chunks before the cut.
+                        tokio::time::sleep(FLUSH_PAUSE).await;
+                        self.end(ClientEnd::Aborted { reason: reason.clone() });
+                        return Some((Err(Box::new(Cut(reason))), self));
+                    }
                 }
             },
         };
-        if let Some(shaper) = &mut shaper {
+        if let Some(shaper) = &mut self.shaper {
             shaper.take(bytes.len()).await;
         }
-        let len = bytes.len();
-        if tx.send(Ok(bytes)).await.is_err() {
-            tracing::info!(request_id = %id, "client went away; the function's further output is dropped");
-            platform.recorder.client_end(&id, ClientEnd::Disconnected);
-            return;
-        }
-        platform.recorder.client_chunk(&id, len);
+        self.platform.recorder.client_chunk(&self.id, bytes.len());
+        Some((Ok(bytes), self))
+    }
+
+    fn end(&mut self, end: ClientEnd) {
+        self.ended = true;
+        self.platform.recorder.client_end(&self.id, end);
     }
 }
 
-/// Waits until hyper has taken every queued frame and had a moment to flush it. hyper drops
-/// what it has buffered but not yet written when the body then fails, so without this wait the
-/// last chunks before a mid-stream error could be lost instead of reaching the client.
-async fn flushed(tx: &FrameSender) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while tx.capacity() < tx.max_capacity() && tokio::time::Instant::now() < deadline && !tx.is_closed() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.ended {
+            tracing::info!(request_id = %self.id, "client went away; the function's further output is dropped");
+            self.platform.recorder.client_end(&self.id, ClientEnd::Disconnected);
+        }
     }
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// How long a cut body waits for hyper to flush what it holds: hyper has taken every earlier
+/// frame when it polls for the next, so only its write buffer is left.
+const FLUSH_PAUSE: Duration = Duration::from_millis(10);
