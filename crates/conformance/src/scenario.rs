@@ -250,6 +250,11 @@ pub struct WireExpect {
     /// Total body bytes the runtime sent.
     #[serde(default)]
     pub body_bytes: Option<u64>,
+    /// The handler returned (the runtime asked for its next invocation) this many ms after the
+    /// emulator handed the client the end of its body: work after `finish` (the local target
+    /// waits for the runtime to ask).
+    #[serde(default)]
+    pub returned_after_end_ms: Option<Bounds>,
 }
 
 /// One block of expectations, evidence for its rules.

@@ -14,7 +14,7 @@ use lambda_stream_conformance::{Catalogue, scenario};
 
 /// Each defect, the rules it must fail, and the rules whose evidence it removes rather than
 /// contradicts (no trailers at all leaves their encoding unjudged: "not run", never "pass").
-const DEFECTS: [(&str, &[&str], &[&str]); 9] = [
+const DEFECTS: [(&str, &[&str], &[&str]); 11] = [
     (
         "error-in-body",
         &[
@@ -44,6 +44,10 @@ const DEFECTS: [(&str, &[&str], &[&str]); 9] = [
     ("headers-after-body-accepted", &["writer.headers-after-body"], &[]),
     ("return-without-finish-crashes", &["writer.return-without-finish"], &[]),
     ("empty-body-drops-status", &["writer.empty-body-keeps-status"], &[]),
+    // A runtime that hands on a re-encoded event instead of the caller's bytes.
+    ("event-reencoded", &["local.invoke-raw-event"], &[]),
+    // A runtime that ends the response only when the handler returns.
+    ("finish-at-return", &["runtime.background-after-finish"], &[]),
 ];
 
 fn run_broken(defects: &str) -> Report {
@@ -165,4 +169,14 @@ fn crashing_when_the_handler_returns_without_finishing_fails_return_without_fini
 #[test]
 fn losing_the_status_of_an_empty_body_fails_empty_body_keeps_status() {
     assert_fails_exactly("empty-body-drops-status");
+}
+
+#[test]
+fn a_reencoded_event_fails_the_raw_event_rule() {
+    assert_fails_exactly("event-reencoded");
+}
+
+#[test]
+fn ending_the_response_at_return_fails_the_background_rule() {
+    assert_fails_exactly("finish-at-return");
 }

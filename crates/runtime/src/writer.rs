@@ -53,8 +53,8 @@ use crate::state::{Action, Open, Unreported, WriterState};
 ///   any state ── Runtime API fault ──▶ Failed   (every later call returns that fault)
 /// ```
 ///
-/// In Idle every call is allowed. Every other call is misuse: it returns its own [`StreamError`] variant, sends nothing and
-/// leaves the state as it was.
+/// In Idle every call is allowed. In the other states a call the table does not mark "ok" is
+/// misuse: it returns its own [`StreamError`] variant, sends nothing and leaves the state as it was.
 ///
 /// | call                        | HeadersSet     | Streaming               | Finished                 |
 /// |-----------------------------|----------------|-------------------------|--------------------------|
