@@ -36,7 +36,7 @@ pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// Every response body the emulator sends.
 pub(crate) type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BodyError>;
 
-/// Frames pushed by a relay task; each is written as soon as hyper polls it.
+/// Frames pushed by a task of their own (the dashboard's); each is written as soon as hyper polls it.
 pub(crate) type FrameSender = mpsc::Sender<Result<Bytes, BodyError>>;
 
 /// Frames the relay may run ahead of the socket; small, so a slow client exerts backpressure.

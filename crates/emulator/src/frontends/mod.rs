@@ -3,10 +3,11 @@
 //! ([`invoke`]). This module holds what they share: admission (body size, SigV4), the checks the
 //! two Invoke APIs make in AWS's order, and the guard that closes a record when a client leaves.
 //!
-//! Every front end relays what the runtime sends as it arrives: a relay task reads the
-//! invocation's events and pushes each chunk into a small bounded channel that feeds the hyper
-//! response body, so nothing is collected (except by the buffered Invoke, whose contract is to
-//! collect) and a slow client slows the runtime rather than growing memory.
+//! Every front end relays what the runtime sends as it arrives: the hyper response body reads
+//! the invocation's small bounded event channel itself whenever hyper wants the next frame (no
+//! task and no second channel in between), so nothing is collected (except by the buffered
+//! Invoke, whose contract is to collect) and a slow client slows the runtime rather than growing
+//! memory.
 //!
 //! ## Errors clients see
 //! - **Function URL / `/invoke`**, error before the first body byte (or a malformed prelude, or a
