@@ -8,6 +8,11 @@
 #                         (function-URL scenarios; the PyPI package `cargo-lambda` ships the binary)
 #   cargo-lambda-official the official peer under cargo-lambda
 #
+# The rows come in groups, one per front end (function side, function URL, InvokeWithResponseStream,
+# buffered Invoke, limits, writer rules, API Gateway REST API, local server): the prefix of the
+# rule's id. The API Gateway group runs on our emulator's REST API listener (the `api-gateway`
+# request path); cargo-lambda has no API Gateway front end, so that group is "not run" there.
+#
 # Each run uses ci/expected/<column>.toml; a run with unexpected failures or stale deviations
 # makes this script exit non-zero after writing the matrix, so the expected files stay honest.
 # A column that cannot run here (peer not in the workspace, cargo-lambda not installable) is
@@ -125,7 +130,15 @@ for n in notes:
 lines += ["", "| rule | " + " | ".join(c for c in columns if c in reports) + " |",
           "| --- |" + " --- |" * len(reports)]
 ids = [r["id"] for r in reports["ours"]["rules"]]
+groups = {"runtime": "Function side (Runtime API)", "url": "Function URL", "iwrs": "InvokeWithResponseStream",
+          "invoke": "Buffered Invoke", "limits": "Limits", "writer": "Writer rules",
+          "apigw": "API Gateway REST API (response streaming)", "local": "Local server"}
+group = None
 for rid in ids:
+    prefix = rid.split(".")[0]
+    if prefix != group:
+        group = prefix
+        lines.append(f"| **{groups.get(prefix, prefix)}** |" + " |" * len(reports))
     row = [f"`{rid}`"]
     for c in columns:
         if c in reports:

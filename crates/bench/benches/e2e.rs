@@ -1,5 +1,6 @@
-//! End-to-end criterion benchmarks: TTFB (function URL and InvokeWithResponseStream), per-chunk
-//! latency, throughput and the runtime's own cost, each next to the floor and the peers.
+//! End-to-end criterion benchmarks: TTFB (function URL, InvokeWithResponseStream and the API
+//! Gateway REST API), per-chunk latency, throughput and the runtime's own cost, each next to the
+//! floor and the peers.
 //!
 //! Every setup starts once and serves all iterations (invocations are cheap, start-up is not what
 //! is measured here; `benches/process.rs` measures cold start). Group and function names follow
@@ -206,6 +207,23 @@ fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
         group.bench_function(format!("{subject}/{STREAMED_AT_ONCE}"), |b| {
             b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url)))
         });
+    }
+    group.finish();
+}
+
+/// TTFB through the emulator's API Gateway REST API (payload 1.0 event, prelude decoded, API
+/// Gateway's headers) next to the floor's function URL-shaped relay of the same 16 bytes. API
+/// Gateway takes only answers that open with the prelude, so here the handler writes the prelude,
+/// then the 16 bytes: two writes where the function URL case has one, and the first body byte
+/// comes with the second.
+fn ttfb_api_gateway(c: &mut Criterion, rt: &Tokio, s: &Setups) {
+    let mut group = c.benchmark_group("ttfb_api_gateway");
+    let case = "handler_writes_16B_at_once";
+    let path = Directive::Once(16).path();
+    for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.api_gateway_url())] {
+        let url = format!("{base}{path}");
+        group
+            .bench_function(format!("{subject}/{case}"), |b| b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url))));
     }
     group.finish();
 }
@@ -463,6 +481,7 @@ fn main() {
     };
     ttfb_function_url(&mut c, &rt, &setups, Load::Quiet);
     ttfb_iwrs(&mut c, &rt, &setups, Load::Quiet);
+    ttfb_api_gateway(&mut c, &rt, &setups);
     chunk_latency(&mut c, &rt, &setups, Load::Quiet);
     throughput(&mut c, &rt, &setups, short);
     runtime_cost(&mut c, &rt);

@@ -150,12 +150,18 @@ fn head_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         c.check(format!("status {status}"), o.status == status, format!("status {}", o.status));
     }
     for (name, want) in &e.headers {
-        let got = o.header(name);
-        c.check(format!("header {name}: {want}"), got == Some(want.as_str()), format!("{name}: {got:?}"));
+        // Repeated field lines are one comma-separated list (RFC 9110 section 5.3).
+        let all = o.header_all(name);
+        let got = (!all.is_empty()).then(|| all.join(", "));
+        c.check(format!("header {name}: {want}"), got.as_deref() == Some(want.as_str()), format!("{name}: {got:?}"));
     }
     for name in &e.headers_absent {
         let got = o.header(name);
         c.check(format!("no header {name}"), got.is_none(), format!("{name}: {got:?}"));
+    }
+    for name in &e.headers_present {
+        let got = o.header(name);
+        c.check(format!("a header {name}"), got.is_some(), format!("{name}: {got:?}"));
     }
     if !e.cookies.is_empty() {
         let got = o.header_all("set-cookie");
@@ -256,6 +262,10 @@ fn timing_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     }
     if let Some(limit) = e.end_before_ms {
         c.check(format!("body ended within {limit:.0} ms"), o.end_ms <= limit, format!("ended at {:.0} ms", o.end_ms));
+    }
+    if let Some(floor) = e.end_after_ms {
+        let what = format!("body ended no sooner than {floor:.0} ms");
+        c.check(what, o.end_ms >= floor, format!("ended at {:.0} ms", o.end_ms));
     }
 }
 
