@@ -36,7 +36,9 @@
 //! Run `just bench` for the full set or `just bench short` for the quick CI run.
 
 pub mod client;
+pub mod concurrency;
 pub mod floor;
+pub mod hog;
 pub mod html;
 pub mod in_process;
 pub mod peers;

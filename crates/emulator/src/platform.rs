@@ -340,11 +340,13 @@ impl Platform {
         tokio::spawn(async move {
             // The deadline covers the handler until it returns, not only until the response is
             // complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`:
-            // the timeout must cover the background work, or the environment is stopped).
+            // the timeout must cover the background work, or the environment is stopped). A
+            // runtime that asks again without answering has returned but left its caller waiting,
+            // so the deadline ends only when both happened (found by the `emulator` fuzz target).
             tokio::select! {
                 _ = tokio::time::sleep(timeout) => {}
                 _ = invocation.aborted() => return,
-                _ = invocation.returned() => return,
+                _ = async { invocation.returned().await; invocation.finished().await } => return,
             }
             let Some(platform) = platform.upgrade() else { return };
             let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());

@@ -47,7 +47,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lambda_stream_protocol::env;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
@@ -475,13 +475,17 @@ impl Spawner {
     }
 }
 
+/// Longest line taken from a process's output; a longer one is cut into lines of this size, so a
+/// process that prints without newlines cannot grow the emulator's memory (tails are 4 KB).
+const MAX_LINE_BYTES: u64 = 64 * 1024;
+
 /// Copies a child's output, line by line, to tracing and the function log.
 async fn capture(pipe: impl AsyncRead + Unpin, slot: u32, stream: &'static str, log: FunctionLog) {
     let mut reader = BufReader::new(pipe);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line).await {
+        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut line).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&line);

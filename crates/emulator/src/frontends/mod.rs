@@ -6,10 +6,11 @@
 //! front ends that answer with the function's own status and headers (function URL, API
 //! Gateway) share: the head, the prelude, the header rules and the relay task.
 //!
-//! Every front end relays what the runtime sends as it arrives: a relay task reads the
-//! invocation's events and pushes each chunk into a small bounded channel that feeds the hyper
-//! response body, so nothing is collected (except by the buffered Invoke, whose contract is to
-//! collect) and a slow client slows the runtime rather than growing memory.
+//! Every front end relays what the runtime sends as it arrives: the hyper response body reads
+//! the invocation's small bounded event channel itself whenever hyper wants the next frame (no
+//! task and no second channel in between), so nothing is collected (except by the buffered
+//! Invoke, whose contract is to collect) and a slow client slows the runtime rather than growing
+//! memory.
 //!
 //! ## Errors clients see
 //! - **Function URL / `/invoke`**, error before the first body byte (or a malformed prelude, or a
