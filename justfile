@@ -4,7 +4,8 @@
 test-local:
     bash ci/test-local.sh
 
-# Live AWS scenarios: deploy both examples, invoke (signed URL + IWRS), TTFB, always tear down.
+# Live AWS: deploy both examples and the conformance stack, invoke (signed URL + IWRS), TTFB cold/warm
+# per path, every remote scenario with ci/expected/aws.toml (JUnit), always tear down.
 # Does nothing (and says why) unless LAMBDA_STREAM_AWS=1 and credentials are set.
 test-aws:
     bash ci/test-aws.sh
@@ -33,9 +34,13 @@ ci:
 conform *args:
     cargo run -q -p lambda-stream-cli -- conform {{args}}
 
-# Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
+# Regenerates ci/expected/MATRIX.md: every rule against 4 runtimes (ours, official, AWS's Node client, the broken fixture) x 3 emulators (ours, cargo-lambda URL and IWRS).
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# AWS's Node runtime client (npm aws-lambda-ric, built by ci/node-ric.sh into target/node-ric) under our emulator.
+conform-node:
+    bash ci/conform-node.sh
 
 # The conformance run CI keeps: target/conform-report.html (a timeline per scenario), .json, and a matrix page.
 conform-report:

@@ -85,6 +85,9 @@ pub struct Observation {
     pub frame_after_complete: bool,
     /// The request id the answer named (`x-amzn-requestid`).
     pub request_id: Option<String>,
+    /// When the request was sent, in milliseconds since the Unix epoch (for deadlines the
+    /// function reports).
+    pub sent_epoch_ms: f64,
 }
 
 impl Observation {
@@ -108,13 +111,17 @@ impl Observation {
         self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
-    /// Decoded `LogResult` of the last InvokeComplete.
+    /// Decoded log tail: `LogResult` of the last InvokeComplete (IWRS), else the
+    /// `X-Amz-Log-Result` header (buffered Invoke).
     pub fn log_result(&self) -> Option<String> {
-        let raw = self.completes.last()?.log_result.as_ref()?;
+        let raw = match self.completes.last().and_then(|c| c.log_result.as_deref()) {
+            Some(raw) => raw,
+            None => self.header(names::AMZ_LOG_RESULT)?,
+        };
         base64::engine::general_purpose::STANDARD.decode(raw).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
-    fn keep(&mut self, bytes: &[u8]) {
+    pub(crate) fn keep(&mut self, bytes: &[u8]) {
         self.body_size += bytes.len() as u64;
         let room = MAX_KEPT_BODY.saturating_sub(self.body.len());
         self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -144,10 +151,15 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         builder = builder.header(name, value);
     }
     let started = Instant::now();
+    let sent_epoch_ms = epoch_ms_now();
     let ms = move || started.elapsed().as_secs_f64() * 1000.0;
-    let response =
-        builder.body(request.body).send().await.map_err(|e| format!("{} {}: {e}", request.method, request.url))?;
+    let response = builder
+        .body(request.body)
+        .send()
+        .await
+        .map_err(|e| format!("{} {}: {}", request.method, request.url, error_chain(&e)))?;
     let mut obs = Observation {
+        sent_epoch_ms,
         status: response.status().as_u16(),
         head_ms: ms(),
         headers: response
@@ -206,11 +218,17 @@ fn on_event_stream_piece(obs: &mut Observation, decoder: &mut EventStreamDecoder
             }
         }
     }
-    obs.frame_errors.is_empty()
+    // Only a framing error (checked by the decoder) makes the rest unreadable.
+    obs.aborted.is_none()
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub(crate) fn epoch_ms_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Adds an HTTP body piece to the current arrival, or starts a new one.
-fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
+pub(crate) fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
     let keep = obs.body.len() < MAX_KEPT_BODY;
     match obs.chunks.last_mut() {
         // Pieces join an arrival while they come within the window of its start, so a
@@ -242,13 +260,39 @@ fn on_frame(obs: &mut Observation, at_ms: f64, message: &Message) {
             obs.completes.push(done);
         }
         Err(e) => {
+            // The frame is well framed (length and CRCs held) but its headers are not what the
+            // SDK accepts: the frame fails `frames_valid`, and its payload still counts by its
+            // `:event-type`, so when and what arrived can be judged too (cargo-lambda's frames
+            // lack `:message-type`, and the time they arrive is the other half of its story).
             obs.frames.push(Frame { at_ms, kind: FrameKind::Invalid(e.to_string()), len: message.payload().len() });
             obs.frame_errors.push(e.to_string());
+            match event_type(message) {
+                Some("PayloadChunk") => {
+                    let bytes = message.payload();
+                    let keep = obs.body.len() < MAX_KEPT_BODY;
+                    obs.chunks.push(Arrival { at_ms, len: bytes.len(), bytes: keep.then(|| bytes.to_vec()) });
+                    obs.keep(bytes);
+                }
+                Some("InvokeComplete") => {
+                    if let Ok(done) = serde_json::from_slice::<InvokeComplete>(message.payload()) {
+                        obs.completes.push(done);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// A message's `:event-type` header, when it is a string.
+fn event_type(message: &Message) -> Option<&str> {
+    match message.headers().iter().find(|h| h.name().as_str() == ":event-type")?.value() {
+        aws_smithy_types::event_stream::HeaderValue::String(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -81,6 +81,9 @@ pub fn table(report: &Report) -> String {
     for d in &report.stale {
         let _ = writeln!(out, "\nSTALE expected deviation: {} no longer fails ({})", d.subject(), d.reason);
     }
+    for (scenario, error) in report.target_errors() {
+        let _ = writeln!(out, "\nTARGET ERROR in {scenario}: {error}");
+    }
     let count = |v: Verdict| report.rules.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(
         out,
@@ -150,6 +153,12 @@ pub fn junit(report: &Report) -> Result<String, Error> {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_message(format!("stale expected deviation: {} no longer fails", d.subject()));
         rules.add_test_case(TestCase::new(format!("stale: {}", d.subject()), status));
+    }
+    // A target error is the run's failure, not a rule's: one error case per scenario it hit.
+    for (scenario, error) in report.target_errors() {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(format!("target error: {error}"));
+        scenarios.add_test_case(TestCase::new(format!("target error: {scenario}"), status));
     }
     junit.add_test_suite(scenarios);
     junit.add_test_suite(rules);

@@ -35,6 +35,8 @@ const DEFECTS: [(&str, &[&str], &[&str]); 11] = [
             "iwrs.chunk-per-write",
             "local.invoke-streams",
             "limits.timeout",
+            "runtime.small-write-flushed",
+            "iwrs.small-write-flushed",
             // One chunk at the end: nothing streams, and `slow` never sends its head, so API
             // Gateway's idle timeout answers 504 instead of cutting a started stream.
             "apigw.streams-as-written",
