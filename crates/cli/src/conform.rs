@@ -120,7 +120,9 @@ pub(crate) struct ConformArgs {
     /// Name of the run in reports (e.g. `official`); default the target kind.
     #[arg(long)]
     label: Option<String>,
-    /// Local target: run `cargo build` for missing default bootstraps instead of failing.
+    /// Local target: run `cargo build` for the default bootstraps first, so they are current
+    /// (a no-op when they are); without it, missing ones are an error and present ones are used
+    /// as they are.
     #[arg(long)]
     build: bool,
     /// Local target: where the default bootstraps live; default the directory of this executable.
@@ -221,15 +223,10 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
                 None => default_bin_dir()?,
             };
             let target = Target::Local { bootstraps: Target::local_defaults(&bin_dir) };
-            if let Err(missing) = target.check_bootstraps() {
-                let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-                if !args.build {
-                    bail!(
-                        "the default bootstraps are not built: missing {}.\nBuild them with:\n    {BUILD_COMMAND}\n\
-                         (or pass --build to let conform run that, or --bootstrap HANDLER=COMMAND for others)",
-                        list.join(", ")
-                    );
-                }
+            if args.build {
+                // Always, not only when a binary is missing: a bootstrap left from older sources
+                // would be judged in place of the code in the tree (cargo is quick when nothing
+                // changed).
                 eprintln!("building the default bootstraps: {BUILD_COMMAND}");
                 let mut words = BUILD_COMMAND.split_whitespace();
                 let status = std::process::Command::new(words.next().unwrap_or("cargo"))
@@ -239,12 +236,21 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
                 if !status.success() {
                     bail!("`{BUILD_COMMAND}` failed ({status})");
                 }
-                if let Err(still) = target.check_bootstraps() {
+            }
+            if let Err(missing) = target.check_bootstraps() {
+                let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+                if args.build {
                     bail!(
-                        "still missing after the build: {still:?}; is {} the cargo target directory?",
+                        "still missing after the build: {}; is {} the cargo target directory?",
+                        list.join(", "),
                         bin_dir.display()
                     );
                 }
+                bail!(
+                    "the default bootstraps are not built: missing {}.\nBuild them with:\n    {BUILD_COMMAND}\n\
+                     (or pass --build to let conform run that, or --bootstrap HANDLER=COMMAND for others)",
+                    list.join(", ")
+                );
             }
             target
         }
