@@ -18,7 +18,8 @@
 //!   passing them through optional shapers, under the timers, holding the body to a declared
 //!   `Content-Length` when the front end passes one on. A mid-stream error, an expired timer or a
 //!   length mismatch cuts the body (hyper then ends the chunked transfer without its terminating
-//!   chunk). hyper drops the body when the client goes away, which is recorded at once.
+//!   chunk). When hyper drops the body because the client went away (a write to it failed: client
+//!   listeners allow half-close, so a silent stream does not notice), that is recorded at once.
 //!
 //! ## Headers a function may not set
 //! `connection` and every header it names, `keep-alive`, `proxy-connection`, `te`, `trailer`,
