@@ -409,13 +409,12 @@ impl Drop for Relay {
 }
 
 /// After a declared `Content-Length` went out in full: reads the function's rest under the same
-/// clocks and records the client leg's end as the relay would have (any further byte, an error
-/// or an expired clock cuts it).
+/// clocks and records the client leg's end as the relay would have (any further chunk, an error
+/// or an expired clock cuts it; the Runtime API never passes on an empty chunk).
 async fn rest_after_length(platform: Arc<Platform>, id: String, mut stream: InvocationStream, timers: Timers) {
     let end = loop {
         match timers.next(&mut stream).await {
             Ok(Event::Start { .. }) => {}
-            Ok(Event::Chunk(bytes)) if bytes.is_empty() => {}
             Ok(Event::Chunk(_)) => {
                 break ClientEnd::Aborted {
                     reason: "the function wrote more than the Content-Length it declared".to_owned(),
