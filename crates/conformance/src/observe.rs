@@ -10,13 +10,16 @@ use futures_util::StreamExt as _;
 use lambda_stream_protocol::event_stream::InvokeComplete;
 use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, names};
 use serde::Serialize;
+use sha2::{Digest as _, Sha256};
 
 /// Body bytes kept for checks; beyond this only the size is counted, so a 200 MB answer does not
 /// grow the suite's memory.
 pub const MAX_KEPT_BODY: usize = 16 * 1024 * 1024;
 /// HTTP pieces that arrive closer together than this count as one chunk: a write crosses TCP in
-/// one or more reads, and writes the function spaces apart arrive apart.
-pub const ARRIVAL_WINDOW_MS: f64 = 25.0;
+/// one or more reads, and writes the function spaces apart arrive apart. The scenarios pace the
+/// writes they time at 300 ms or more, so a window of 100 ms keeps a write whose pieces a busy
+/// machine delivers tens of milliseconds apart in one chunk, and still tells paced writes apart.
+pub const ARRIVAL_WINDOW_MS: f64 = 100.0;
 /// How long one request may take before the suite gives up on it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -71,6 +74,8 @@ pub struct Observation {
     /// The payload (at most [`MAX_KEPT_BODY`] bytes).
     #[serde(skip)]
     pub body: Vec<u8>,
+    /// SHA-256 of the whole payload, lower-case hex (every byte, also beyond [`MAX_KEPT_BODY`]).
+    pub body_sha256: String,
     /// When the body ended (ms after sending).
     pub end_ms: f64,
     /// Why the body was cut, if it was.
@@ -114,7 +119,8 @@ impl Observation {
         base64::engine::general_purpose::STANDARD.decode(raw).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
-    fn keep(&mut self, bytes: &[u8]) {
+    fn keep(&mut self, digest: &mut Sha256, bytes: &[u8]) {
+        digest.update(bytes);
         self.body_size += bytes.len() as u64;
         let room = MAX_KEPT_BODY.saturating_sub(self.body.len());
         self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -163,6 +169,7 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
             .header(reqwest::header::CONTENT_TYPE.as_str())
             .is_some_and(|ct| ct.starts_with(names::EVENT_STREAM_CONTENT_TYPE));
     let mut decoder = EventStreamDecoder::new();
+    let mut digest = Sha256::new();
     let mut stream = response.bytes_stream();
     while let Some(piece) = stream.next().await {
         let piece = match piece {
@@ -174,11 +181,11 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         };
         let at_ms = ms();
         if is_event_stream {
-            if !on_event_stream_piece(&mut obs, &mut decoder, at_ms, &piece) {
+            if !on_event_stream_piece(&mut obs, &mut decoder, &mut digest, at_ms, &piece) {
                 break;
             }
         } else {
-            on_http_piece(&mut obs, at_ms, &piece);
+            on_http_piece(&mut obs, &mut digest, at_ms, &piece);
         }
     }
     if is_event_stream
@@ -188,16 +195,23 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         obs.aborted = Some(e.to_string());
     }
     obs.end_ms = ms();
+    obs.body_sha256 = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(obs)
 }
 
 /// Decodes the frames `piece` completes; `false` once the stream is unreadable (nothing after
 /// that point can be framed).
-fn on_event_stream_piece(obs: &mut Observation, decoder: &mut EventStreamDecoder, at_ms: f64, piece: &[u8]) -> bool {
+fn on_event_stream_piece(
+    obs: &mut Observation,
+    decoder: &mut EventStreamDecoder,
+    digest: &mut Sha256,
+    at_ms: f64,
+    piece: &[u8],
+) -> bool {
     decoder.push(piece);
     loop {
         match decoder.next_message() {
-            Ok(Some(message)) => on_frame(obs, at_ms, &message),
+            Ok(Some(message)) => on_frame(obs, digest, at_ms, &message),
             Ok(None) => break,
             Err(e) => {
                 obs.frame_errors.push(e.to_string());
@@ -210,7 +224,7 @@ fn on_event_stream_piece(obs: &mut Observation, decoder: &mut EventStreamDecoder
 }
 
 /// Adds an HTTP body piece to the current arrival, or starts a new one.
-fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
+fn on_http_piece(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, piece: &[u8]) {
     let keep = obs.body.len() < MAX_KEPT_BODY;
     match obs.chunks.last_mut() {
         // Pieces join an arrival while they come within the window of its start, so a
@@ -223,10 +237,10 @@ fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
         }
         _ => obs.chunks.push(Arrival { at_ms, len: piece.len(), bytes: keep.then(|| piece.to_vec()) }),
     }
-    obs.keep(piece);
+    obs.keep(digest, piece);
 }
 
-fn on_frame(obs: &mut Observation, at_ms: f64, message: &Message) {
+fn on_frame(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, message: &Message) {
     if !obs.completes.is_empty() {
         obs.frame_after_complete = true;
     }
@@ -235,7 +249,7 @@ fn on_frame(obs: &mut Observation, at_ms: f64, message: &Message) {
             obs.frames.push(Frame { at_ms, kind: FrameKind::PayloadChunk, len: bytes.len() });
             let keep = obs.body.len() < MAX_KEPT_BODY;
             obs.chunks.push(Arrival { at_ms, len: bytes.len(), bytes: keep.then(|| bytes.to_vec()) });
-            obs.keep(&bytes);
+            obs.keep(digest, &bytes);
         }
         Ok(InvokeEvent::InvokeComplete(done)) => {
             obs.frames.push(Frame { at_ms, kind: FrameKind::InvokeComplete, len: message.payload().len() });

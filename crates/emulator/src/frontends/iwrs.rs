@@ -22,7 +22,7 @@ use lambda_stream_protocol::names;
 
 use super::{ClientCall, InvocationType, aws_head, client_call, log_tail, wants_tail};
 use crate::http::{self as h, FrameSender, ResponseBody};
-use crate::invocation::{Event, FrontEnd, InvocationStream, NewInvocation};
+use crate::invocation::{Event, FrontEnd, Invocation, InvocationStream, NewInvocation};
 use crate::platform::Platform;
 use crate::recorder::ClientEnd;
 use crate::shaping::Shaper;
@@ -59,8 +59,7 @@ pub(crate) async fn serve(platform: Arc<Platform>, req: Request<Incoming>, name:
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::EVENT_STREAM_CONTENT_TYPE));
     platform.recorder.client_head(&id, 200, h::header_list(response.headers()));
-    let log_start = invocation.log_start;
-    tokio::spawn(relay(platform.clone(), id, stream, tx, tail.then_some(log_start)));
+    tokio::spawn(relay(platform.clone(), id, stream, tx, tail.then(|| invocation.clone())));
     response
 }
 
@@ -70,7 +69,7 @@ async fn relay(
     id: String,
     mut stream: InvocationStream,
     tx: FrameSender,
-    tail_from: Option<u64>,
+    tail_of: Option<Arc<Invocation>>,
 ) {
     let mut shaper = platform.limits.bandwidth.map(Shaper::new);
     loop {
@@ -83,8 +82,8 @@ async fn relay(
                 (InvokeEvent::PayloadChunk(bytes).encode(), false)
             }
             Event::Done(result) => {
-                let log_result = match tail_from {
-                    Some(start) => Some(log_tail(&platform, start).await),
+                let log_result = match &tail_of {
+                    Some(invocation) => Some(log_tail(&platform, invocation).await),
                     None => None,
                 };
                 let (error_code, error_details) = match result {
