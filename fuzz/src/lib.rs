@@ -11,7 +11,11 @@
 //! - One module per target, each with a `check` (the oracle: it panics when an invariant breaks,
 //!   which is what the engine reports as a crash) and `seeds` (real inputs made with the protocol
 //!   crate, from which the committed corpus was started):
-//!   [`prelude`], [`event_stream`], [`event_stream_roundtrip`], [`diagnostic`], [`paths`].
+//!   [`prelude`], [`event_stream`], [`event_stream_roundtrip`], [`diagnostic`], [`paths`], and
+//!   for the emulator (feature `fuzzing` of `lambda-stream-emulator`): [`sigv4`] (the SigV4
+//!   verifier), [`url_event`] (the function URL event builder) and [`emulator`] (a whole
+//!   emulator fed arbitrary bytes on the client and the runtime side; [`request`] is the raw
+//!   request layout the first two share).
 //! - [`TARGETS`]: the registry of targets by name. `fuzz_targets/<name>.rs` is a one-line
 //!   wrapper around the target's `check`; `tests/corpus.rs` replays the committed corpus through
 //!   the same `check` under plain `cargo test`, and `examples/seeds.rs` writes the seeds.
@@ -31,11 +35,15 @@
 #![forbid(unsafe_code)]
 
 pub mod diagnostic;
+pub mod emulator;
 pub mod event_stream;
 pub mod event_stream_roundtrip;
 pub mod input;
 pub mod paths;
 pub mod prelude;
+pub mod request;
+pub mod sigv4;
+pub mod url_event;
 
 /// A named seed input.
 pub type Seed = (&'static str, Vec<u8>);
@@ -63,4 +71,7 @@ pub const TARGETS: &[Target] = &[
     },
     Target { name: "diagnostic", check: diagnostic::check, seeds: diagnostic::seeds },
     Target { name: "paths", check: paths::check, seeds: paths::seeds },
+    Target { name: "sigv4", check: sigv4::check, seeds: sigv4::seeds },
+    Target { name: "url_event", check: url_event::check, seeds: url_event::seeds },
+    Target { name: "emulator", check: emulator::check, seeds: emulator::seeds },
 ];

@@ -51,15 +51,30 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, Refusal> {
     let rest = value.strip_prefix("AWS4-HMAC-SHA256 ").ok_or_else(|| {
         refuse("IncompleteSignatureException", "Authorization header must use the AWS4-HMAC-SHA256 algorithm")
     })?;
+    // Exactly the three components, each once: a header with a second `SignedHeaders=` or an
+    // unknown part is ambiguous, and what is ambiguous is refused (found by the `sigv4` fuzz target).
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for part in rest.split(',') {
         let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
+        let (slot, value) = if let Some(v) = part.strip_prefix("Credential=") {
+            (&mut credential, v)
         } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed = Some(v);
+            (&mut signed, v)
         } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
+            (&mut signature, v)
+        } else {
+            return Err(refuse(
+                "IncompleteSignatureException",
+                format!(
+                    "Authorization header has a part that is not Credential=, SignedHeaders= or Signature=: {part:?}"
+                ),
+            ));
+        };
+        if slot.replace(value).is_some() {
+            return Err(refuse(
+                "IncompleteSignatureException",
+                format!("Authorization header names {} more than once", part.split('=').next().unwrap_or(part)),
+            ));
         }
     }
     let incomplete = |what: &str| refuse("IncompleteSignatureException", format!("Authorization header lacks {what}"));

@@ -292,6 +292,9 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
                 connections.spawn(async move {
                     let service = service_fn(move |req| dispatch(platform.clone(), kind, peer, req));
                     let mut builder = http1::Builder::new();
+                    // A peer that closes its write side once the request is sent (netcat, some
+                    // proxies) still gets its answer.
+                    builder.half_close(true);
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.

@@ -92,3 +92,24 @@ async fn the_invoke_apis_are_checked_too() {
     assert_eq!(response.headers()["content-type"], names::EVENT_STREAM_CONTENT_TYPE);
     served.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn an_ambiguous_authorization_header_is_refused() {
+    // Found by the `sigv4` fuzz target: a header with a second SignedHeaders= (or any part that
+    // is not one of the three) was read by taking the last one.
+    let emulator = iam_emulator().await;
+    let response = signed(&emulator, "POST", "/path", "{}", (KEY, SECRET), SystemTime::now(), Payload::Hashed);
+    let request = response.build().unwrap();
+    let authorization = request.headers()["authorization"].to_str().unwrap().to_owned();
+    for tampered in [
+        format!("{authorization}, SignedHeaders=host"),
+        authorization.replacen(", Signature=", ", Extra=1, Signature=", 1),
+    ] {
+        let mut again = request.try_clone().unwrap();
+        again.headers_mut().insert("authorization", tampered.parse().unwrap());
+        let (status, error_type, message) = refusal(client().execute(again).await.unwrap()).await;
+        assert_eq!((status, error_type.as_str()), (403, "IncompleteSignatureException"), "{tampered}");
+        assert!(message.contains("Authorization header"), "{message}");
+    }
+    assert!(emulator.recorder().invocations().is_empty());
+}

@@ -191,3 +191,19 @@ async fn init_error_is_accepted_and_recorded() {
     assert_eq!(unknown.status(), 404);
     assert_healthy(&emulator).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_closes_its_write_side_still_gets_its_answer() {
+    let emulator = start("half-close").await;
+    // The request, then the write side closed at once (as netcat does): hyper must not drop the
+    // connection on that EOF before the answer is written. The race is in hyper's reading, so
+    // try it many times on both listeners.
+    for _ in 0..50 {
+        let request = b"GET /2018-06-01/runtime/health HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n";
+        let answer = common::raw_exchange(emulator.runtime_api_addr(), request).await;
+        assert!(answer.starts_with("HTTP/1.1 404"), "{answer:?}");
+        let request = b"GET /2015-03-31/functions/nope/invocations HTTP/1.1\r\nhost: h\r\nconnection: close\r\n\r\n";
+        let answer = common::raw_exchange(emulator.local_addr(), request).await;
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer:?}");
+    }
+}
