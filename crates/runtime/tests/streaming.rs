@@ -112,3 +112,29 @@ async fn a_prefixed_endpoint_is_used_for_every_path() {
     assert_eq!(post.kind(), PostKind::Response(id), "path {}", post.path);
     assert_eq!(post.body(), "x");
 }
+
+/// The documented outcome of a handler that returns without finishing (`StreamingHandler`): the
+/// runtime finishes the answer (a success, no error trailers) and serves the next invocation.
+/// The conformance rule `writer.return-without-finish` checks the same on the wire, twice in a row.
+#[tokio::test]
+async fn returning_without_finish_ends_the_answer_and_the_next_invocation_is_served() {
+    let peer = RuntimeApiPeer::start().await;
+    let left_open = peer.push_event(&b"leave it open"[..]);
+    let next = peer.push_event(&b"finish"[..]);
+    let handler = handler_fn(async |event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.write("written").await?;
+        if event.as_ref() == b"finish" {
+            writer.finish().await?;
+        }
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(2).await.unwrap();
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(left_open));
+    assert!(post.ended_cleanly, "the runtime ends the stream the handler left open: {:?}", post.body_error);
+    assert_eq!(post.trailers, None, "finished as a success, not reported as an error");
+    assert_eq!(post.body(), "written");
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(next), "the next invocation is served");
+    assert!(post.ended_cleanly);
+}
