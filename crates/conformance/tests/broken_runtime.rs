@@ -178,11 +178,16 @@ fn control(defect: &str) -> &'static Control {
     CONTROLS.iter().find(|c| c.defect == defect).unwrap_or_else(|| panic!("{defect} is not in CONTROLS"))
 }
 
-fn run_target(target: Target, label: String, globs: &[&str]) -> Report {
-    // One run at a time, four scenarios at once: the emulator and the client share this process,
-    // and the scenarios pace what they time at 300 ms, which leaves room for a busy machine.
+/// One run at a time, four scenarios at once: the emulators and the client share this process,
+/// and the scenarios pace what they time at 300 ms, which leaves room for a busy machine, but not
+/// for several runs at once.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn run_target(target: Target, label: String, globs: &[&str]) -> Report {
+    let _turn = one_at_a_time();
     let mut options = RunOptions::new(target);
     options.jobs = 4;
     options.label = label;
@@ -291,6 +296,7 @@ fn the_added_checks_catch_what_the_old_scenarios_let_through() {
         ("dry-run-runs", common::broken_platform("dry-run-runs"), "iwrs-dry-run", |s| s.expect[0].wire = None),
     ];
     let client = reqwest::Client::new();
+    let _turn = one_at_a_time();
     for (defect, target, name, old) in cases {
         let now = scenario::embedded().unwrap().into_iter().find(|s| s.name == name).unwrap();
         let mut before = now.clone();
