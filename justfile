@@ -29,9 +29,17 @@ ci:
 conform *args:
     cargo run -q -p lambda-stream-cli -- conform {{args}}
 
-# Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer and cargo-lambda.
+# Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer, the negative controls and cargo-lambda.
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# Fails when MATRIX.md's cheap columns (ours, official, broken) no longer match a fresh run, as CI checks.
+conform-matrix-check:
+    bash ci/conform-matrix.sh --check
+
+# Mutation testing of one package against its own tests (slow: minutes to hours), or `just mutants --in-diff BASE`. See docs/mutants.md.
+mutants *args="lambda-stream-protocol":
+    bash ci/mutants.sh {{args}}
 
 # The emulator's memory under long abuse (disconnects, 1 MiB POSTs, 200 MB streams); `just soak short` for a quick run.
 soak mode="full":
