@@ -10,8 +10,8 @@
 //! - [`scenario`]: the declarative scenarios (`scenarios/*.toml`, embedded at build time): one
 //!   request each and `[[expect]]` blocks naming the rules they are evidence for.
 //! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
-//!   recorder then also shows the function's side of the wire), a remote function URL, a remote
-//!   InvokeWithResponseStream endpoint.
+//!   recorder then also shows the function's side of the wire), optionally behind a [`target::Front`],
+//!   a remote function URL, a remote InvokeWithResponseStream endpoint.
 //! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
 //!   protocol crate's `EventStreamDecoder`.
 //! - [`wire`]: the function's side of an invocation as the emulator's recorder saw it, in the
@@ -22,14 +22,17 @@
 //! - [`report`]: table, JSON and JUnit renderings.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the
-//!   examples. The deliberately broken runtime the tests pin (negative controls) is
-//!   `fixture-bootstrap`, in the unpublished lambda-stream-fixtures crate.
+//!   examples. The deliberately broken runtime and platform the tests pin (negative controls) are
+//!   `fixture-bootstrap` and the broken-platform proxy, in the unpublished lambda-stream-fixtures
+//!   crate.
 //!
 //! ## Why it is built this way
 //! Verdicts are per rule, not per scenario: each expectation block names its rules, so a runtime
 //! that breaks one rule fails that rule's evidence and nothing else, and the matrix says which
 //! rule, with what was seen. Nothing passes by not being checked: a block with no check made is
-//! "not run", never "pass".
+//! "not run", a block with some checks not made is "partial", never "pass", and a rule passes only
+//! when every block of its evidence passed. Every rule has a negative control, something
+//! deliberately broken that fails it (`tests/broken_runtime.rs`).
 
 pub mod catalogue;
 pub mod check;
