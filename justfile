@@ -17,7 +17,7 @@ aws-offline:
 lint:
     bash ci/lint.sh
 
-# Benchmarks and target/bench-report.md; `just bench` runs the full set, `just bench short` the quick CI version.
+# Benchmarks and target/bench-report.md (+ .html with plots); `just bench` runs the full set, `just bench short` the quick CI version.
 bench mode="full":
     bash ci/bench.sh {{mode}}
 
@@ -40,6 +40,14 @@ conform-matrix-check:
 # Mutation testing of one package against its own tests (slow: minutes to hours), or `just mutants --in-diff BASE`. See docs/mutants.md.
 mutants *args="lambda-stream-protocol":
     bash ci/mutants.sh {{args}}
+
+# The conformance run CI keeps: target/conform-report.html (a timeline per scenario), .json, and a matrix page.
+conform-report:
+    bash ci/conform-report.sh
+
+# Browser tests in headless Chromium (installs Debian's chromium and chromium-driver when missing); screenshots in target/browser/.
+browser:
+    bash ci/browser.sh
 
 # The emulator's memory under long abuse (disconnects, 1 MiB POSTs, 200 MB streams); `just soak short` for a quick run.
 soak mode="full":

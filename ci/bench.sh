@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks and their report. `bash ci/bench.sh short` is the quick CI run (few samples, no 200 MB
 # criterion case; numbers are indicative only on a shared 2-core machine); `bash ci/bench.sh`
-# (full) is what `just bench` runs. Both end by writing and printing target/bench-report.md.
+# (full) is what `just bench` runs. Both end by writing and printing target/bench-report.md, and
+# writing target/bench-report.html (the same with plots), which CI keeps.
 #
 # Steps: install cargo-lambda if it is missing (optional peer; a failed install only means the
 # report lists it as not measured), build the example binary and the official-runtime peer in
@@ -21,7 +22,7 @@ target="${CARGO_TARGET_DIR:-target}"
 notes="$target/bench-notes"
 # Results of earlier runs must not pass for this one's: the report reads only criterion files
 # newer than the marker, and the notes and process figures start empty.
-rm -rf "$notes" "$target/bench-process.json" "$target/bench-report.md"
+rm -rf "$notes" "$target/bench-process.json" "$target/bench-report.md" "$target/bench-report.html"
 mkdir -p "$notes"
 touch "$notes/.run-start"
 

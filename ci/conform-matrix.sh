@@ -246,5 +246,18 @@ open(target, "w").write("\n".join(lines) + "\n")
 PY
 if [ "$mode" = write ]; then
     echo "wrote ci/expected/MATRIX.md"
+    # The same matrix as one HTML page, evidence on hover, kept in target/ with the runs' JSON.
+    mkdir -p target/conform-matrix
+    cp "$out"/*.json target/conform-matrix/ 2>/dev/null
+    columns=()
+    for c in ours official cargo-lambda cargo-lambda-official; do
+        [ -f "$out/$c.json" ] && columns+=("$out/$c.json")
+    done
+    if "$bin" report "${columns[@]}" --output target/conform-matrix.html; then
+        echo "wrote target/conform-matrix.html"
+    else
+        echo "conform-matrix: the HTML matrix writer failed" >&2
+        failed=1
+    fi
 fi
 exit $failed

@@ -13,6 +13,12 @@ cargo test --workspace --locked
 echo "==> conformance: the official runtime's known defects are caught"
 cargo test --locked -p lambda-stream-conformance --test peers -- --ignored
 
+# `lambda-stream dev` on a bin of this workspace (the official runtime's peer): its nested cargo
+# build resolves that package's features alone, so on a fresh target directory it compiles a
+# second set of dependencies (minutes). #[ignore]d in a plain `cargo test`, run here.
+echo "==> dev loop: lambda-stream dev serves the official runtime's peer"
+cargo test --locked -p lambda-stream-cli --test dev -- --ignored
+
 # Container tests (LocalStack) are #[ignore]d so that a machine without an engine reports them as
 # ignored by name instead of passing them silently; here they run when an engine answers.
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then

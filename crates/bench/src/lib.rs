@@ -16,7 +16,8 @@
 //!   and the runtime process while 199 MB stream (200 MB plus the prelude is over the emulator's
 //!   cap), and cold start (spawn to first `GET /next`).
 //! - `bench-report` (`src/bin`): reads criterion's `estimates.json` files, the process figures and
-//!   the skip notes, and writes `target/bench-report.md` ([`report`]).
+//!   the skip notes, and writes `target/bench-report.md` ([`report`]) and the same with plots as
+//!   `target/bench-report.html` ([`html`]).
 //! - `bench-emulate` (`src/bin`): `lambda-stream emulate` for the memory figure, without building
 //!   the CLI's AWS SDKs.
 //! - The harness pieces the benches share: [`floor`] (raw hyper relay and function server),
@@ -36,6 +37,7 @@
 
 pub mod client;
 pub mod floor;
+pub mod html;
 pub mod in_process;
 pub mod peers;
 pub mod report;

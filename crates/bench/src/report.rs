@@ -1,4 +1,4 @@
-//! The benchmark report (`target/bench-report.md`): medians from criterion's
+//! The benchmark report (`target/bench-report.md`; [`crate::html`] draws the same as plots): medians from criterion's
 //! `target/criterion/**/new/estimates.json`, their ratios to the floor and to the peers, the
 //! whole-process figures from `benches/process.rs`, what was not measured and why, and the
 //! issue's targets marked met, missed or not measured.
@@ -43,6 +43,9 @@ pub struct Measurement {
     pub median_ns: f64,
     /// Bytes per iteration when the group measures throughput.
     pub bytes: Option<u64>,
+    /// Time per iteration of each criterion sample, nanoseconds (`new/sample.json`; empty when
+    /// absent): the distribution the HTML report plots.
+    pub samples_ns: Vec<f64>,
 }
 
 impl Measurement {
@@ -81,7 +84,20 @@ pub fn parse_measurement(benchmark_json: &str, estimates_json: &str) -> Result<M
         case: case.to_owned(),
         median_ns: estimates.median.point_estimate,
         bytes: bench.throughput.and_then(|t| t.get("Bytes").or_else(|| t.get("BytesDecimal")).copied()),
+        samples_ns: Vec::new(),
     })
+}
+
+#[derive(Deserialize)]
+struct SampleJson {
+    iters: Vec<f64>,
+    times: Vec<f64>,
+}
+
+/// Time per iteration of each sample in a criterion `new/sample.json` (total time / iterations).
+pub fn parse_samples(sample_json: &str) -> Result<Vec<f64>, String> {
+    let sample: SampleJson = serde_json::from_str(sample_json).map_err(|e| format!("sample.json: {e}"))?;
+    Ok(sample.iters.iter().zip(&sample.times).filter(|(i, _)| **i > 0.0).map(|(i, t)| t / i).collect())
 }
 
 /// Every result under `criterion_dir` written at or after `since` (older ones are from earlier
@@ -106,8 +122,12 @@ pub fn read_criterion(criterion_dir: &Path, since: Option<SystemTime>) -> Vec<Me
                 }
                 if let (Ok(b), Ok(e)) =
                     (std::fs::read_to_string(path.join("benchmark.json")), std::fs::read_to_string(&estimates))
-                    && let Ok(m) = parse_measurement(&b, &e)
+                    && let Ok(mut m) = parse_measurement(&b, &e)
                 {
+                    m.samples_ns = std::fs::read_to_string(path.join("sample.json"))
+                        .ok()
+                        .and_then(|s| parse_samples(&s).ok())
+                        .unwrap_or_default();
                     found.push(m);
                 }
             } else {
@@ -305,11 +325,13 @@ pub fn human_time(ns: f64) -> String {
     }
 }
 
-fn official_subject(subject: &str) -> Option<String> {
+/// The official runtime's subject for one of ours (`lambda-stream-process` → `official-process`).
+pub fn official_subject(subject: &str) -> Option<String> {
     subject.contains(OURS).then(|| subject.replacen(OURS, "official", 1)).filter(|s| s != subject)
 }
 
-fn cargo_lambda_subject(subject: &str) -> Option<String> {
+/// cargo-lambda's subject for one of ours (`X-process` → `cargo-lambda+X-process`).
+pub fn cargo_lambda_subject(subject: &str) -> Option<String> {
     (!subject.starts_with("cargo-lambda+") && subject != FLOOR && subject.ends_with("-process"))
         .then(|| format!("cargo-lambda+{subject}"))
 }
@@ -585,7 +607,14 @@ mod tests {
     use super::*;
 
     fn m(group: &str, subject: &str, case: &str, median_ns: f64, bytes: Option<u64>) -> Measurement {
-        Measurement { group: group.into(), subject: subject.into(), case: case.into(), median_ns, bytes }
+        Measurement {
+            group: group.into(),
+            subject: subject.into(),
+            case: case.into(),
+            median_ns,
+            bytes,
+            samples_ns: vec![],
+        }
     }
 
     #[test]
@@ -598,6 +627,9 @@ mod tests {
             r#"{"group_id":"throughput_function_url","function_id":"floor/64MiB","throughput":{"Bytes":67108864}}"#;
         assert_eq!(parse_measurement(bench, est).unwrap().bytes, Some(67_108_864));
         assert!(parse_measurement("{", est).is_err());
+        let samples = parse_samples(r#"{"sampling_mode":"Linear","iters":[1.0,2.0,0.0],"times":[100.0,300.0,5.0]}"#);
+        assert_eq!(samples.unwrap(), vec![100.0, 150.0], "time per iteration; empty samples dropped");
+        assert!(parse_samples("{}").is_err());
     }
 
     #[test]

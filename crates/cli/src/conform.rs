@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
+use lambda_stream_conformance::html;
 use lambda_stream_conformance::report::{self, Format};
 use lambda_stream_conformance::run::{self, RunOptions};
 use lambda_stream_conformance::target::HANDLERS;
@@ -37,6 +38,8 @@ pub(crate) enum FormatArg {
     Json,
     /// JUnit XML (suites `scenarios` and `rules`).
     Junit,
+    /// One self-contained HTML page (opens from file://): summary, rules, a timeline per scenario.
+    Html,
 }
 
 #[derive(Debug, clap::Args)]
@@ -203,6 +206,7 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
         FormatArg::Table => Format::Table,
         FormatArg::Json => Format::Json,
         FormatArg::Junit => Format::Junit,
+        FormatArg::Html => Format::Html,
     };
     let rendered = report::render(&report, format)?;
     match &args.output {
@@ -217,6 +221,34 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
             "conformance failed: unexpected failures {failures:?}, stale deviations {stale:?}, rules not judged in \
              full where the expected file requires it {incomplete:?}"
         );
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    /// JSON reports of `conform --format json`, one column each, in this order.
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Write the page here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+/// `report`: several runs' JSON reports as one HTML matrix.
+pub(crate) fn run_report(args: ReportArgs) -> anyhow::Result<()> {
+    let runs = args
+        .reports
+        .iter()
+        .map(|path| {
+            let json = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            html::MatrixRun::parse(&json).with_context(|| format!("reading {}", path.display()))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let page = html::matrix(&runs);
+    match &args.output {
+        Some(path) => std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().write_all(page.as_bytes()).context("writing the page")?,
     }
     Ok(())
 }

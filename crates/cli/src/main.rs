@@ -9,8 +9,14 @@
 //!   function URL, InvokeWithResponseStream, Invoke, `/invoke`) and supervises the bootstrap
 //!   (`lambda_stream_emulator::emulate`). When ready it prints exactly one line to stdout,
 //!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
-//!   SIGTERM) stops the bootstrap processes, then the emulator.
+//!   SIGTERM) stops the bootstrap processes, then the emulator. `--dashboard [PORT]` also serves
+//!   the live dashboard on a loopback port of its own (its address goes to stderr).
+//! - `dev [-p PACKAGE] [--bin BIN] [emulate options] [-- args]` (module `dev`): builds a bin of
+//!   the workspace, serves it like `emulate`, watches its sources and swaps in each good rebuild
+//!   without dropping the port or an invocation.
 //!
+//! - `conform` and `report` (module `conform`): the conformance suite, its reports (table, JSON,
+//!   JUnit, HTML with timelines), and several JSON reports as one HTML matrix.
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
 //!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
 //!   the signed URL or InvokeWithResponseStream printing chunks as they arrive, and remove it all.
@@ -20,16 +26,17 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 mod aws_cmds;
 mod conform;
+mod dev;
+mod serve;
 
-use anyhow::{Context as _, bail};
-use clap::{Parser, Subcommand, ValueEnum};
-use lambda_stream_emulator::{Auth, EmulateOptions, emulate};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use lambda_stream_emulator::emulate;
+use serve::{announce_dashboard, shutdown_signal};
 
 #[derive(Debug, Parser)]
 #[command(name = "lambda-stream", version, about = "AWS Lambda response streaming, locally and for real")]
@@ -51,6 +58,16 @@ enum Command {
     ///
     /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
     Emulate(EmulateArgs),
+    /// Build a bin of the workspace, serve it like `emulate`, and rebuild and swap it on every save.
+    ///
+    /// Watches the package's sources (and those of the workspace crates it depends on). After a
+    /// change it runs `cargo build` (compiler output on stderr) and, when the build succeeds,
+    /// starts the new binary: invocations in flight finish on the old process, new ones go to the
+    /// new one, and the port stays open. A failed build leaves the last good binary serving. One
+    /// status line per rebuild on stdout, after `listening on http://HOST:PORT`.
+    ///
+    /// Example: lambda-stream dev --bin send-numbers --dashboard
+    Dev(dev::DevArgs),
     /// Check a runtime (or an endpoint) against the documented streaming rules, scenario by scenario.
     ///
     /// With no arguments: every scenario on the local emulator with lambda-stream's example
@@ -58,6 +75,13 @@ enum Command {
     ///
     /// Example: lambda-stream conform --bootstrap conditional-streaming=target/debug/official-conditional-streaming
     Conform(conform::ConformArgs),
+    /// Render several `conform --format json` reports side by side as one HTML matrix.
+    ///
+    /// Rules as rows, runs (runtimes × emulators) as columns, each cell's evidence on hover; one
+    /// self-contained file that opens from file://.
+    ///
+    /// Example: lambda-stream report ours.json official.json --output matrix.html
+    Report(conform::ReportArgs),
     /// Build a bin of the workspace for Lambda and zip it as an executable `bootstrap`.
     ///
     /// Uses cargo-zigbuild (or cargo-lambda) to link against provided.al2023's glibc 2.34 when
@@ -91,57 +115,13 @@ enum Command {
     Teardown(aws_cmds::TeardownArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum AuthMode {
-    /// Anyone may call the function URL (AuthType NONE).
-    None,
-    /// Function URL requests must be SigV4-signed (service `lambda`) with this process's
-    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AuthType AWS_IAM).
-    Iam,
-}
-
 #[derive(Debug, clap::Args)]
 struct EmulateArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
-    /// Port to listen on; 0 picks a free port (the chosen one is printed).
-    #[arg(long, default_value_t = 0)]
-    port: u16,
-    /// Function name clients use; defaults to the bootstrap's file name.
-    #[arg(long)]
-    function_name: Option<String>,
-    /// Invocation timeout in seconds (at most 900, as on Lambda); at the deadline the stream is
-    /// cut with Sandbox.Timeout and the bootstrap restarted.
-    #[arg(long, default_value_t = 15.0, value_parser = parse_timeout)]
-    timeout: f64,
-    /// Client authentication of the function URL.
-    #[arg(long, value_enum, default_value_t = AuthMode::None)]
-    auth: AuthMode,
-    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
-    #[arg(long)]
-    aws_limits: bool,
-    /// A fixed Runtime API address (HOST:PORT) for runtimes you start by hand, besides the
-    /// bootstraps this command starts; default a free loopback port, logged at start.
-    #[arg(long, value_name = "HOST:PORT")]
-    runtime_api: Option<SocketAddr>,
-    /// Finished invocations the emulator remembers (sizes and times, never payloads).
-    #[arg(long, default_value_t = lambda_stream_emulator::DEFAULT_HISTORY)]
-    history: usize,
-    /// Number of bootstrap processes serving invocations at once.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
+    #[command(flatten)]
+    serve: serve::ServeArgs,
     /// The bootstrap program (any runtime speaking the Lambda Runtime API), then its arguments.
     #[arg(required = true, last = true, num_args = 1..)]
     bootstrap: Vec<OsString>,
-}
-
-fn parse_timeout(raw: &str) -> Result<f64, String> {
-    let secs: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= 900.0) {
-        return Err(format!("{secs} s is outside Lambda's range: give more than 0 and at most 900 seconds"));
-    }
-    Ok(secs)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -159,7 +139,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
     match cli.command {
         Command::Emulate(args) => runtime.block_on(run_emulate(args)),
+        Command::Dev(args) => runtime.block_on(dev::run(args)),
         Command::Conform(args) => runtime.block_on(conform::run(args)),
+        Command::Report(args) => conform::run_report(args),
         Command::Package(args) => runtime.block_on(aws_cmds::package(args)),
         Command::Deploy(args) => runtime.block_on(aws_cmds::deploy(args)),
         Command::Invoke(args) => runtime.block_on(aws_cmds::invoke(args)),
@@ -170,30 +152,11 @@ fn main() -> anyhow::Result<()> {
 async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     let mut rest = args.bootstrap.into_iter();
     let bootstrap = PathBuf::from(rest.next().context("give the bootstrap after `--`")?);
-    let auth = match args.auth {
-        AuthMode::None => Auth::None,
-        AuthMode::Iam => match Auth::iam_from_env() {
-            Some(auth) => auth,
-            None => bail!(
-                "--auth iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
-                 requests are checked against that key pair"
-            ),
-        },
-    };
-    let mut options = EmulateOptions::new(&bootstrap);
-    options.host = args.host;
-    options.port = args.port;
-    options.function_name = args.function_name;
-    options.timeout = Duration::from_secs_f64(args.timeout);
-    options.auth = auth;
-    options.aws_limits = args.aws_limits;
-    options.concurrency = usize::from(args.concurrency);
-    options.runtime_api = args.runtime_api;
-    options.history = args.history;
-    options.args = rest.collect();
+    let options = args.serve.options(bootstrap.clone(), rest.collect())?;
 
     let emulation =
         emulate(options).await.with_context(|| format!("could not start the emulator for {}", bootstrap.display()))?;
+    announce_dashboard(&emulation.emulator);
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", emulation.listening_line())?;
@@ -212,26 +175,4 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     tracing::info!("stopping the bootstrap and the emulator");
     emulation.shutdown().await;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -102,3 +102,34 @@ async fn a_missing_bootstrap_is_reported_with_its_path() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/bootstrap"), "{stderr}");
 }
+
+#[tokio::test]
+async fn emulate_serves_the_dashboard_on_a_port_of_its_own() {
+    let mut child = Command::new(CLI)
+        .args(["emulate", "--dashboard", "--function-name", "watched", "--"])
+        .arg(test_bootstrap())
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), stderr.next_line()).await.unwrap().unwrap().unwrap();
+    let dashboard = line.strip_prefix("dashboard on ").unwrap_or_else(|| panic!("stderr said {line:?}")).to_owned();
+    assert!(dashboard.starts_with("http://127.0.0.1:"), "loopback: {dashboard}");
+    let line = tokio::time::timeout(Duration::from_secs(30), stdout.next_line()).await.unwrap().unwrap().unwrap();
+    let url = line.strip_prefix("listening on ").unwrap().to_owned();
+    assert!(!dashboard.starts_with(&url), "not the function URL's port");
+
+    let http = reqwest::Client::new();
+    let page = http.get(&dashboard).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("lambda-stream"));
+    assert_eq!(http.post(format!("{url}/invoke")).body("hello").send().await.unwrap().status(), 200);
+    let list: serde_json::Value =
+        http.get(format!("{dashboard}api/invocations")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["front_end"], "/invoke");
+}

@@ -19,7 +19,8 @@
 //! - [`check`]: judging blocks into verdicts with evidence.
 //! - [`expected`]: per-target expected deviations (`ci/expected/<target>.toml`), stale ones reported.
 //! - [`mod@run`]: the runner (parallel where the target allows) and the per-scenario/per-rule report.
-//! - [`report`]: table, JSON and JUnit renderings.
+//! - [`report`]: table, JSON and JUnit renderings; [`html`]: one run as a self-contained page with
+//!   a wire timeline per scenario, and several runs' JSON reports as a matrix.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the
 //!   examples. The deliberately broken runtime and platform the tests pin (negative controls) are
@@ -38,6 +39,7 @@ pub mod catalogue;
 pub mod check;
 mod error;
 pub mod expected;
+pub mod html;
 pub mod observe;
 pub mod probe;
 pub mod report;

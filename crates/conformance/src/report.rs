@@ -1,5 +1,6 @@
-//! Reports of a [`Report`]: a terminal table, JSON, and JUnit XML (written with `quick-junit`,
-//! so CI systems read it without surprises).
+//! Reports of a [`Report`]: a terminal table, JSON, JUnit XML (written with `quick-junit`, so CI
+//! systems read it without surprises), and a self-contained HTML page with timelines
+//! ([`crate::html`]).
 
 use std::fmt::Write as _;
 
@@ -18,6 +19,8 @@ pub enum Format {
     Json,
     /// JUnit XML: one suite of scenarios, one of rules.
     Junit,
+    /// One self-contained HTML page: summary, rule table, a timeline per scenario.
+    Html,
 }
 
 /// Renders `report` in `format`.
@@ -26,6 +29,7 @@ pub fn render(report: &Report, format: Format) -> Result<String, Error> {
         Format::Table => Ok(table(report)),
         Format::Json => serde_json::to_string_pretty(report).map_err(|e| Error::Report(e.to_string())),
         Format::Junit => junit(report),
+        Format::Html => Ok(crate::html::report(report)),
     }
 }
 

@@ -4,15 +4,17 @@
 use std::sync::Arc;
 
 use globset::{Glob, GlobSetBuilder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::Error;
 use crate::catalogue::{Catalogue, Rule};
 use crate::check::{BlockResult, Check, Verdict, judge};
 use crate::expected::{Deviation, Expected};
+use crate::observe::Observation;
 use crate::scenario::Scenario;
 use crate::target::{Attempt, Target};
+use crate::wire::WireObservation;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -72,6 +74,73 @@ pub struct ScenarioResult {
     pub blocks: Vec<BlockResult>,
     /// The deviation that excused it, if any.
     pub deviation: Option<Deviation>,
+    /// When each piece crossed the wire, for timelines (absent when nothing was observed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<ScenarioTimeline>,
+}
+
+/// One chunk on a timeline: when (ms) and how many bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimedChunk {
+    /// Milliseconds after the request was sent.
+    pub at_ms: f64,
+    /// Bytes.
+    pub len: usize,
+}
+
+/// What crossed the wire in one scenario, on one time axis (ms after the request was sent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioTimeline {
+    /// When the response head arrived.
+    pub head_ms: f64,
+    /// Each payload chunk as the client got it (IWRS: each `PayloadChunk`).
+    pub chunks: Vec<TimedChunk>,
+    /// When the body ended.
+    pub end_ms: f64,
+    /// Why the body was cut, if it was.
+    pub aborted: Option<String>,
+    /// The function's side, when the emulator was in the loop (local target).
+    pub runtime: Option<RuntimeTimeline>,
+}
+
+/// The function's side of a scenario's invocation, on the client's time axis: aligned on the
+/// emulator's receipt of the request, which on loopback follows the send by well under a
+/// millisecond.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeTimeline {
+    /// When the runtime took the invocation (`/next`).
+    pub taken_ms: f64,
+    /// When its answer's head arrived.
+    pub head_ms: Option<f64>,
+    /// Each body chunk the runtime sent, as the emulator received it.
+    pub chunks: Vec<TimedChunk>,
+    /// When its body ended.
+    pub end_ms: Option<f64>,
+    /// The error type it ended with, if any.
+    pub error: Option<String>,
+}
+
+impl ScenarioTimeline {
+    /// From what the client and (when visible) the emulator saw.
+    pub fn observed(client: &Observation, wire: Option<&WireObservation>) -> Self {
+        let runtime = wire.map(|w| {
+            let at = |ms: f64| w.taken_after_ms + ms;
+            RuntimeTimeline {
+                taken_ms: w.taken_after_ms,
+                head_ms: w.head_ms.map(at),
+                chunks: w.chunks.iter().map(|c| TimedChunk { at_ms: at(c.at_ms), len: c.len }).collect(),
+                end_ms: w.end_ms.map(at),
+                error: w.error.as_ref().map(|e| e.error_type.clone()),
+            }
+        });
+        Self {
+            head_ms: client.head_ms,
+            chunks: client.chunks.iter().map(|c| TimedChunk { at_ms: c.at_ms, len: c.len }).collect(),
+            end_ms: client.end_ms,
+            aborted: client.aborted.clone(),
+            runtime,
+        }
+    }
 }
 
 /// One rule's result.
@@ -255,6 +324,7 @@ pub async fn run_scenario(
         end_ms: None,
         blocks: Vec::new(),
         deviation: None,
+        timeline: None,
     };
     match attempt {
         Attempt::NotRun { reason } => {
@@ -290,7 +360,10 @@ pub async fn run_scenario(
             result.ttfb_ms = client.ttfb_ms();
             result.chunk_ms = client.chunk_times();
             result.end_ms = Some(client.end_ms);
-            result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire.as_ref(), wire_visible)).collect();
+            let wire = wire.as_deref();
+            // The runtime's lane only for an invocation the recorder knew.
+            result.timeline = Some(ScenarioTimeline::observed(&client, wire.filter(|w| w.recorded)));
+            result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire, wire_visible)).collect();
         }
     }
     result.verdict = roll_up(result.blocks.iter().map(|b| b.verdict));
@@ -536,6 +609,7 @@ mod tests {
                 unchecked: Vec::new(),
             }],
             deviation: None,
+            timeline: None,
         }
     }
 
@@ -601,6 +675,7 @@ mod rollup_tests {
             end_ms: None,
             blocks,
             deviation: None,
+            timeline: None,
         }
     }
 

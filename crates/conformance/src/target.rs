@@ -95,7 +95,7 @@ pub enum Attempt {
         client: Box<Observation>,
         /// The function side, when the emulator was in the loop (with `recorded: false` when the
         /// request never became an invocation it knows).
-        wire: Option<WireObservation>,
+        wire: Option<Box<WireObservation>>,
         /// Whether the target can see the function's side at all.
         wire_visible: bool,
     },
@@ -295,10 +295,10 @@ async fn attempt_local(
                 _ => None,
             };
             let taken = recorder.invocations().iter().filter(|r| r.runtime.taken_at.is_some()).count() as u64;
-            let wire = Some(match &record {
+            let wire = Some(Box::new(match &record {
                 Some(r) => WireObservation::from_record(r, supervisor.exits(), taken),
                 None => WireObservation::unrecorded(supervisor.exits(), taken),
-            });
+            }));
             Attempt::Observed { client: Box::new(observation), wire, wire_visible: true }
         }
     };

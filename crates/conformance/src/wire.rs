@@ -78,6 +78,14 @@ pub struct WireObservation {
     pub process_exits: u64,
     /// Invocations the runtime took (`GET /next` answered) during the whole scenario.
     pub invocations_taken: u64,
+    /// Milliseconds from the emulator's receipt of the client's request to the runtime taking it
+    /// (`/next`): where this side's times sit on the client's time axis (on loopback the request
+    /// arrives well under a millisecond after it is sent).
+    pub taken_after_ms: f64,
+    /// When the answer's head arrived, ms after the runtime took the invocation.
+    pub head_ms: Option<f64>,
+    /// When the answer's body ended, ms after the runtime took the invocation.
+    pub end_ms: Option<f64>,
 }
 
 impl WireObservation {
@@ -132,6 +140,12 @@ impl WireObservation {
             error: record.error().cloned(),
             faults: record.faults.iter().map(|f| f.kind).collect(),
             process_exits,
+            taken_after_ms: record
+                .client
+                .received_at
+                .map_or(0.0, |received| taken.saturating_sub(received).as_secs_f64() * 1000.0),
+            head_ms: record.runtime.head_at.map(ms),
+            end_ms: record.runtime.ended_at.map(ms),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::recorder::DEFAULT_HISTORY;
-use crate::{Auth, BootstrapCommand, Emulator, Error, FunctionConfig, Supervisor, SupervisorConfig};
+use crate::{Auth, BootstrapCommand, Emulator, EmulatorBuilder, Error, FunctionConfig, Supervisor, SupervisorConfig};
 
 /// Options of `lambda-stream emulate [--host] [--port] [--function-name] [--timeout] [--auth]
 /// [--aws-limits] [--runtime-api HOST:PORT] [--history N] [--concurrency N] -- <bootstrap> [args]`.
@@ -32,6 +32,8 @@ pub struct EmulateOptions {
     pub runtime_api: Option<SocketAddr>,
     /// Finished invocations the recorder keeps. Default [`DEFAULT_HISTORY`].
     pub history: usize,
+    /// Where to serve the live dashboard, if anywhere (a listener of its own). Default none.
+    pub dashboard: Option<SocketAddr>,
     /// The bootstrap program.
     pub bootstrap: PathBuf,
     /// Its arguments.
@@ -51,6 +53,7 @@ impl EmulateOptions {
             concurrency: 1,
             runtime_api: None,
             history: DEFAULT_HISTORY,
+            dashboard: None,
             bootstrap: bootstrap.into(),
             args: Vec::new(),
         }
@@ -84,30 +87,45 @@ impl Emulation {
     }
 }
 
+impl EmulateOptions {
+    /// The emulator these options describe, not yet started (`lambda-stream dev` starts it before
+    /// it has a bootstrap to supervise).
+    pub fn emulator_builder(&self) -> Result<EmulatorBuilder, Error> {
+        let name = match &self.function_name {
+            Some(name) => name.clone(),
+            None => self
+                .bootstrap
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| Error::Config(format!("cannot name the function after {:?}", self.bootstrap)))?,
+        };
+        let mut builder = Emulator::builder()
+            .function(FunctionConfig::new(name).timeout(self.timeout))
+            .bind(SocketAddr::new(self.host, self.port).to_string())
+            .auth(self.auth.clone())
+            .aws_limits(self.aws_limits)
+            .history(self.history);
+        if let Some(addr) = self.runtime_api {
+            builder = builder.runtime_api_bind(addr.to_string());
+        }
+        if let Some(addr) = self.dashboard {
+            builder = builder.dashboard(addr.to_string());
+        }
+        Ok(builder)
+    }
+
+    /// How to supervise the bootstrap these options name.
+    pub fn supervisor_config(&self) -> SupervisorConfig {
+        let mut command = BootstrapCommand::new(&self.bootstrap);
+        command.args = self.args.clone();
+        SupervisorConfig::new(command).concurrency(self.concurrency)
+    }
+}
+
 /// Starts an emulator and the supervised bootstrap.
 pub async fn emulate(options: EmulateOptions) -> Result<Emulation, Error> {
-    let name = match &options.function_name {
-        Some(name) => name.clone(),
-        None => options
-            .bootstrap
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::Config(format!("cannot name the function after {:?}", options.bootstrap)))?,
-    };
-    let mut builder = Emulator::builder()
-        .function(FunctionConfig::new(name).timeout(options.timeout))
-        .bind(SocketAddr::new(options.host, options.port).to_string())
-        .auth(options.auth.clone())
-        .aws_limits(options.aws_limits)
-        .history(options.history);
-    if let Some(addr) = options.runtime_api {
-        builder = builder.runtime_api_bind(addr.to_string());
-    }
-    let emulator = builder.build().await?;
-    let mut command = BootstrapCommand::new(&options.bootstrap);
-    command.args = options.args.clone();
-    let supervisor =
-        Supervisor::start(&emulator, SupervisorConfig::new(command).concurrency(options.concurrency)).await?;
+    let emulator = options.emulator_builder()?.build().await?;
+    let supervisor = Supervisor::start(&emulator, options.supervisor_config()).await?;
     Ok(Emulation { emulator, supervisor })
 }

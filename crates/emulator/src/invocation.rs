@@ -31,6 +31,18 @@ pub enum FrontEnd {
     Invoke,
 }
 
+impl FrontEnd {
+    /// A short name for people (the dashboard, reports).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FunctionUrl => "function URL",
+            Self::LocalInvoke => "/invoke",
+            Self::InvokeWithResponseStream => "InvokeWithResponseStream",
+            Self::Invoke => "Invoke",
+        }
+    }
+}
+
 /// Where an invocation's error came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

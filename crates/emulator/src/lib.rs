@@ -24,11 +24,16 @@
 //!   shaping, per-invocation deadline with `Sandbox.Timeout`, a queue deadline so callers never
 //!   wait for a runtime that does not come, and init failures answered as Lambda answers them.
 //! - [`Recorder`]: the wire timeline of both legs of every invocation in flight and a bounded
-//!   history of finished ones (sizes and times, never payloads), for tests, the conformance
-//!   suite and the dashboard.
+//!   history of finished ones (sizes and times, and a capped [`Excerpt`] of the event and of the
+//!   answer), for tests, the conformance suite and the dashboard; [`Recorder::subscribe`]
+//!   announces every change as it happens.
+//! - The **dashboard** ([`EmulatorBuilder::dashboard`]): a live page on a listener of its own
+//!   with every invocation as it happens and each one's wire timeline, drawn by [`timeline`]
+//!   (also used by the HTML reports of other crates).
 //! - [`Supervisor`]: starts a `bootstrap` process (or N) with the Lambda environment, restarts it
-//!   when it exits or misses a deadline, and captures its output into tracing and the
-//!   [`FunctionLog`] that `LogResult` tails come from.
+//!   when it exits or misses a deadline, captures its output into tracing and the
+//!   [`FunctionLog`] that `LogResult` tails come from, and [replaces](Supervisor::replace) the
+//!   program without dropping an invocation (`lambda-stream dev`).
 //! - [`emulate`]: emulator plus supervisor from one set of [`EmulateOptions`], what
 //!   `lambda-stream emulate -- <bootstrap>` needs.
 //!
@@ -36,10 +41,11 @@
 //! 1. `config`, `error`, `time`, `logs`, `auth` (SigV4 verifier), `payload` (function URL event
 //!    builder), `shaping` (token bucket), `http` (response bodies, bounded body reading, the JSON
 //!    error answers);
-//! 2. `invocation` (one invocation in flight and its public types), then `recorder`;
+//! 2. `invocation` (one invocation in flight and its public types), then `recorder`, then
+//!    `timeline`;
 //! 3. `platform`: the shared state of the one function (queue, registry of what is in flight,
 //!    recorder, log, slots) and the rules by which the platform ends invocations;
-//! 4. `runtime_api` and `frontends` (`function_url`, `local`, `iwrs`, `invoke`);
+//! 4. `runtime_api`, `frontends` (`function_url`, `local`, `iwrs`, `invoke`) and `dashboard`;
 //! 5. `server`: builder, handle, accept loops, dispatch;
 //! 6. `supervisor`, then `emulate`.
 //!
@@ -50,7 +56,8 @@
 //! instead of growing a buffer. Every invocation ends exactly once, by the runtime or by the
 //! platform (deadline, size cap, broken body, process exit, init failure), and the front end
 //! learns which. Memory is bounded by what is in flight: an invocation drops its event once the
-//! runtime has it and leaves the registry when it ends. Every request path faces an attacker:
+//! runtime has it and leaves the registry when it ends; the recorder and the dashboard keep a
+//! bounded history. Every request path faces an attacker:
 //! malformed, oversized, unsigned or out-of-order input gets the status and error type Lambda
 //! would give, and a handler panic (there should be none) is answered 500 instead of dropping the
 //! connection. Deadlines and shaping run on `tokio::time`, so tests can run them on a paused clock.
@@ -67,6 +74,7 @@
 
 mod auth;
 mod config;
+mod dashboard;
 mod emulate;
 mod error;
 mod frontends;
@@ -84,6 +92,7 @@ mod server;
 mod shaping;
 mod supervisor;
 mod time;
+pub mod timeline;
 
 pub use config::{Auth, Bandwidth, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
@@ -91,8 +100,9 @@ pub use error::Error;
 pub use invocation::{ErrorOrigin, FrontEnd, InvocationError};
 pub use logs::FunctionLog;
 pub use recorder::{
-    ChunkRecord, ClientEnd, ClientLeg, DEFAULT_HISTORY, Fault, FaultKind, InvocationRecord, MAX_CHUNK_RECORDS,
-    MAX_FAULTS, MAX_FAULTS_PER_INVOCATION, Recorder, RuntimeLeg,
+    CHANGE_BUFFER, Change, ChunkRecord, ClientEnd, ClientLeg, DEFAULT_EXCERPT_BYTES, DEFAULT_HISTORY, Excerpt, Fault,
+    FaultKind, InvocationRecord, MAX_CHUNK_RECORDS, MAX_ERROR_TEXT, MAX_FAULTS, MAX_FAULTS_PER_INVOCATION, Recorder,
+    RuntimeLeg,
 };
 pub use server::{Emulator, EmulatorBuilder};
-pub use supervisor::{BootstrapCommand, Supervisor, SupervisorConfig};
+pub use supervisor::{BootstrapCommand, Drained, Supervisor, SupervisorConfig};

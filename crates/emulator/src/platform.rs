@@ -20,7 +20,7 @@
 //! invocations to them, and forgets an invocation when it ends, keeping only its id and who ended
 //! it in a bounded list (so a late answer still gets "timed out" or "already answered" rather than
 //! "unknown id"). The event is dropped as soon as `/next` has taken it. The recorder keeps a
-//! bounded history of sizes and times, never payloads.
+//! bounded history of sizes and times, and of the payloads only capped excerpts (copies).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -77,6 +77,14 @@ impl Registry {
     }
 }
 
+/// What one look at the queue gave a `/next`.
+enum Take {
+    Delivered(Arc<Invocation>),
+    Skipped,
+    Empty,
+    Draining,
+}
+
 /// One supervised process's Runtime API slot, as the platform sees it.
 #[derive(Debug)]
 struct Slot {
@@ -87,6 +95,8 @@ struct Slot {
     initialised: bool,
     /// The current process's output pipes (none for a slot whose process was started otherwise).
     capture: Option<Arc<PipeCapture>>,
+    /// The process is being replaced: it finishes what it holds and gets nothing new.
+    draining: bool,
 }
 
 /// State shared by every listener and connection of one emulator.
@@ -155,9 +165,9 @@ impl Platform {
             None => self.function.arn(),
         };
         let context = Context { client_context, cognito_identity: None, trace_id: trace_id(), invoked_arn };
+        self.recorder.open(&id, front_end, &payload);
         let (invocation, stream) = Invocation::new(id.clone(), payload, context, self.log.position());
         let invocation = Arc::new(invocation);
-        self.recorder.open(&id, front_end);
         self.registry.lock().unwrap().in_flight.insert(id, invocation.clone());
         self.queue.lock().unwrap().push_back(invocation.clone());
         self.queued.notify_one();
@@ -166,7 +176,8 @@ impl Platform {
     }
 
     /// Waits for the next queued invocation (a runtime's `GET /next`) and marks it delivered to
-    /// `slot`. Invocations the platform ended while queued are skipped.
+    /// `slot`. Invocations the platform ended while queued are skipped. A draining slot gets
+    /// nothing: its `/next` waits until the slot is closed.
     pub(crate) async fn next_invocation(&self, slot: Option<u32>) -> Arc<Invocation> {
         if let Some(slot) = slot
             && let Some(s) = self.slots.lock().unwrap().get_mut(&slot)
@@ -179,13 +190,36 @@ impl Platform {
             tokio::pin!(notified);
             notified.as_mut().enable();
             loop {
-                let Some(invocation) = self.queue.lock().unwrap().pop_front() else { break };
-                if invocation.deliver(slot, poll) {
-                    if !self.queue.lock().unwrap().is_empty() {
-                        // More work: pass the wake-up on to another waiting runtime.
-                        self.queued.notify_one();
+                // Taken and delivered under the queue lock, where `drain_slot` sets its flag: once
+                // a slot drains, nothing more is delivered to it.
+                let taken = {
+                    let mut queue = self.queue.lock().unwrap();
+                    if self.is_draining(slot) {
+                        if !queue.is_empty() {
+                            // A wake-up this runtime will not use goes to another one.
+                            self.queued.notify_one();
+                        }
+                        Take::Draining
+                    } else {
+                        match queue.pop_front() {
+                            None => Take::Empty,
+                            Some(invocation) if invocation.deliver(slot, poll) => {
+                                if !queue.is_empty() {
+                                    // More work: pass the wake-up on to another waiting runtime.
+                                    self.queued.notify_one();
+                                }
+                                Take::Delivered(invocation)
+                            }
+                            // Ended by the platform while queued: skip it.
+                            Some(_) => Take::Skipped,
+                        }
                     }
-                    return invocation;
+                };
+                match taken {
+                    Take::Delivered(invocation) => return invocation,
+                    Take::Skipped => {}
+                    Take::Empty => break,
+                    Take::Draining => return std::future::pending().await,
                 }
             }
             notified.await;
@@ -219,7 +253,8 @@ impl Platform {
                 let notified = self.polled.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                if self.polls.lock().unwrap().get(&slot).copied().unwrap_or_default() > poll {
+                // A slot forgotten (`remove_slot`) has no process left to wait for.
+                if self.polls.lock().unwrap().get(&slot).is_none_or(|count| *count > poll) {
                     return;
                 }
                 notified.await;
@@ -230,6 +265,46 @@ impl Platform {
         if let Some(capture) = capture {
             capture.sync(LOG_SETTLE_MAX).await;
         }
+    }
+
+    fn is_draining(&self, slot: Option<u32>) -> bool {
+        slot.is_some_and(|slot| self.slots.lock().unwrap().get(&slot).is_some_and(|s| s.draining))
+    }
+
+    /// Stops delivering invocations to `slot` (its process is being replaced) and returns those it
+    /// holds, which it may still answer.
+    pub(crate) fn drain_slot(&self, slot: u32) -> Vec<Arc<Invocation>> {
+        {
+            let _queue = self.queue.lock().unwrap();
+            if let Some(s) = self.slots.lock().unwrap().get_mut(&slot) {
+                s.draining = true;
+            }
+        }
+        // A `/next` of this slot that is waiting wakes, sees the flag and lets go.
+        self.queued.notify_waiters();
+        self.held_by(slot)
+    }
+
+    /// The invocations delivered to `slot` and not yet ended.
+    fn held_by(&self, slot: u32) -> Vec<Arc<Invocation>> {
+        self.registry
+            .lock()
+            .unwrap()
+            .in_flight
+            .values()
+            .filter(|inv| inv.slot() == Some(slot) && matches!(inv.phase(), Phase::Delivered | Phase::Responding))
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets a slot whose process is gone for good (replaced and drained, or stopped).
+    pub(crate) fn remove_slot(&self, slot: u32) {
+        if let Some(capture) = self.slots.lock().unwrap().remove(&slot).and_then(|s| s.capture) {
+            capture.close();
+        }
+        // A log tail waiting for this slot's next poll stops waiting.
+        self.polls.lock().unwrap().remove(&Some(slot));
+        self.polled.notify_waiters();
     }
 
     /// What the registry knows about `request_id`.
@@ -342,7 +417,7 @@ impl Platform {
     pub(crate) fn add_slot(&self) -> (u32, mpsc::UnboundedReceiver<String>) {
         let id = self.next_slot.fetch_add(1, Ordering::Relaxed);
         let (restart, restarts) = mpsc::unbounded_channel();
-        self.slots.lock().unwrap().insert(id, Slot { restart, initialised: false, capture: None });
+        self.slots.lock().unwrap().insert(id, Slot { restart, initialised: false, capture: None, draining: false });
         (id, restarts)
     }
 
@@ -364,25 +439,17 @@ impl Platform {
     }
 
     /// The process on `slot` exited: invocations it held end with `Runtime.ExitError`, and if it
-    /// had not yet called `/next` (its init failed), so do the queued ones.
+    /// had not yet called `/next` (its init failed), so do the queued ones — unless the slot was
+    /// draining: the queued invocations are then for the process that replaced it.
     pub(crate) fn slot_exited(&self, slot: u32, status: &str) {
         // What it printed is all written: a log tail waiting for it to ask again stops waiting.
         self.count_poll(Some(slot));
-        let held: Vec<_> = self
-            .registry
-            .lock()
-            .unwrap()
-            .in_flight
-            .values()
-            .filter(|inv| inv.slot() == Some(slot) && matches!(inv.phase(), Phase::Delivered | Phase::Responding))
-            .cloned()
-            .collect();
-        for invocation in held {
+        for invocation in self.held_by(slot) {
             let message = format!("RequestId: {} Error: Runtime exited with {status}", invocation.id);
             self.recorder.fault(Some(&invocation.id), FaultKind::ProcessExited, message.clone());
             self.abort(&invocation, InvocationError::platform(error_types::RUNTIME_EXIT_ERROR, message));
         }
-        let in_init = self.slots.lock().unwrap().get(&slot).is_some_and(|s| !s.initialised);
+        let in_init = self.slots.lock().unwrap().get(&slot).is_some_and(|s| !s.initialised && !s.draining);
         if in_init {
             self.fail_queued(|id| {
                 InvocationError::platform(

@@ -6,8 +6,17 @@
 //! chunk's size and time, and how the body ended (completed, aborted with an error, or the client
 //! went away). Times are offsets from the recorder's origin on `tokio::time` (so they follow a
 //! paused test clock). Client-side times are when the emulator handed the bytes to hyper, which
-//! writes them to the socket at once; the recorder keeps sizes, never payload bytes, so memory
-//! stays flat whatever the response size.
+//! writes them to the socket at once. The recorder keeps sizes and times, and of the payloads only
+//! a capped [`Excerpt`]: the first bytes of the event and of the runtime's answer (default
+//! [`DEFAULT_EXCERPT_BYTES`], set with `EmulatorBuilder::excerpt_bytes`, 0 keeps none), enough
+//! for the dashboard to show the event, the prelude and the start of the body. Memory stays flat
+//! whatever the response size.
+//!
+//! ## Subscribers
+//! [`Recorder::subscribe`] hands out a broadcast receiver of [`Change`]s: every record that is
+//! opened or changes, and every fault, is announced once, as it happens (the dashboard's live
+//! view is built on it; nothing polls). The channel is bounded ([`CHANGE_BUFFER`]); a subscriber
+//! that falls behind gets `Lagged` and re-reads the recorder. With no subscriber nothing is sent.
 //!
 //! Faults that belong to no invocation (a post for an unknown request id) are kept apart, in
 //! [`Recorder::faults`].
@@ -17,7 +26,11 @@
 //! `history` finished ones (default [`DEFAULT_HISTORY`], set with
 //! `EmulatorBuilder::history`), at most [`MAX_CHUNK_RECORDS`] chunk records per leg (the byte
 //! totals keep counting beyond), at most [`MAX_FAULTS_PER_INVOCATION`] faults per invocation and
-//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting). Records of
+//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting), and two
+//! excerpts of at most `excerpt_bytes` each per invocation kept. With the defaults a finished
+//! record costs at most 8 KiB of excerpts plus 2 × 1,024 chunk records of 16 bytes (32 KiB),
+//! about 40 KiB, so the history of 64 holds under 3 MiB of them whatever the traffic (plus the
+//! headers and the error document of each, which Lambda's own limits bound). Records of
 //! invocations whose client went away without an end are closed by the front end's guard, so
 //! they finish and age out like the others.
 
@@ -25,7 +38,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use bytes::Bytes;
+use tokio::sync::{Notify, broadcast};
 use tokio::time::Instant;
 
 use crate::Error;
@@ -40,8 +54,56 @@ pub const DEFAULT_HISTORY: usize = 64;
 pub const MAX_FAULTS: usize = 1024;
 /// Faults kept per invocation.
 pub const MAX_FAULTS_PER_INVOCATION: usize = 64;
+/// Bytes of an error's message and document a record keeps.
+pub const MAX_ERROR_TEXT: usize = 4096;
 /// Invocations kept whatever their state: a last resort against records that never complete.
 const MAX_OPEN_RECORDS: usize = 16_384;
+/// Bytes of the event and of the runtime's answer kept per invocation by default.
+pub const DEFAULT_EXCERPT_BYTES: usize = 4096;
+/// Changes a subscriber may fall behind before it is told it lagged.
+pub const CHANGE_BUFFER: usize = 1024;
+
+/// What changed in the recorder, announced to [`Recorder::subscribe`]rs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// The record of this invocation was opened or changed.
+    Invocation(Arc<str>),
+    /// A fault was recorded (it may also have changed an invocation's record, announced apart).
+    Fault,
+}
+
+/// The first bytes of a payload, and how long the payload was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Excerpt {
+    /// At most the recorder's `excerpt_bytes` first bytes (a copy: the payload itself is not kept).
+    pub bytes: Bytes,
+    /// The payload's whole length.
+    pub total: u64,
+}
+
+impl Excerpt {
+    /// Whether bytes were left out.
+    pub fn is_truncated(&self) -> bool {
+        (self.bytes.len() as u64) < self.total
+    }
+
+    fn of(payload: &[u8], cap: usize) -> Self {
+        Self { bytes: Bytes::copy_from_slice(&payload[..payload.len().min(cap)]), total: payload.len() as u64 }
+    }
+
+    /// Appends what still fits under `cap` of `more`, and counts all of it.
+    fn extend(&mut self, more: &[u8], cap: usize) {
+        let room = cap.saturating_sub(self.bytes.len());
+        if room > 0 && !more.is_empty() {
+            let mut kept = Vec::with_capacity(self.bytes.len() + room.min(more.len()));
+            kept.extend_from_slice(&self.bytes);
+            kept.extend_from_slice(&more[..room.min(more.len())]);
+            self.bytes = kept.into();
+        }
+        self.total += more.len() as u64;
+    }
+}
 
 /// One body chunk: its size and when it crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +170,12 @@ pub struct RuntimeLeg {
     pub headers: Vec<(String, String)>,
     /// Body chunks as they arrived (the first [`MAX_CHUNK_RECORDS`] kept).
     pub chunks: Vec<ChunkRecord>,
+    /// Body chunks counted, including those beyond [`MAX_CHUNK_RECORDS`].
+    pub chunk_count: u64,
     /// Total body bytes.
     pub bytes: u64,
+    /// The start of the body (`/response`: with the prelude, if any; `/error`: the error document).
+    pub body: Excerpt,
     /// Trailers, when the body ended with some.
     pub trailers: Option<Vec<(String, String)>>,
     /// When the body ended (or broke off).
@@ -144,6 +210,8 @@ pub struct ClientLeg {
     pub headers: Vec<(String, String)>,
     /// Body chunks (for IWRS: event-stream frames) as sent.
     pub chunks: Vec<ChunkRecord>,
+    /// Body chunks counted, including those beyond [`MAX_CHUNK_RECORDS`].
+    pub chunk_count: u64,
     /// Total body bytes sent.
     pub bytes: u64,
     /// How and when the body ended.
@@ -157,6 +225,8 @@ pub struct InvocationRecord {
     pub request_id: String,
     /// The front end the client used.
     pub front_end: FrontEnd,
+    /// The start of the event the runtime received (for a function URL: the payload 2.0 JSON).
+    pub event: Excerpt,
     /// The runtime leg.
     pub runtime: RuntimeLeg,
     /// The client leg.
@@ -189,7 +259,14 @@ pub struct Recorder {
 struct Inner {
     origin: Instant,
     state: Mutex<State>,
+    /// Wakes [`Recorder::wait_until`].
     changed: Notify,
+    /// Announces each change to subscribers.
+    changes: broadcast::Sender<Change>,
+    /// Bytes kept of each payload.
+    excerpt_bytes: usize,
+    /// Finished invocations kept.
+    history: usize,
 }
 
 #[derive(Debug, Default)]
@@ -198,15 +275,14 @@ struct State {
     records: HashMap<String, InvocationRecord>,
     faults: VecDeque<Fault>,
     fault_count: u64,
-    history: usize,
 }
 
 impl State {
     /// Forgets the oldest finished records beyond `history`, and the oldest of any kind beyond
     /// the hard cap.
-    fn prune(&mut self) {
+    fn prune(&mut self, history: usize) {
         let finished = self.records.values().filter(|r| r.is_complete()).count();
-        let mut excess = finished.saturating_sub(self.history);
+        let mut excess = finished.saturating_sub(history);
         if excess > 0 {
             let records = &mut self.records;
             self.order.retain(|id| {
@@ -228,9 +304,40 @@ impl State {
 }
 
 impl Recorder {
-    pub(crate) fn new(history: usize) -> Self {
-        let state = State { history, ..State::default() };
-        Self { inner: Arc::new(Inner { origin: Instant::now(), state: Mutex::new(state), changed: Notify::new() }) }
+    pub(crate) fn new(history: usize, excerpt_bytes: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                origin: Instant::now(),
+                state: Mutex::new(State::default()),
+                changed: Notify::new(),
+                changes: broadcast::Sender::new(CHANGE_BUFFER),
+                excerpt_bytes,
+                history,
+            }),
+        }
+    }
+
+    /// Every change from now on, as it happens (see the module doc, "Subscribers").
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// How many finished invocations are kept (`EmulatorBuilder::history`).
+    pub fn history(&self) -> usize {
+        self.inner.history
+    }
+
+    /// Bytes kept of each event and answer (`EmulatorBuilder::excerpt_bytes`).
+    pub fn excerpt_bytes(&self) -> usize {
+        self.inner.excerpt_bytes
+    }
+
+    /// Wakes the waiters and tells the subscribers (if any) that `change` happened.
+    fn announce(&self, change: impl FnOnce() -> Change) {
+        self.inner.changed.notify_waiters();
+        if self.inner.changes.receiver_count() > 0 {
+            let _ = self.inner.changes.send(change());
+        }
     }
 
     /// Time since the recorder's origin (the emulator's start).
@@ -247,6 +354,17 @@ impl Recorder {
     /// One invocation by request id.
     pub fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
         self.inner.state.lock().unwrap().records.get(request_id).cloned()
+    }
+
+    /// Reads one invocation in place (no copy of its chunk records); `None` when it is not kept.
+    pub(crate) fn inspect<T>(&self, request_id: &str, read: impl FnOnce(&InvocationRecord) -> T) -> Option<T> {
+        self.inner.state.lock().unwrap().records.get(request_id).map(read)
+    }
+
+    /// Reads every invocation kept in place, oldest first.
+    pub(crate) fn each<T>(&self, mut read: impl FnMut(&InvocationRecord) -> T) -> Vec<T> {
+        let state = self.inner.state.lock().unwrap();
+        state.order.iter().filter_map(|id| state.records.get(id)).map(&mut read).collect()
     }
 
     /// The runtime faults kept (the newest [`MAX_FAULTS`]), including those tied to no known
@@ -299,7 +417,9 @@ impl Recorder {
         }
     }
 
-    pub(crate) fn open(&self, request_id: &str, front_end: FrontEnd) {
+    /// Opens the record of a new invocation; `event` is what the runtime will receive (only its
+    /// excerpt is kept).
+    pub(crate) fn open(&self, request_id: &str, front_end: FrontEnd, event: &[u8]) {
         let now = self.now();
         let mut state = self.inner.state.lock().unwrap();
         state.order.push_back(request_id.to_owned());
@@ -309,37 +429,59 @@ impl Recorder {
             InvocationRecord {
                 request_id: request_id.to_owned(),
                 front_end,
+                event: Excerpt::of(event, self.inner.excerpt_bytes),
                 runtime: RuntimeLeg::default(),
                 client,
                 outcome: None,
                 faults: Vec::new(),
             },
         );
-        state.prune();
+        state.prune(self.inner.history);
         drop(state);
-        self.inner.changed.notify_waiters();
+        self.announce(|| Change::Invocation(request_id.into()));
     }
 
     pub(crate) fn update(&self, request_id: &str, f: impl FnOnce(&mut InvocationRecord, Duration)) {
         let now = self.now();
-        if let Some(record) = self.inner.state.lock().unwrap().records.get_mut(request_id) {
+        let mut state = self.inner.state.lock().unwrap();
+        if let Some(record) = state.records.get_mut(request_id) {
+            let was_complete = record.is_complete();
             f(record, now);
+            // The history is trimmed when a record completes, not only when one opens.
+            if !was_complete && record.is_complete() {
+                state.prune(self.inner.history);
+            }
         }
-        self.inner.changed.notify_waiters();
+        drop(state);
+        self.announce(|| Change::Invocation(request_id.into()));
     }
 
-    pub(crate) fn runtime_chunk(&self, request_id: &str, len: usize) {
+    /// A body chunk of the runtime's answer arrived (`/response`), or the body of `/error`.
+    pub(crate) fn runtime_chunk(&self, request_id: &str, data: &[u8]) {
+        let cap = self.inner.excerpt_bytes;
         self.update(request_id, |r, at| {
-            r.runtime.bytes += len as u64;
+            r.runtime.bytes += data.len() as u64;
+            r.runtime.chunk_count += 1;
+            r.runtime.body.extend(data, cap);
             if r.runtime.chunks.len() < MAX_CHUNK_RECORDS {
-                r.runtime.chunks.push(ChunkRecord { at, len });
+                r.runtime.chunks.push(ChunkRecord { at, len: data.len() });
             }
+        });
+    }
+
+    /// The body of the runtime's `/error`: kept as the answer's excerpt, not as a chunk.
+    pub(crate) fn runtime_error_body(&self, request_id: &str, data: &[u8]) {
+        let cap = self.inner.excerpt_bytes;
+        self.update(request_id, |r, _| {
+            r.runtime.bytes += data.len() as u64;
+            r.runtime.body = Excerpt::of(data, cap);
         });
     }
 
     pub(crate) fn client_chunk(&self, request_id: &str, len: usize) {
         self.update(request_id, |r, at| {
             r.client.bytes += len as u64;
+            r.client.chunk_count += 1;
             if r.client.chunks.len() < MAX_CHUNK_RECORDS {
                 r.client.chunks.push(ChunkRecord { at, len });
             }
@@ -363,6 +505,14 @@ impl Recorder {
     }
 
     pub(crate) fn outcome(&self, request_id: &str, outcome: Result<(), InvocationError>) {
+        // The error document can be as large as a buffered response (6 MiB); the record keeps
+        // its start, so the history stays small. Clients get the whole document from the front
+        // end, not from here.
+        let outcome = outcome.map_err(|mut e| {
+            cap_text(&mut e.details, MAX_ERROR_TEXT);
+            cap_text(&mut e.error_message, MAX_ERROR_TEXT);
+            e
+        });
         self.update(request_id, |r, _| {
             if r.outcome.is_none() {
                 r.outcome = Some(outcome);
@@ -385,6 +535,23 @@ impl Recorder {
         state.faults.push_back(fault);
         state.fault_count += 1;
         drop(state);
-        self.inner.changed.notify_waiters();
+        if let Some(id) = request_id {
+            self.announce(|| Change::Invocation(id.into()));
+        }
+        self.announce(|| Change::Fault);
     }
+}
+
+/// Cuts `text` to at most `max` bytes (at a char boundary), saying how long it was.
+fn cap_text(text: &mut String, max: usize) {
+    if text.len() <= max {
+        return;
+    }
+    let total = text.len();
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    text.truncate(cut);
+    text.push_str(&format!("... ({total} bytes in all)"));
 }

@@ -314,7 +314,7 @@ async fn relay_body(
             continue;
         }
         total += data.len() as u64;
-        platform.recorder.runtime_chunk(id, data.len());
+        platform.recorder.runtime_chunk(id, &data);
         if total > cap && !over_cap {
             over_cap = true;
             forwarding = false;
@@ -370,6 +370,7 @@ async fn error(platform: Arc<Platform>, req: Request<Incoming>, id: &str) -> Res
             return rie_error(StatusCode::BAD_REQUEST, "InvalidErrorBody", message);
         }
     };
+    platform.recorder.runtime_error_body(id, &bytes);
     let header_type = header_str(&parts.headers, names::FUNCTION_ERROR_TYPE);
     let diagnostic = ErrorDiagnostic::from_error_body(&bytes, header_type);
     let raw_type = header_type.unwrap_or(&diagnostic.error_type).to_owned();

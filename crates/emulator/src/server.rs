@@ -8,7 +8,9 @@
 //! - **Runtime API listeners** serve the Runtime API only, always on loopback unless asked
 //!   otherwise: one for runtimes started by hand ([`Emulator::runtime_api`], fixed with
 //!   [`EmulatorBuilder::runtime_api_bind`]), and one per supervised process, handed to it as
-//!   `AWS_LAMBDA_RUNTIME_API`, so the emulator knows which process took which invocation.
+//!   `AWS_LAMBDA_RUNTIME_API`, so the emulator knows which process took which invocation;
+//! - optionally the **dashboard** listener ([`EmulatorBuilder::dashboard`], module `dashboard`),
+//!   a read-only page over the recorder, on a port of its own so it takes no path from the others.
 //!
 //! Every request is answered: a handler that panicked (none should; the fuzz targets and the
 //! misbehaviour catalogue look for it) gets a 500 with a logged error instead of a dropped
@@ -32,12 +34,13 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{Auth, Bandwidth, FunctionConfig, Limits};
+use crate::dashboard::{self, Dashboard};
 use crate::frontends::{function_url, invoke, iwrs, local};
 use crate::http::{ResponseBody, rie_error};
 use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
 use crate::platform::Platform;
-use crate::recorder::{DEFAULT_HISTORY, Recorder};
+use crate::recorder::{DEFAULT_EXCERPT_BYTES, DEFAULT_HISTORY, Recorder};
 use crate::{Error, runtime_api};
 
 /// How long a client may take to send a request head (slow-header clients are cut off).
@@ -45,7 +48,8 @@ const CLIENT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds an [`Emulator`]. Defaults: function `function` with a 15 s timeout, clients on
 /// `127.0.0.1:0`, the Runtime API on its own `127.0.0.1:0`, Lambda's size limits without bandwidth
-/// shaping, no auth, the local endpoint at `/invoke`, a history of 64 finished invocations.
+/// shaping, no auth, the local endpoint at `/invoke`, a history of 64 finished invocations with
+/// 4 KiB excerpts, no dashboard.
 #[derive(Debug, Clone)]
 pub struct EmulatorBuilder {
     function: FunctionConfig,
@@ -55,6 +59,8 @@ pub struct EmulatorBuilder {
     auth: Auth,
     invoke_path: String,
     history: usize,
+    excerpt_bytes: usize,
+    dashboard: Option<String>,
 }
 
 impl EmulatorBuilder {
@@ -114,6 +120,21 @@ impl EmulatorBuilder {
         self
     }
 
+    /// How many bytes of each event and of each answer the recorder keeps, for the dashboard
+    /// (default [`DEFAULT_EXCERPT_BYTES`]; 0 keeps none). Only a copy of that many bytes is kept,
+    /// never the payload.
+    pub fn excerpt_bytes(mut self, bytes: usize) -> Self {
+        self.excerpt_bytes = bytes;
+        self
+    }
+
+    /// Serves the live dashboard on a listener of its own at `addr` (e.g. `127.0.0.1:0`): the
+    /// invocations as they happen and each one's wire timeline. See [`Emulator::dashboard_url`].
+    pub fn dashboard(mut self, addr: impl Into<String>) -> Self {
+        self.dashboard = Some(addr.into());
+        self
+    }
+
     /// Binds the listeners and starts serving.
     pub async fn build(self) -> Result<Emulator, Error> {
         if self.function.name.is_empty() || self.function.name.contains(['/', ':']) {
@@ -124,25 +145,48 @@ impl EmulatorBuilder {
         }
         let (listener, local_addr) = bind(&self.bind).await?;
         let (runtime_listener, runtime_addr) = bind(&self.runtime_api_bind).await?;
+        let dashboard_listener = match &self.dashboard {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         let platform = Arc::new(Platform::new(
             self.function,
             self.limits,
             self.auth,
             self.invoke_path,
-            Recorder::new(self.history),
+            Recorder::new(self.history, self.excerpt_bytes),
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let clients = tokio::spawn(serve(listener, platform.clone(), Listener::Clients, shutdown_rx.clone()));
-        let runtime =
-            tokio::spawn(serve(runtime_listener, platform.clone(), Listener::RuntimeApi(None), shutdown_rx.clone()));
+        let clients = tokio::spawn(serve(listener, Listener::Clients(platform.clone()), shutdown_rx.clone(), None));
+        let runtime = tokio::spawn(serve(
+            runtime_listener,
+            Listener::RuntimeApi(platform.clone(), None),
+            shutdown_rx.clone(),
+            None,
+        ));
+        let mut tasks = vec![clients, runtime];
+        let mut dashboard_addr = None;
+        if let Some((listener, addr)) = dashboard_listener {
+            let state = Dashboard::new(
+                platform.recorder.clone(),
+                platform.function.name.clone(),
+                addr.ip(),
+                shutdown_rx.clone(),
+            );
+            let kind = Listener::Dashboard(Arc::new(state));
+            tasks.push(tokio::spawn(serve(listener, kind, shutdown_rx.clone(), None)));
+            tracing::info!("dashboard on {}", dashboard::url(addr));
+            dashboard_addr = Some(addr);
+        }
         tracing::info!(%local_addr, runtime_api = %runtime_addr, function = %platform.function.name, "emulator listening");
         Ok(Emulator {
             platform,
             local_addr,
             runtime_addr,
+            dashboard_addr,
             shutdown,
             shutdown_rx,
-            tasks: Mutex::new(vec![clients, runtime]),
+            tasks: Mutex::new(tasks),
         })
     }
 }
@@ -159,6 +203,7 @@ pub struct Emulator {
     platform: Arc<Platform>,
     local_addr: SocketAddr,
     runtime_addr: SocketAddr,
+    dashboard_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     shutdown_rx: watch::Receiver<bool>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
@@ -166,13 +211,53 @@ pub struct Emulator {
 
 /// A Runtime API listener of its own for one supervised process, so that the emulator knows
 /// which process took which invocation (to restart the right one at a timeout, and to fail the
-/// right invocations when a process dies).
+/// right invocations when a process dies). Dropping it closes the listener and its connections
+/// (a `/next` still waiting there ends) and forgets the slot, so slots do not pile up when
+/// processes are replaced.
 #[derive(Debug)]
 pub(crate) struct RuntimeSlot {
     pub(crate) id: u32,
     pub(crate) addr: SocketAddr,
     /// Restart requests from the emulator (a deadline passed on this slot).
     pub(crate) restarts: mpsc::UnboundedReceiver<String>,
+    platform: Arc<Platform>,
+    close: watch::Sender<bool>,
+}
+
+impl Drop for RuntimeSlot {
+    fn drop(&mut self) {
+        let _ = self.close.send(true);
+        self.platform.remove_slot(self.id);
+    }
+}
+
+/// Binds Runtime API slots for supervised processes, on the Runtime API's host; cheap to clone,
+/// so a supervisor can bind new slots when it replaces its processes.
+#[derive(Debug, Clone)]
+pub(crate) struct SlotBinder {
+    platform: Arc<Platform>,
+    host: std::net::IpAddr,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl SlotBinder {
+    /// A new slot with a listener of its own on a free port.
+    pub(crate) async fn bind(&self) -> Result<RuntimeSlot, Error> {
+        let (listener, addr) = bind(&SocketAddr::new(self.host, 0).to_string()).await?;
+        let (id, restarts) = self.platform.add_slot();
+        let (close, closed) = watch::channel(false);
+        tokio::spawn(serve(
+            listener,
+            Listener::RuntimeApi(self.platform.clone(), Some(id)),
+            self.shutdown.clone(),
+            Some(closed),
+        ));
+        Ok(RuntimeSlot { id, addr, restarts, platform: self.platform.clone(), close })
+    }
+
+    pub(crate) fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
 }
 
 impl Emulator {
@@ -186,6 +271,8 @@ impl Emulator {
             auth: Auth::None,
             invoke_path: "/invoke".into(),
             history: DEFAULT_HISTORY,
+            excerpt_bytes: DEFAULT_EXCERPT_BYTES,
+            dashboard: None,
         }
     }
 
@@ -210,6 +297,16 @@ impl Emulator {
         format!("http://{}", self.local_addr)
     }
 
+    /// The dashboard's address, when [`EmulatorBuilder::dashboard`] asked for one.
+    pub fn dashboard_addr(&self) -> Option<SocketAddr> {
+        self.dashboard_addr
+    }
+
+    /// `http://HOST:PORT/` of the dashboard's page, when there is one.
+    pub fn dashboard_url(&self) -> Option<String> {
+        self.dashboard_addr.map(dashboard::url)
+    }
+
     /// The function served.
     pub fn function(&self) -> &FunctionConfig {
         &self.platform.function
@@ -230,22 +327,9 @@ impl Emulator {
         self.platform.log.clone()
     }
 
-    /// Binds a Runtime API listener for one supervised process, on the Runtime API's host.
-    pub(crate) async fn bind_runtime_slot(&self) -> Result<RuntimeSlot, Error> {
-        let (listener, addr) = bind(&SocketAddr::new(self.runtime_addr.ip(), 0).to_string()).await?;
-        let (id, restarts) = self.platform.add_slot();
-        let task = tokio::spawn(serve(
-            listener,
-            self.platform.clone(),
-            Listener::RuntimeApi(Some(id)),
-            self.shutdown_rx.clone(),
-        ));
-        self.tasks.lock().unwrap().push(task);
-        Ok(RuntimeSlot { id, addr, restarts })
-    }
-
-    pub(crate) fn platform(&self) -> Arc<Platform> {
-        self.platform.clone()
+    /// What a supervisor binds its processes' Runtime API slots with.
+    pub(crate) fn slot_binder(&self) -> SlotBinder {
+        SlotBinder { platform: self.platform.clone(), host: self.runtime_addr.ip(), shutdown: self.shutdown_rx.clone() }
     }
 
     /// Stops accepting connections and ends the open ones.
@@ -265,15 +349,24 @@ impl Drop for Emulator {
 }
 
 /// What a listener serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Listener {
     /// The client front ends.
-    Clients,
+    Clients(Arc<Platform>),
     /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
-    RuntimeApi(Option<u32>),
+    RuntimeApi(Arc<Platform>, Option<u32>),
+    /// The read-only dashboard.
+    Dashboard(Arc<Dashboard>),
 }
 
-async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, mut shutdown: watch::Receiver<bool>) {
+/// Accepts connections until the emulator stops or, for a slot, `close` says so; then ends the
+/// open connections.
+async fn serve(
+    listener: TcpListener,
+    kind: Listener,
+    mut shutdown: watch::Receiver<bool>,
+    mut close: Option<watch::Receiver<bool>>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -288,19 +381,22 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let platform = platform.clone();
+                let kind = kind.clone();
                 connections.spawn(async move {
-                    let service = service_fn(move |req| dispatch(platform.clone(), kind, peer, req));
                     let mut builder = http1::Builder::new();
                     // A peer that closes its write side once the request is sent (netcat, some
-                    // proxies) still gets its answer.
-                    builder.half_close(true);
+                    // proxies) still gets its answer. Not on the dashboard: its event streams
+                    // must end as soon as the page goes away, and a browser never half-closes.
+                    builder.half_close(!matches!(kind, Listener::Dashboard(_)));
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
-                        Listener::RuntimeApi(_) => builder.header_read_timeout(None),
-                        Listener::Clients => builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT),
+                        Listener::RuntimeApi(..) => builder.header_read_timeout(None),
+                        Listener::Clients(_) | Listener::Dashboard(_) => {
+                            builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT)
+                        }
                     };
+                    let service = service_fn(move |req| dispatch(kind.clone(), peer, req));
                     if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
                         tracing::debug!(%peer, "connection ended with an error: {e}");
                     }
@@ -308,21 +404,24 @@ async fn serve(listener: TcpListener, platform: Arc<Platform>, kind: Listener, m
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = stopped(&mut shutdown) => break,
+            _ = closed(&mut close) => break,
         }
     }
     connections.shutdown().await;
 }
 
 async fn dispatch(
-    platform: Arc<Platform>,
     kind: Listener,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let what = format!("{} {}", req.method(), req.uri().path());
     let handled = match kind {
-        Listener::RuntimeApi(slot) => AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await,
-        Listener::Clients => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+        Listener::RuntimeApi(platform, slot) => {
+            AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await
+        }
+        Listener::Clients(platform) => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+        Listener::Dashboard(dashboard) => AssertUnwindSafe(dashboard::handle(dashboard, req)).catch_unwind().await,
     };
     Ok(handled.unwrap_or_else(|_| {
         tracing::error!(%peer, "BUG: the handler of {what} panicked; answered 500. Please report it with the request.");
@@ -351,4 +450,12 @@ async fn client_request(platform: Arc<Platform>, peer: SocketAddr, req: Request<
 /// Resolves once `rx` says stop (or its sender is gone).
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Like [`stopped`] for an optional signal; never resolves without one.
+async fn closed(rx: &mut Option<watch::Receiver<bool>>) {
+    match rx {
+        Some(rx) => stopped(rx).await,
+        None => std::future::pending().await,
+    }
 }

@@ -23,6 +23,21 @@
 //! `restart_backoff` up to `max_backoff`) while the process keeps dying within two seconds of its
 //! start, with a warning once it has crashed five times in a row. Children are killed on
 //! [`Supervisor::shutdown`] and, as a fallback, when the supervisor is dropped (`kill_on_drop`).
+//!
+//! ## Replacing the bootstrap without dropping an invocation
+//! [`Supervisor::replace`] swaps the program (what `lambda-stream dev` does after a rebuild):
+//! 1. the new copies start first, each on a new slot; if one cannot be started the old ones keep
+//!    serving and the error is returned;
+//! 2. each old copy's slot is set *draining* (`Platform::drain_slot`): it is handed no new
+//!    invocation (its waiting `/next` lets go, and the wake-ups it would have used pass to the
+//!    new copies), but what it holds it still answers, under the same deadline;
+//! 3. once every invocation it held has ended (answered, timed out, or cut because the process
+//!    died), the old process is killed and its slot closed and forgotten.
+//!
+//! So in-flight invocations finish on the old process and new ones go to the new one; the public
+//! port never closes (invocations that arrive in between wait in the queue). A draining process
+//! that exits is not restarted, and its exit never fails the queued invocations as an init failure
+//! would: they belong to its successor. [`Drained::wait`] resolves when the old copies are gone.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -33,13 +48,13 @@ use std::time::Duration;
 
 use lambda_stream_protocol::env;
 use tokio::process::{Child, Command};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::logs::PipeCapture;
 use crate::platform::Platform;
-use crate::server::RuntimeSlot;
+use crate::server::{RuntimeSlot, SlotBinder};
 use crate::{Emulator, Error};
 
 /// A process that dies sooner than this after its start counts as crashing.
@@ -118,12 +133,50 @@ struct Stats {
     pids: Mutex<Vec<u32>>,
 }
 
+/// One running copy of the current program.
+#[derive(Debug)]
+struct Copy {
+    task: JoinHandle<()>,
+    /// Asks the copy to drain; it answers on the inner sender when its process is gone.
+    drain: Option<oneshot::Sender<oneshot::Sender<()>>>,
+    /// Its current process id (0 between a death and the restart).
+    pid: Arc<AtomicU64>,
+    /// Its Runtime API slot.
+    slot: u32,
+}
+
 /// Running bootstrap processes.
 #[derive(Debug)]
 pub struct Supervisor {
     stats: Arc<Stats>,
+    binder: SlotBinder,
+    config: SupervisorConfig,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The copies of the current program.
+    copies: Vec<Copy>,
+    /// Copies of earlier programs still finishing their invocations.
+    retired: Vec<JoinHandle<()>>,
+}
+
+/// The old copies of a [`Supervisor::replace`], finishing what they hold.
+#[derive(Debug)]
+pub struct Drained {
+    gone: Vec<oneshot::Receiver<()>>,
+    in_flight: usize,
+}
+
+impl Drained {
+    /// Invocations the old processes held when they were replaced (they finish there).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Resolves when every old process has finished its invocations and been stopped.
+    pub async fn wait(self) {
+        for gone in self.gone {
+            let _ = gone.await;
+        }
+    }
 }
 
 impl Supervisor {
@@ -133,16 +186,71 @@ impl Supervisor {
         if config.concurrency == 0 {
             return Err(Error::Config("concurrency must be at least 1".into()));
         }
-        let stats = Arc::new(Stats::default());
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let mut tasks = Vec::new();
+        let (shutdown, _) = watch::channel(false);
+        let mut supervisor = Self {
+            stats: Arc::new(Stats::default()),
+            binder: emulator.slot_binder(),
+            config,
+            shutdown,
+            copies: Vec::new(),
+            retired: Vec::new(),
+        };
+        supervisor.copies = supervisor.start_copies(&supervisor.config.clone()).await?;
+        Ok(supervisor)
+    }
+
+    /// Starts `config.concurrency` copies; when one cannot be started, those already started are
+    /// stopped again (their children are killed on drop) and the error returned.
+    async fn start_copies(&self, config: &SupervisorConfig) -> Result<Vec<Copy>, Error> {
+        let mut started = Vec::new();
         for _ in 0..config.concurrency {
-            let slot = emulator.bind_runtime_slot().await?;
-            let spawner = Spawner { platform: emulator.platform(), config: config.clone(), stats: stats.clone() };
+            let slot = self.binder.bind().await?;
+            let spawner =
+                Spawner { platform: self.binder.platform().clone(), config: config.clone(), stats: self.stats.clone() };
             let child = spawner.spawn(&slot)?;
-            tasks.push(tokio::spawn(spawner.run(slot, child, shutdown_rx.clone())));
+            started.push((spawner, slot, child));
         }
-        Ok(Self { stats, shutdown, tasks })
+        Ok(started
+            .into_iter()
+            .map(|(spawner, slot, child)| {
+                let pid = Arc::new(AtomicU64::new(u64::from(child.id().unwrap_or_default())));
+                let (drain, drain_rx) = oneshot::channel();
+                let id = slot.id;
+                let task = tokio::spawn(spawner.run(slot, child, self.shutdown.subscribe(), drain_rx, pid.clone()));
+                Copy { task, drain: Some(drain), pid, slot: id }
+            })
+            .collect())
+    }
+
+    /// Replaces the program: the new copies start, the old ones finish what they hold and stop
+    /// (see the module doc). When the new program cannot be started, the old copies keep serving
+    /// and the error is returned. The returned [`Drained`] tells when the old processes are gone.
+    pub async fn replace(&mut self, command: BootstrapCommand) -> Result<Drained, Error> {
+        let config = SupervisorConfig { command, ..self.config.clone() };
+        let new = self.start_copies(&config).await?;
+        self.retired.retain(|task| !task.is_finished());
+        let mut gone = Vec::new();
+        let mut in_flight = 0;
+        for mut old in std::mem::replace(&mut self.copies, new) {
+            // Draining starts now, before this returns: an invocation submitted after `replace`
+            // can only go to a new copy.
+            in_flight += self.binder.platform().drain_slot(old.slot).len();
+            let (done, done_rx) = oneshot::channel();
+            if let Some(drain) = old.drain.take()
+                && drain.send(done).is_ok()
+            {
+                gone.push(done_rx);
+            }
+            self.retired.push(old.task);
+        }
+        tracing::info!(program = ?config.command.program, "bootstrap replaced: new invocations go to the new process");
+        self.config = config;
+        Ok(Drained { gone, in_flight })
+    }
+
+    /// The program the current copies run.
+    pub fn command(&self) -> &BootstrapCommand {
+        &self.config.command
     }
 
     /// Processes started so far (first starts and restarts).
@@ -165,10 +273,24 @@ impl Supervisor {
         self.stats.pids.lock().unwrap().clone()
     }
 
-    /// Kills the processes and waits for them.
+    /// The process ids of the current program's copies (not of old ones still draining); a copy
+    /// between a death and its restart is left out.
+    pub fn serving_pids(&self) -> Vec<u32> {
+        self.copies
+            .iter()
+            .filter_map(|c| u32::try_from(c.pid.load(Ordering::Relaxed)).ok().filter(|pid| *pid != 0))
+            .collect()
+    }
+
+    /// Kills the processes (current and draining) and waits for them.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        for task in std::mem::take(&mut self.tasks) {
+        // The copies (with their drain senders) stay alive until their tasks have stopped.
+        let mut copies = std::mem::take(&mut self.copies);
+        for copy in &mut copies {
+            let _ = (&mut copy.task).await;
+        }
+        for task in std::mem::take(&mut self.retired) {
             let _ = task.await;
         }
     }
@@ -177,7 +299,7 @@ impl Supervisor {
 impl Drop for Supervisor {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
-        for task in &self.tasks {
+        for task in self.copies.iter().map(|c| &c.task).chain(&self.retired) {
             // Dropping the task's child kills it (kill_on_drop).
             task.abort();
         }
@@ -240,13 +362,22 @@ impl Spawner {
         Ok(child)
     }
 
-    async fn run(self, mut slot: RuntimeSlot, mut child: Child, mut shutdown: watch::Receiver<bool>) {
+    /// Keeps one copy running until shutdown or until it is asked to drain.
+    async fn run(
+        self,
+        mut slot: RuntimeSlot,
+        mut child: Child,
+        mut shutdown: watch::Receiver<bool>,
+        mut drain: oneshot::Receiver<oneshot::Sender<()>>,
+        pid: Arc<AtomicU64>,
+    ) {
         let mut started = Instant::now();
         let mut crashes: u32 = 0;
         loop {
             let mut delay = Duration::ZERO;
             tokio::select! {
                 status = child.wait() => {
+                    pid.store(0, Ordering::Relaxed);
                     let status = status.map_or_else(|e| format!("unknown status ({e})"), |s| s.to_string());
                     self.stats.exits.fetch_add(1, Ordering::Relaxed);
                     self.platform.slot_exited(slot.id, &status);
@@ -261,9 +392,23 @@ impl Spawner {
                 Some(request_id) = slot.restarts.recv() => {
                     tracing::warn!(slot = slot.id, "invocation {request_id} timed out: restarting the bootstrap");
                     let _ = child.kill().await;
+                    pid.store(0, Ordering::Relaxed);
                     self.stats.timeout_restarts.fetch_add(1, Ordering::Relaxed);
                     self.platform.slot_exited(slot.id, "signal: killed after a timeout");
                     crashes = 0;
+                }
+                done = &mut drain => {
+                    match done {
+                        Ok(done) => {
+                            self.drain(slot, child).await;
+                            let _ = done.send(());
+                        }
+                        // The supervisor is gone without a shutdown: stop.
+                        Err(_) => {
+                            let _ = child.kill().await;
+                        }
+                    }
+                    return;
                 }
                 _ = stopped(&mut shutdown) => {
                     let _ = child.kill().await;
@@ -278,9 +423,17 @@ impl Spawner {
                         self.platform.slot_stopped(slot.id);
                         return;
                     }
+                    done = &mut drain => {
+                        // Replaced while dead: nothing to finish.
+                        if let Ok(done) = done {
+                            let _ = done.send(());
+                        }
+                        return;
+                    }
                 }
                 match self.spawn(&slot) {
                     Ok(new_child) => {
+                        pid.store(u64::from(new_child.id().unwrap_or_default()), Ordering::Relaxed);
                         child = new_child;
                         started = Instant::now();
                         break;
@@ -292,6 +445,33 @@ impl Spawner {
                 }
             }
         }
+    }
+
+    /// Lets the process finish what it holds, then stops it and closes its slot (on drop).
+    async fn drain(&self, mut slot: RuntimeSlot, mut child: Child) {
+        // Already set by `replace`; idempotent, and it returns what the slot still holds.
+        let held = self.platform.drain_slot(slot.id);
+        let pid = child.id().unwrap_or_default();
+        tracing::info!(slot = slot.id, pid, in_flight = held.len(), "old bootstrap draining");
+        let finished = async {
+            for invocation in &held {
+                invocation.finished().await;
+            }
+        };
+        tokio::select! {
+            () = finished => {}
+            status = child.wait() => {
+                // It died before finishing: what it held ends with Runtime.ExitError; it is not
+                // restarted, and the queued invocations are its successor's.
+                let status = status.map_or_else(|e| format!("unknown status ({e})"), |s| s.to_string());
+                self.stats.exits.fetch_add(1, Ordering::Relaxed);
+                self.platform.slot_exited(slot.id, &status);
+            }
+            // A deadline passed on what it held: the platform has ended that invocation already.
+            Some(_) = slot.restarts.recv() => {}
+        }
+        let _ = child.kill().await;
+        tracing::info!(slot = slot.id, pid, "old bootstrap stopped");
     }
 
     fn backoff(&self, crashes: u32) -> Duration {

@@ -129,3 +129,26 @@ async fn invocation_types_and_identifiers() {
         serde_json::json!({"Type": "User", "message": "Function not found: arn:aws:lambda:us-east-1:000000000000:function:other"})
     );
 }
+
+#[tokio::test]
+async fn a_large_error_document_reaches_the_client_whole_and_the_recorder_keeps_its_start() {
+    let emulator = start("big-error").await;
+    let message = "m".repeat(1024 * 1024);
+    let diagnostic = ErrorDiagnostic::new("Function.Huge", message.clone());
+    let served = runtime(&emulator).spawn(vec![vec![Step::post_error(&diagnostic)]]);
+    let response = client().post(invoke_url(&emulator, "big-error")).body("{}").send().await.unwrap();
+    assert_eq!(response.headers()[names::AMZ_FUNCTION_ERROR], "Unhandled");
+    let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["errorMessage"].as_str().unwrap().len(), message.len(), "the client gets it whole");
+    served.await.unwrap().unwrap();
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    let error = record.error().unwrap();
+    assert_eq!(error.error_type, "Function.Huge");
+    let cap = lambda_stream_emulator::MAX_ERROR_TEXT + 64;
+    assert!(error.details.len() < cap && error.error_message.len() < cap, "the record keeps only the start");
+    assert!(
+        error.error_message.ends_with(&format!("({} bytes in all)", message.len())),
+        "{}",
+        &error.error_message[4000..]
+    );
+}

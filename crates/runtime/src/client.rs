@@ -7,6 +7,11 @@
 //! a streamed `POST /response` that the peer reads slowly never holds up the next `GET /next`,
 //! and a broken connection affects one invocation only. If the kept connection turns out to be
 //! closed before the answer left, the answer goes on a fresh one.
+//!
+//! Every function here returns [`ClientError`], the client's own: a transport failure or an error
+//! status, nothing about writers or the loop. The writer turns it into a
+//! [`StreamError`](crate::StreamError), the loop into an [`Error`](crate::Error), each naming what
+//! it was doing; the client depends only on the [`Endpoint`] it talks to.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -27,8 +32,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::runtime::Error;
-use crate::writer::StreamError;
+use crate::endpoint::Endpoint;
 
 /// Body frames a streamed response may queue between the handler and hyper. Small on purpose:
 /// together with hyper's own buffer ([`MAX_HYPER_BUFFER`]) it bounds what a slow peer makes the
@@ -37,68 +41,6 @@ pub(crate) const BODY_CHANNEL_FRAMES: usize = 2;
 
 /// hyper's per-connection buffer limit (its minimum is 8 KiB); bounds queued outgoing bytes.
 const MAX_HYPER_BUFFER: usize = 64 * 1024;
-
-/// Where the Runtime API listens: `host:port`, plus a path prefix some local emulators use.
-///
-/// Accepted forms: `host:port` (what AWS sets), `http://host:port`, `http://host:port/prefix`, and
-/// `host:port/prefix` (cargo-lambda hands out `http://127.0.0.1:9000/.rt`; the official Rust
-/// runtime panics on the scheme-less prefix form, per the spec).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    authority: String,
-    prefix: String,
-}
-
-impl Endpoint {
-    /// Parses an endpoint; the error says what is wrong and which forms are accepted.
-    pub fn parse(raw: &str) -> Result<Self, Error> {
-        let invalid = |reason: &str| Error::InvalidEndpoint { endpoint: raw.to_owned(), reason: reason.to_owned() };
-        let trimmed = raw.trim();
-        let rest = match trimmed.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some(_) => return Err(invalid("only the http scheme is supported (the Runtime API is plain HTTP)")),
-            None => trimmed,
-        };
-        let (authority, prefix) = match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if prefix.contains(['?', '#']) {
-            return Err(invalid("a query or fragment is not allowed"));
-        }
-        let (host, port) = authority.rsplit_once(':').ok_or_else(|| invalid("the port is missing"))?;
-        if host.is_empty() {
-            return Err(invalid("the host is missing"));
-        }
-        if host.starts_with('[') != host.ends_with(']') || (host.contains(':') && !host.starts_with('[')) {
-            return Err(invalid("an IPv6 host must be in brackets, e.g. [::1]:9001"));
-        }
-        if host.contains(['@', ' ']) {
-            return Err(invalid("the host contains characters a host name cannot have"));
-        }
-        port.parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| invalid("the port must be a number from 1 to 65535"))?;
-        Ok(Self { authority: authority.to_owned(), prefix: prefix.trim_end_matches('/').to_owned() })
-    }
-
-    /// `host:port`.
-    pub fn authority(&self) -> &str {
-        &self.authority
-    }
-
-    /// The path prefix, empty or starting with `/`, without a trailing `/`.
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority, self.prefix)
-    }
-}
 
 /// A body fed from a bounded channel: each queued frame is handed to hyper as it comes, and hyper
 /// writes (and flushes) it as one chunk.
@@ -145,29 +87,28 @@ pub(crate) struct NextInvocation {
     pub(crate) event: Bytes,
 }
 
-/// Why one exchange with the Runtime API failed.
-#[derive(Debug)]
-pub(crate) enum ExchangeError {
-    /// No connection, or the connection broke.
+/// Why one exchange with the Runtime API failed: the client's only error type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ClientError {
+    /// No connection, or the connection broke; the text names the request, the endpoint and the
+    /// step that failed.
+    #[error("{0}")]
     Transport(String),
     /// The Runtime API answered, but not with a success status.
-    Status { status: StatusCode, body: String },
-}
-
-impl From<ExchangeError> for StreamError {
-    fn from(e: ExchangeError) -> Self {
-        match e {
-            ExchangeError::Transport(reason) => StreamError::Disconnected { reason },
-            ExchangeError::Status { status, body } => StreamError::Rejected { status: status.as_u16(), body },
-        }
-    }
+    #[error("answered with status {status}: {body}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The answer's body, as text.
+        body: String,
+    },
 }
 
 /// The streamed `POST /response` in flight: frames go into `frames`; `exchange` ends with the
 /// Runtime API's answer once the body has ended.
 pub(crate) struct StreamingExchange {
     pub(crate) frames: mpsc::Sender<Frame<Bytes>>,
-    pub(crate) exchange: JoinHandle<Result<(), ExchangeError>>,
+    pub(crate) exchange: JoinHandle<Result<(), ClientError>>,
 }
 
 /// Every request body, boxed, so that one connection can carry a `/next`, then a streamed or
@@ -196,12 +137,6 @@ pub(crate) struct RuntimeApiClient {
     kept: Arc<Mutex<Option<Connection>>>,
 }
 
-impl fmt::Debug for RuntimeApiClient {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RuntimeApiClient").field("endpoint", &self.endpoint).finish_non_exhaustive()
-    }
-}
-
 impl RuntimeApiClient {
     pub(crate) fn new(endpoint: Endpoint) -> Self {
         Self { endpoint, kept: Arc::default() }
@@ -214,8 +149,8 @@ impl RuntimeApiClient {
     fn request(&self, method: Method, path: &str) -> http::request::Builder {
         Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.endpoint.prefix))
-            .header(HOST, self.endpoint.authority.as_str())
+            .uri(format!("{}{path}", self.endpoint.prefix()))
+            .header(HOST, self.endpoint.authority())
     }
 
     /// Sends one request and reads the whole answer; `reuse` says on which connection.
@@ -223,7 +158,7 @@ impl RuntimeApiClient {
         &self,
         request: Request<B>,
         reuse: Reuse,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), ExchangeError>
+    ) -> Result<(StatusCode, HeaderMap, Bytes), ClientError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -241,14 +176,14 @@ impl RuntimeApiClient {
         request: Request<B>,
         reuse: Reuse,
         body_outlives_answer: bool,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), ExchangeError>
+    ) -> Result<(StatusCode, HeaderMap, Bytes), ClientError>
     where
         B: Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let what = format!("{} {}", request.method(), request.uri());
         let transport = |step: &str, e: &dyn fmt::Display| {
-            ExchangeError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
+            ClientError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
         };
         let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
         let mut kept =
@@ -288,9 +223,9 @@ impl RuntimeApiClient {
     async fn send_fresh(
         &self,
         request: Request<RequestBody>,
-        transport: &impl Fn(&str, &dyn fmt::Display) -> ExchangeError,
-    ) -> Result<(Connection, http::Response<hyper::body::Incoming>), ExchangeError> {
-        let stream = TcpStream::connect(&self.endpoint.authority).await.map_err(|e| transport("connect", &e))?;
+        transport: &impl Fn(&str, &dyn fmt::Display) -> ClientError,
+    ) -> Result<(Connection, http::Response<hyper::body::Incoming>), ClientError> {
+        let stream = TcpStream::connect(self.endpoint.authority()).await.map_err(|e| transport("connect", &e))?;
         // Small writes must leave at once: a chunk waiting for Nagle would hide the pause a
         // streaming caller is meant to see.
         stream.set_nodelay(true).map_err(|e| transport("set TCP_NODELAY", &e))?;
@@ -313,25 +248,27 @@ impl RuntimeApiClient {
     }
 
     /// `GET /next`: waits, with no timeout, for the next invocation (RT-API).
-    pub(crate) async fn next(&self) -> Result<NextInvocation, Error> {
-        let request = self.request(Method::GET, paths::NEXT).body(Empty::<Bytes>::new()).map_err(Error::from_http)?;
-        let (status, headers, event) =
-            self.exchange(request, Reuse::FreshAndKeep).await.map_err(|e| Error::from_exchange("GET /next", e))?;
+    pub(crate) async fn next(&self) -> Result<NextInvocation, ClientError> {
+        let request = self
+            .request(Method::GET, paths::NEXT)
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| ClientError::Transport(format!("building GET {}: {e}", paths::NEXT)))?;
+        let (status, headers, event) = self.exchange(request, Reuse::FreshAndKeep).await?;
         if !status.is_success() {
             let body = String::from_utf8_lossy(&event).into_owned();
-            return Err(Error::from_exchange("GET /next", ExchangeError::Status { status, body }));
+            return Err(ClientError::Status { status: status.as_u16(), body });
         }
         Ok(NextInvocation { headers, event })
     }
 
     /// `POST /error` (before the first response byte) or `POST /runtime/init/error`.
-    pub(crate) async fn post_error(&self, path: &str, diagnostic: &ErrorDiagnostic) -> Result<(), ExchangeError> {
+    pub(crate) async fn post_error(&self, path: &str, diagnostic: &ErrorDiagnostic) -> Result<(), ClientError> {
         let request = self
             .request(Method::POST, path)
             .header(CONTENT_TYPE, names::ERROR_CONTENT_TYPE)
             .header(names::FUNCTION_ERROR_TYPE, header_safe(&diagnostic.error_type))
             .body(Full::new(Bytes::from(diagnostic.to_error_body())))
-            .map_err(|e| ExchangeError::Transport(format!("building POST {path}: {e}")))?;
+            .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
         expect_success(self.exchange(request, Reuse::Kept).await?)
     }
 
@@ -342,7 +279,7 @@ impl RuntimeApiClient {
         request_id: &str,
         content_type: &str,
         body: Bytes,
-    ) -> Result<(), ExchangeError> {
+    ) -> Result<(), ClientError> {
         let path = paths::response(request_id);
         let request = self
             .request(Method::POST, &path)
@@ -350,13 +287,13 @@ impl RuntimeApiClient {
             // Explicit, so that an empty answer still says `Content-Length: 0` (hyper leaves it out).
             .header(CONTENT_LENGTH, body.len())
             .body(Full::new(body))
-            .map_err(|e| ExchangeError::Transport(format!("building POST {path}: {e}")))?;
+            .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
         expect_success(self.exchange(request, Reuse::Kept).await?)
     }
 
     /// Starts a streamed `POST /response` (RT-CUSTOM): mode `streaming`, chunked, the error trailers
     /// declared in the head. The body pump runs on its own task.
-    pub(crate) fn start_stream(&self, request_id: &str, content_type: &str) -> Result<StreamingExchange, StreamError> {
+    pub(crate) fn start_stream(&self, request_id: &str, content_type: &str) -> Result<StreamingExchange, ClientError> {
         let (frames, rx) = mpsc::channel(BODY_CHANNEL_FRAMES);
         let path = paths::response(request_id);
         let request = self
@@ -367,7 +304,7 @@ impl RuntimeApiClient {
             .header(TRAILER, names::DECLARED_TRAILERS)
             .header(CONTENT_TYPE, content_type)
             .body(ChannelBody { frames: rx })
-            .map_err(|e| StreamError::Disconnected { reason: format!("building POST {path}: {e}") })?;
+            .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
         let client = self.clone();
         let exchange =
             tokio::spawn(async move { expect_success(client.exchange_with(request, Reuse::Kept, true).await?) });
@@ -375,11 +312,11 @@ impl RuntimeApiClient {
     }
 }
 
-fn expect_success((status, _, body): (StatusCode, HeaderMap, Bytes)) -> Result<(), ExchangeError> {
+fn expect_success((status, _, body): (StatusCode, HeaderMap, Bytes)) -> Result<(), ClientError> {
     if status.is_success() {
         Ok(())
     } else {
-        Err(ExchangeError::Status { status, body: String::from_utf8_lossy(&body).into_owned() })
+        Err(ClientError::Status { status: status.as_u16(), body: String::from_utf8_lossy(&body).into_owned() })
     }
 }
 
@@ -391,36 +328,6 @@ pub(crate) fn header_safe(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn endpoints_in_every_documented_form_parse() {
-        let e = Endpoint::parse("127.0.0.1:9001").unwrap();
-        assert_eq!((e.authority(), e.prefix()), ("127.0.0.1:9001", ""));
-        let e = Endpoint::parse("http://127.0.0.1:9000/.rt").unwrap();
-        assert_eq!((e.authority(), e.prefix()), ("127.0.0.1:9000", "/.rt"));
-        let e = Endpoint::parse("localhost:9000/.rt/").unwrap();
-        assert_eq!((e.authority(), e.prefix()), ("localhost:9000", "/.rt"));
-        let e = Endpoint::parse("HTTP://[::1]:80").unwrap();
-        assert_eq!(e.authority(), "[::1]:80");
-        assert_eq!(e.to_string(), "http://[::1]:80");
-    }
-
-    #[test]
-    fn bad_endpoints_say_what_is_wrong() {
-        for (raw, reason) in [
-            ("https://h:1", "only the http scheme"),
-            ("localhost", "the port is missing"),
-            (":9001", "the host is missing"),
-            ("h:99999", "the port must be a number"),
-            ("h:0", "the port must be a number"),
-            ("h:1/x?y", "a query or fragment"),
-            ("::1:80", "in brackets"),
-        ] {
-            let err = Endpoint::parse(raw).unwrap_err().to_string();
-            assert!(err.contains(reason), "{raw}: {err}");
-            assert!(err.contains(raw), "{raw}: the message names the value: {err}");
-        }
-    }
 
     #[test]
     fn header_values_never_fail() {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
-use lambda_stream_protocol::names;
+use lambda_stream_protocol::{env, names};
 
 /// The function's configuration, as Lambda sets it in the environment.
 ///
@@ -21,7 +21,7 @@ pub struct Config {
     /// `AWS_LAMBDA_FUNCTION_VERSION` (`$LATEST` when unset).
     pub function_version: String,
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` in MB; `None` when unset or not a number (the official
-    /// Rust runtime panics then, per the spec; this one does not).
+    /// Rust runtime panics then, docs/protocol.md §7; this one does not).
     pub memory_size_mb: Option<u32>,
     /// `AWS_LAMBDA_LOG_GROUP_NAME`.
     pub log_group_name: Option<String>,
@@ -40,12 +40,12 @@ impl Config {
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         Self {
-            runtime_api: var("AWS_LAMBDA_RUNTIME_API"),
-            function_name: var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default(),
-            function_version: var("AWS_LAMBDA_FUNCTION_VERSION").unwrap_or_else(|| "$LATEST".into()),
-            memory_size_mb: var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|v| v.parse().ok()),
-            log_group_name: var("AWS_LAMBDA_LOG_GROUP_NAME"),
-            log_stream_name: var("AWS_LAMBDA_LOG_STREAM_NAME"),
+            runtime_api: var(env::RUNTIME_API),
+            function_name: var(env::FUNCTION_NAME).unwrap_or_default(),
+            function_version: var(env::FUNCTION_VERSION).unwrap_or_else(|| "$LATEST".into()),
+            memory_size_mb: var(env::FUNCTION_MEMORY_SIZE).and_then(|v| v.parse().ok()),
+            log_group_name: var(env::LOG_GROUP_NAME),
+            log_stream_name: var(env::LOG_STREAM_NAME),
         }
     }
 }
@@ -220,6 +220,44 @@ mod tests {
         pairs[4] = ("lambda-runtime-client-context", "{oops");
         let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
         assert!(err.reason.starts_with("header lambda-runtime-client-context is not JSON"), "{}", err.reason);
+    }
+
+    #[test]
+    fn remaining_time_counts_down_to_the_deadline() {
+        let mut ctx = LambdaContext::for_tests("r");
+        ctx.deadline = SystemTime::now() + Duration::from_secs(90);
+        let left = ctx.remaining_time();
+        assert!(left > Duration::from_secs(80) && left <= Duration::from_secs(90), "{left:?}");
+        let in_a_minute = LambdaContext::for_tests("r").remaining_time();
+        assert!(in_a_minute > Duration::from_secs(50) && in_a_minute <= Duration::from_secs(60), "{in_a_minute:?}");
+    }
+
+    #[test]
+    fn empty_header_values_are_absent_for_optional_headers_and_errors_for_required_ones() {
+        let mut pairs = FULL.to_vec();
+        pairs[3] = ("lambda-runtime-trace-id", "");
+        pairs[4] = ("lambda-runtime-client-context", "");
+        pairs[5] = ("lambda-runtime-aws-tenant-id", "");
+        let ctx = parse_invocation(&headers(&pairs), &Arc::default()).unwrap();
+        assert_eq!((ctx.trace_id, ctx.client_context, ctx.tenant_id), (None, None, None));
+        pairs[2] = ("lambda-runtime-invoked-function-arn", "");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert_eq!(err.reason, "header lambda-runtime-invoked-function-arn is empty");
+        let mut pairs = FULL.to_vec();
+        pairs[0] = ("lambda-runtime-aws-request-id", "");
+        let err = parse_invocation(&headers(&pairs), &Arc::default()).unwrap_err();
+        assert_eq!(err.request_id, None, "an empty request id cannot be reported to");
+        assert!(err.reason.contains("not usable in a URL path"), "{}", err.reason);
+    }
+
+    #[test]
+    fn request_ids_keep_to_path_safe_characters() {
+        for id in ["8476a536-e9f4-11e8-9739-2dfe598c3fcd", "a_b.c:d~e", "Z9"] {
+            assert!(is_path_safe(id), "{id}");
+        }
+        for id in ["", "a/b", "a?b", "a b", "a%2F", "..\\x", "a#b"] {
+            assert!(!is_path_safe(id), "{id}");
+        }
     }
 
     #[test]

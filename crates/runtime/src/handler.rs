@@ -17,9 +17,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// # What the runtime does with the outcome
 /// - `Ok(())` after [`finish`](ResponseStreamWriter::finish): nothing more.
-/// - `Ok(())` **without finishing**: the runtime finishes the response for you. If nothing was
-///   written, that is a buffered answer holding only the status and headers (if any were set), so
-///   an empty body still delivers them.
+/// - `Ok(())` **without finishing**: the runtime **finishes** the response for you; it is not
+///   reported as an error. If nothing was written, that is a buffered answer holding only the
+///   status and headers (if any were set), so an empty body still delivers them; an open stream
+///   ends cleanly, without trailers.
 /// - `Err(e)` before any body byte was sent: `POST /error` with
 ///   `{"errorMessage","errorType","stackTrace":[]}` and the header
 ///   `Lambda-Runtime-Function-Error-Type`.

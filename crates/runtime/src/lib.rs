@@ -3,8 +3,8 @@
 //! Write AWS Lambda **response-streaming** functions in Rust. A handler gets the event, a
 //! [`ResponseStreamWriter`] and a [`LambdaContext`]; every [`write`](ResponseStreamWriter::write)
 //! becomes one HTTP chunk on the Runtime API's `POST /response`, sent at once, so the caller sees
-//! bytes while the function is still working. The wire facts come from the project's
-//! `shared/spec/streaming-protocol.md` and are encoded by [`lambda_stream_protocol`].
+//! bytes while the function is still working. The wire facts, with their sources, are in the
+//! repository's `docs/protocol.md` and are encoded by [`lambda_stream_protocol`].
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -36,7 +36,20 @@
 //!   (no timeout), the streamed or buffered `POST /response`, `POST /error` before the first body
 //!   byte, real HTTP/1.1 trailers after it, and `POST /runtime/init/error` when set-up fails.
 //! - [`run`]: the `main`-level entry point that reads the environment and serves forever.
-//! - `local` (feature `local`): local mode, the embedded emulator on 127.0.0.1:7000.
+//! - `local` (feature `local`, debug builds only): local mode, the embedded emulator on
+//!   127.0.0.1:7000.
+//!
+//! ## Layers
+//! Every module's imports point one way, down this list (nothing imports a module above it):
+//! - `local`: local mode; uses `runtime`, `handler`, `context`, `error`.
+//! - `runtime`: the loop; uses `writer`, `handler`, `client`, `context`, `endpoint`, `error`.
+//! - `handler`: what authors implement; uses `writer`, `context`.
+//! - `writer`: performs the state machine's actions through the client; uses `state`, `client`,
+//!   `error`.
+//! - `state` (the writer's rules, pure, no I/O; uses `error`) and `client` (the Runtime API over
+//!   hyper, returning only its own `ClientError`; uses `endpoint`): independent of each other.
+//! - `endpoint` (uses `error`), `context` (uses nothing of the crate).
+//! - `error`: [`Error`] and [`StreamError`]; uses nothing of the crate.
 //!
 //! ## Why it looks like this
 //! - The endpoint and the function's configuration are injected ([`RuntimeBuilder::endpoint`],
@@ -49,26 +62,43 @@
 //!   error (`/error` before the first byte, trailers after) and the loop serves the next one.
 //!
 //! ## Cargo features
-//! - `local` (on by default): [`run`] starts the embedded emulator when `AWS_LAMBDA_RUNTIME_API` is
-//!   unset, so that `cargo run` serves `127.0.0.1:7000/invoke` (and every other front end of
-//!   `lambda-stream-emulator`) as the Swift runtime's local server does. See the `local` module.
-//!   Turn it off (`default-features = false`) for the smallest Lambda binary.
+//! - `local` (on by default), **effective in debug builds only**: [`run`] starts the embedded
+//!   emulator when `AWS_LAMBDA_RUNTIME_API` is unset, so that `cargo run` serves
+//!   `127.0.0.1:7000/invoke` (and every other front end of `lambda-stream-emulator`) as the Swift
+//!   runtime's local server does. See the `local` module. As in the Swift runtime, whose local
+//!   server exists only in debug builds, a release build (`cargo build --release`, what is
+//!   deployed to Lambda) has no local mode even with the feature on: the `local` module is not
+//!   compiled, the emulator is not linked, and [`run`] without `AWS_LAMBDA_RUNTIME_API` fails with
+//!   [`Error::NoLocalMode`]. The feature still gates the emulator dependency: turn it off
+//!   (`default-features = false`) to not build the emulator at all.
 
 mod client;
 mod context;
+mod endpoint;
+mod error;
 mod handler;
-#[cfg(feature = "local")]
+#[cfg(all(feature = "local", debug_assertions))]
 pub mod local;
 mod runtime;
+mod state;
 mod writer;
 
 pub use bytes::Bytes;
-pub use client::Endpoint;
 pub use context::{Config, LambdaContext};
+pub use endpoint::Endpoint;
+pub use error::{Error, StreamError};
 pub use handler::{BoxError, FunctionError, HandlerFn, StreamingHandler, handler_fn};
 pub use lambda_stream_protocol::{ErrorDiagnostic, Prelude};
-pub use runtime::{Error, NoHandler, Runtime, RuntimeBuilder};
-pub use writer::{ResponseStreamWriter, StreamError};
+pub use runtime::{NoHandler, Runtime, RuntimeBuilder};
+pub use writer::ResponseStreamWriter;
+
+/// Why this build has no local mode, for [`Error::NoLocalMode`].
+#[cfg(not(all(feature = "local", debug_assertions)))]
+const NO_LOCAL_MODE: &str = if cfg!(feature = "local") {
+    "a debug-build feature and this is a release build"
+} else {
+    "not compiled in (the `local` feature is off)"
+};
 
 /// Runs `handler` against the Runtime API named by `AWS_LAMBDA_RUNTIME_API`, forever.
 ///
@@ -76,14 +106,23 @@ pub use writer::{ResponseStreamWriter, StreamError};
 /// returns only on a fatal Runtime API fault (Lambda then restarts the process). Libraries and
 /// tests use [`Runtime::builder`] with an explicit endpoint.
 ///
-/// Without `AWS_LAMBDA_RUNTIME_API` (outside Lambda), with the `local` feature (the default), it
-/// serves locally instead: see [`local`]. It prints one line with the `curl` command to try and
-/// stops on Ctrl-C. Without the feature, a missing variable is [`Error::NoEndpoint`].
+/// Without `AWS_LAMBDA_RUNTIME_API` (outside Lambda), in a debug build with the `local` feature
+/// (the default), it serves locally instead: see the `local` module. It prints one line with the
+/// `curl` command to try and stops on Ctrl-C. In a release build, or without the feature, a
+/// missing variable is [`Error::NoLocalMode`], whose message (also printed on stderr) says to use
+/// `cargo run` without `--release` or to set `AWS_LAMBDA_RUNTIME_API`.
 pub async fn run<H: StreamingHandler>(handler: H) -> Result<(), Error> {
     let config = Config::from_env();
-    #[cfg(feature = "local")]
     if config.runtime_api.is_none() {
+        #[cfg(all(feature = "local", debug_assertions))]
         return local::run_from_env(handler, config).await;
+        #[cfg(not(all(feature = "local", debug_assertions)))]
+        {
+            let error = Error::NoLocalMode { why: NO_LOCAL_MODE };
+            // `main` returning the error prints its Debug form; this is the line a person reads.
+            eprintln!("lambda-stream: {error}");
+            return Err(error);
+        }
     }
     Runtime::builder().config(config).handler(handler).build()?.run().await
 }

@@ -1,4 +1,5 @@
-//! Local mode (feature `local`, on by default): the function serves itself on 127.0.0.1:7000.
+//! Local mode (feature `local`, on by default, **debug builds only**): the function serves
+//! itself on 127.0.0.1:7000.
 //!
 //! Outside Lambda there is no `AWS_LAMBDA_RUNTIME_API`. Instead of failing, [`run`](crate::run)
 //! then starts the embedded emulator (`lambda-stream-emulator`) in this process and points the
@@ -15,15 +16,27 @@
 //!
 //! The runtime talks to the emulator over loopback HTTP exactly as it would to Lambda: local mode
 //! exercises the same wire code as production, not a shortcut.
+//!
+//! ## Debug builds only
+//! This module exists only when the `local` feature is on **and** the build has debug assertions
+//! (`cargo run`, `cargo test`; not `cargo build --release`), as the Swift runtime compiles its
+//! local server only in debug builds (SWIFT `LambdaRuntime.swift`, `#if LocalServerSupport`). So the
+//! `bootstrap` a release build makes for Lambda references no emulator code and the linker drops
+//! it (`ci/release-check.sh` checks the binary; docs/performance.md has the sizes). A release
+//! binary started without `AWS_LAMBDA_RUNTIME_API` fails with
+//! [`Error::NoLocalMode`], which says how to get local mode.
 
 use std::future::Future;
 use std::time::Duration;
 
 use lambda_stream_emulator::{Emulator, FunctionConfig};
 
+use lambda_stream_protocol::env;
+
 use crate::context::Config;
+use crate::error::Error;
 use crate::handler::StreamingHandler;
-use crate::runtime::{Error, Runtime};
+use crate::runtime::Runtime;
 
 /// Where local mode listens. [`LocalOptions::from_env`] reads Swift's variables; tests build one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +58,15 @@ impl Default for LocalOptions {
 }
 
 impl LocalOptions {
+    /// `HOST:PORT` to bind, an IPv6 host in brackets.
+    fn bind_address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// Swift's `LOCAL_LAMBDA_*` variables from this process's environment. Call it from `main`.
     pub fn from_env() -> Result<Self, Error> {
         Self::from_vars(|name| std::env::var(name).ok())
@@ -54,18 +76,18 @@ impl LocalOptions {
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let mut options = Self::default();
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        if let Some(host) = var("LOCAL_LAMBDA_HOST") {
+        if let Some(host) = var(env::LOCAL_HOST) {
             options.host = host;
         }
-        if let Some(port) = var("LOCAL_LAMBDA_PORT") {
+        if let Some(port) = var(env::LOCAL_PORT) {
             options.port = port.trim().parse().map_err(|_| Error::Local {
-                reason: format!("LOCAL_LAMBDA_PORT={port:?} is not a port number (0 to 65535; 0 picks a free port)"),
+                reason: format!("{}={port:?} is not a port number (0 to 65535; 0 picks a free port)", env::LOCAL_PORT),
             })?;
         }
-        if let Some(path) = var("LOCAL_LAMBDA_INVOCATION_ENDPOINT") {
+        if let Some(path) = var(env::LOCAL_INVOCATION_ENDPOINT) {
             if !path.starts_with('/') {
                 return Err(Error::Local {
-                    reason: format!("LOCAL_LAMBDA_INVOCATION_ENDPOINT={path:?} must be a path starting with '/'"),
+                    reason: format!("{}={path:?} must be a path starting with '/'", env::LOCAL_INVOCATION_ENDPOINT),
                 });
             }
             options.invoke_path = path;
@@ -88,11 +110,7 @@ impl LocalServer {
         if let Some(timeout) = options.timeout {
             function = function.timeout(timeout);
         }
-        let bind = if options.host.contains(':') && !options.host.starts_with('[') {
-            format!("[{}]:{}", options.host, options.port)
-        } else {
-            format!("{}:{}", options.host, options.port)
-        };
+        let bind = options.bind_address();
         let emulator = Emulator::builder()
             .function(function)
             .bind(bind.clone())
@@ -101,8 +119,10 @@ impl LocalServer {
             .await
             .map_err(|e| Error::Local {
                 reason: format!(
-                    "could not serve on {bind}: {e} (set LOCAL_LAMBDA_PORT to a free port, 0 for any, \
-                     or set AWS_LAMBDA_RUNTIME_API to use a running Runtime API)"
+                    "could not serve on {bind}: {e} (set {} to a free port, 0 for any, \
+                     or set {} to use a running Runtime API)",
+                    env::LOCAL_PORT,
+                    env::RUNTIME_API
                 ),
             })?;
         Ok(Self { emulator, invoke_path: options.invoke_path.clone() })
@@ -181,9 +201,9 @@ mod tests {
     fn options_follow_swift_variables_and_defaults() {
         assert_eq!(LocalOptions::from_vars(|_| None).unwrap(), LocalOptions::default());
         let vars = |name: &str| match name {
-            "LOCAL_LAMBDA_HOST" => Some("0.0.0.0".to_string()),
-            "LOCAL_LAMBDA_PORT" => Some("7001".to_string()),
-            "LOCAL_LAMBDA_INVOCATION_ENDPOINT" => Some("/run".to_string()),
+            env::LOCAL_HOST => Some("0.0.0.0".to_string()),
+            env::LOCAL_PORT => Some("7001".to_string()),
+            env::LOCAL_INVOCATION_ENDPOINT => Some("/run".to_string()),
             _ => None,
         };
         let options = LocalOptions::from_vars(vars).unwrap();
@@ -191,11 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_hosts_are_bracketed_once() {
+        let at = |host: &str| LocalOptions { host: host.into(), port: 7000, ..LocalOptions::default() };
+        assert_eq!(at("127.0.0.1").bind_address(), "127.0.0.1:7000");
+        assert_eq!(at("::1").bind_address(), "[::1]:7000");
+        assert_eq!(at("[::1]").bind_address(), "[::1]:7000");
+        assert_eq!(at("localhost").bind_address(), "localhost:7000");
+    }
+
+    #[test]
+    fn the_default_function_name_is_this_binary() {
+        let stem = std::env::current_exe().unwrap().file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(!stem.is_empty());
+        assert_eq!(executable_name(), stem);
+    }
+
+    #[test]
     fn bad_variables_say_what_to_set() {
-        let err = LocalOptions::from_vars(|n| (n == "LOCAL_LAMBDA_PORT").then(|| "seven".into())).unwrap_err();
+        let err = LocalOptions::from_vars(|n| (n == env::LOCAL_PORT).then(|| "seven".into())).unwrap_err();
         assert!(err.to_string().contains("LOCAL_LAMBDA_PORT=\"seven\" is not a port number"), "{err}");
-        let err = LocalOptions::from_vars(|n| (n == "LOCAL_LAMBDA_INVOCATION_ENDPOINT").then(|| "invoke".into()))
-            .unwrap_err();
+        let err =
+            LocalOptions::from_vars(|n| (n == env::LOCAL_INVOCATION_ENDPOINT).then(|| "invoke".into())).unwrap_err();
         assert!(err.to_string().contains("must be a path starting with '/'"), "{err}");
     }
 }

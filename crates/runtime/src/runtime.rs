@@ -1,4 +1,25 @@
 //! The Runtime API loop: fetch an invocation, run the handler, report its outcome, repeat.
+//!
+//! The builder checks the endpoint; the loop owns the client, parses each `/next` answer into a
+//! [`LambdaContext`](crate::LambdaContext), runs the handler with a fresh writer, and hands the
+//! handler's outcome to the writer (which finishes, reports or logs it). Only a failed `GET /next`
+//! or a failed set-up ends the loop; the client's errors become [`Error`]s here.
+//!
+//! ## When the Runtime API misbehaves
+//! Nothing the Runtime API sends can panic the loop; what it costs is kept as small as it can be:
+//! - A fault while answering an invocation (`/response` or `/error` refused with 413 or 500, the
+//!   connection reset mid-body, a slow reader) costs that invocation: the writer returns the fault
+//!   to the handler, the loop logs it, and serves the next invocation.
+//! - A `/next` answer whose headers cannot be read (request id missing or unusable, headers not
+//!   text, a bad deadline) costs that invocation: it is reported to `/error` when its request id
+//!   is usable, skipped otherwise, and the loop goes on.
+//! - A broken `/next` answer (no connection, the connection closed before or during the answer, a
+//!   head that is not HTTP or too large, a truncated event) is logged and `/next` is asked again;
+//!   after [`MAX_BROKEN_NEXT`] in a row the Runtime API is taken as gone and [`Runtime::run`]
+//!   returns [`Error::RuntimeApi`].
+//! - An error status on `/next` ends the loop with [`Error::UnexpectedStatus`] at once: the
+//!   Runtime API answers `/next` with an error only in a non-recoverable state, where the runtime
+//!   should exit promptly (RT-API, "Next invocation": 403, 500) and Lambda starts a new process.
 
 use std::future::{Future, pending};
 use std::panic::AssertUnwindSafe;
@@ -9,76 +30,25 @@ use futures_util::FutureExt as _;
 use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::{ErrorDiagnostic, paths};
 
-use crate::client::{Endpoint, ExchangeError, NextInvocation, RuntimeApiClient};
+use crate::client::{ClientError, NextInvocation, RuntimeApiClient};
 use crate::context::{Config, parse_invocation};
+use crate::endpoint::Endpoint;
+use crate::error::Error;
 use crate::handler::{BoxError, StreamingHandler, diagnostic_for_error, diagnostic_for_panic, panic_message};
-use crate::writer::{FailOutcome, ResponseStreamWriter};
+use crate::writer::{ResponseStreamWriter, report_error};
 
-/// Why the runtime could not start or had to stop. Writer errors are [`StreamError`](crate::StreamError).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Neither [`RuntimeBuilder::endpoint`] nor the configuration's `runtime_api` was given.
-    #[error(
-        "no Runtime API endpoint: AWS_LAMBDA_RUNTIME_API is not set (outside Lambda, pass one with Runtime::builder().endpoint(\"127.0.0.1:9001\"))"
-    )]
-    NoEndpoint,
-    /// The endpoint is not in an accepted form.
-    #[error(
-        "invalid Runtime API endpoint {endpoint:?}: {reason} (expected host:port, host:port/prefix or http://host:port[/prefix])"
-    )]
-    InvalidEndpoint {
-        /// The value given.
-        endpoint: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The Runtime API could not be reached, or broke off, on a request the loop cannot do without.
-    #[error("{request} failed: {reason}")]
-    RuntimeApi {
-        /// The request, e.g. `GET /next`.
-        request: &'static str,
-        /// What failed.
-        reason: String,
-    },
-    /// The Runtime API answered a request the loop needs with an error status.
-    #[error("{request} was answered with status {status}: {body}")]
-    UnexpectedStatus {
-        /// The request, e.g. `GET /next`.
-        request: &'static str,
-        /// The HTTP status.
-        status: u16,
-        /// The answer's body, as text.
-        body: String,
-    },
-    /// Local mode (no `AWS_LAMBDA_RUNTIME_API`) could not start its embedded emulator.
-    #[error("local mode could not start: {reason}")]
-    Local {
-        /// What failed, and what to set instead.
-        reason: String,
-    },
-    /// The handler's set-up failed; it was reported to `/runtime/init/error`.
-    #[error("the handler's set-up failed ({error_type}): {message}")]
-    Init {
-        /// The reported error type.
-        error_type: String,
-        /// The reported message.
-        message: String,
-    },
-}
-
-impl Error {
-    pub(crate) fn from_exchange(request: &'static str, e: ExchangeError) -> Self {
-        match e {
-            ExchangeError::Transport(reason) => Self::RuntimeApi { request, reason },
-            ExchangeError::Status { status, body } => Self::UnexpectedStatus { request, status: status.as_u16(), body },
-        }
-    }
-
-    pub(crate) fn from_http(e: http::Error) -> Self {
-        Self::RuntimeApi { request: "building a request", reason: e.to_string() }
+/// A client error on a request the loop cannot do without: fatal, `run` returns it.
+fn api_error(request: &'static str, e: ClientError) -> Error {
+    match e {
+        ClientError::Transport(reason) => Error::RuntimeApi { request, reason },
+        ClientError::Status { status, body } => Error::UnexpectedStatus { request, status, body },
     }
 }
+
+/// Broken `/next` answers in a row after which the Runtime API is taken as gone (see the module
+/// documentation): enough to ride out one bad answer, few enough that a dead endpoint ends the
+/// process at once instead of spinning.
+const MAX_BROKEN_NEXT: u32 = 3;
 
 /// The type parameter of a [`RuntimeBuilder`] that has no handler yet.
 #[derive(Debug, Clone, Copy, Default)]
@@ -198,7 +168,8 @@ impl<H: StreamingHandler> Runtime<H> {
         self.client.endpoint()
     }
 
-    /// Serves invocations until the Runtime API fails (a fatal fault: Lambda restarts the process).
+    /// Serves invocations until the Runtime API fails (a fatal fault: Lambda restarts the process):
+    /// an error status on `GET /next`, or three broken answers in a row (see the module docs).
     pub async fn run(self) -> Result<(), Error> {
         self.serve_loop(None, pending()).await
     }
@@ -209,8 +180,9 @@ impl<H: StreamingHandler> Runtime<H> {
         self.serve_loop(None, shutdown).await
     }
 
-    /// Serves exactly `invocations` answers of `GET /next` (including ones that could not be
-    /// parsed), then returns. For tests and tools.
+    /// Serves exactly `invocations` answers of `GET /next` that carried an invocation (including
+    /// ones whose headers could not be parsed; not the broken answers asked again), then returns.
+    /// For tests and tools.
     pub async fn serve(self, invocations: usize) -> Result<(), Error> {
         self.serve_loop(Some(invocations), pending()).await
     }
@@ -224,6 +196,7 @@ impl<H: StreamingHandler> Runtime<H> {
         tracing::info!(endpoint = %client.endpoint(), "serving invocations");
         let mut shutdown = std::pin::pin!(shutdown);
         let mut served = 0_usize;
+        let mut broken_in_a_row = 0_u32;
         while limit.is_none_or(|limit| served < limit) {
             let next = tokio::select! {
                 biased;
@@ -231,10 +204,23 @@ impl<H: StreamingHandler> Runtime<H> {
                     tracing::info!(served, "shutting down");
                     return Ok(());
                 }
-                next = client.next() => next?,
+                next = client.next() => next,
             };
-            served += 1;
-            invoke(&client, &config, &handler, next).await;
+            match next {
+                Ok(next) => {
+                    broken_in_a_row = 0;
+                    served += 1;
+                    invoke(&client, &config, &handler, next).await;
+                }
+                Err(e @ ClientError::Status { .. }) => return Err(api_error("GET /next", e)),
+                Err(e @ ClientError::Transport(_)) => {
+                    broken_in_a_row += 1;
+                    if broken_in_a_row >= MAX_BROKEN_NEXT {
+                        return Err(api_error("GET /next", e));
+                    }
+                    tracing::error!(error = %e, broken_in_a_row, "GET /next got no readable answer; asking again");
+                }
+            }
         }
         Ok(())
     }
@@ -262,7 +248,7 @@ async fn init_handler<H>(
     };
     tracing::error!(error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler set-up failed");
     if let Err(e) = client.post_error(paths::INIT_ERROR, &diagnostic).await {
-        tracing::error!(error = ?e, "could not report the set-up failure to /runtime/init/error");
+        tracing::error!(error = %e, "could not report the set-up failure to /runtime/init/error");
     }
     Err(Error::Init { error_type: diagnostic.error_type, message: diagnostic.error_message })
 }
@@ -297,8 +283,10 @@ async fn invoke<H: StreamingHandler>(
     let outcome = AssertUnwindSafe(handler.handle(next.event, &mut writer, context)).catch_unwind().await;
     let diagnostic = match outcome {
         Ok(Ok(())) => {
+            // Returned without finishing: the writer finishes the response (never an error). A
+            // Runtime API fault the handler was told about and let pass is logged here.
             if let Err(e) = writer.complete().await {
-                tracing::error!(%request_id, error = %e, "the response could not be completed");
+                tracing::error!(%request_id, error = %e, "the response did not reach Lambda");
             }
             return;
         }
@@ -306,13 +294,5 @@ async fn invoke<H: StreamingHandler>(
         Err(panic) => diagnostic_for_panic(&*panic),
     };
     tracing::error!(%request_id, error_type = %diagnostic.error_type, error = %diagnostic.error_message, "handler failed");
-    if let FailOutcome::NotStarted(diagnostic) = writer.fail(diagnostic).await {
-        report_error(client, &request_id, &diagnostic).await;
-    }
-}
-
-async fn report_error(client: &RuntimeApiClient, request_id: &str, diagnostic: &ErrorDiagnostic) {
-    if let Err(e) = client.post_error(&paths::error(request_id), diagnostic).await {
-        tracing::error!(%request_id, error = ?e, "could not report the error to /error");
-    }
+    writer.fail(diagnostic).await;
 }

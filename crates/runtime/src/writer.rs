@@ -1,80 +1,40 @@
-//! The response writer and its state rules.
+//! The response writer: the public face of one response. It asks the pure state machine
+//! ([`crate::state`]) what each call means and performs the answer through the Runtime API client
+//! ([`crate::client`]), turning the client's errors into [`StreamError`]s and telling the machine
+//! about them. It holds no rule of its own: the rules, and their property tests, live in `state`.
 //!
-//! The rules come from the Swift runtime (SWIFT `LambdaRuntimeClient.swift`, `LambdaHandlers.swift`)
-//! with its crashes turned into typed errors, and the buffered first-call `finish` it does; the
-//! state lives in one private enum, [`State`], whose doc comment draws the diagram.
+//! The rules come from the Swift runtime (SWIFT `LambdaRuntimeClient.swift`, `LambdaHandlers.swift`,
+//! docs/protocol.md §4) with its crashes turned into typed errors, and the buffered first-call
+//! `finish` it does.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use http_body::Frame;
-use lambda_stream_protocol::limits::MAX_BUFFERED_RESPONSE_BYTES;
-use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names, prelude};
+use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names, paths};
 
-use crate::client::{RuntimeApiClient, StreamingExchange};
+use crate::client::{ClientError, RuntimeApiClient, StreamingExchange, header_safe};
+use crate::error::StreamError;
+use crate::state::{Action, Open, Unreported, WriterState};
 
-/// Why a writer operation failed.
+/// The response of one invocation.
 ///
-/// Two kinds, kept apart as quinn keeps `WriteError`/`FinishError` apart from connection loss:
-/// **misuse** (the handler broke a rule; retrying the same call can never work, see
-/// [`is_misuse`](Self::is_misuse)) and **Runtime API faults** (the peer went away or refused the
-/// response; the invocation is lost, and the writer keeps returning the same fault).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StreamError {
-    /// `finish` or `write_and_finish` after the response was finished (SWIFT
-    /// `finishAfterFinishHasBeenSent`).
-    #[error("the response is already finished: finish() or write_and_finish() may be called only once")]
-    FinishAfterFinish,
-    /// `write` after the response was finished (SWIFT `writeAfterFinishHasBeenSent`).
-    #[error("cannot write after the response is finished: write every chunk before calling finish()")]
-    WriteAfterFinish,
-    /// `write_status_and_headers` after a body write: the status line is already on its way.
-    #[error(
-        "cannot set status and headers after body bytes were written: call write_status_and_headers() before the first write()"
-    )]
-    HeadersAfterBody,
-    /// `write_status_and_headers` a second time.
-    #[error("status and headers were already set: call write_status_and_headers() at most once per response")]
-    HeadersTwice,
-    /// `write_status_and_headers` after the response was finished.
-    #[error("cannot set status and headers after the response is finished: set them before finish()")]
-    HeadersAfterFinish,
-    /// `set_content_type` after the response started or finished.
-    #[error(
-        "cannot set the content type after the response started: call set_content_type() before the first write() or finish()"
-    )]
-    ContentTypeAfterStart,
-    /// `set_content_type` with a value an HTTP header cannot carry.
-    #[error("content type {value:?} is not a valid HTTP header value (visible ASCII only)")]
-    InvalidContentType {
-        /// The rejected value.
-        value: String,
-    },
-    /// The connection to the Runtime API failed or broke; the response did not (fully) arrive.
-    #[error("the Runtime API connection was lost, the response did not reach Lambda: {reason}")]
-    Disconnected {
-        /// What failed, naming the request and the endpoint.
-        reason: String,
-    },
-    /// The Runtime API answered the response with an error status (e.g. 400 for a bad mode, 413
-    /// for a response over the limit).
-    #[error("the Runtime API rejected the response with status {status}: {body}")]
-    Rejected {
-        /// The HTTP status.
-        status: u16,
-        /// The answer's body, as text.
-        body: String,
-    },
-}
-
-impl StreamError {
-    /// Whether the handler broke a writer rule (as opposed to a Runtime API fault).
-    pub fn is_misuse(&self) -> bool {
-        !matches!(self, Self::Disconnected { .. } | Self::Rejected { .. })
-    }
-}
-
-/// The state of one response.
+/// Each [`write`](Self::write) goes out as one HTTP chunk at once; `write().await` waits while the
+/// Runtime API reads slowly (a bounded channel of two frames plus hyper's 64 KiB buffer), so
+/// memory does not grow with the response.
+///
+/// - [`write_status_and_headers`](Self::write_status_and_headers) sets an HTTP-integration prelude
+///   (status, headers, cookies) for function URLs. It is held until the first `write` or `finish`
+///   and then sent ahead of the body as two chunks of its own (the JSON, then the delimiter); to
+///   get the status to the caller before the first real chunk, write an empty chunk
+///   (`writer.write(Bytes::new())`), which sends the head and nothing else.
+/// - [`finish`](Self::finish) or [`write_and_finish`](Self::write_and_finish) as the first body
+///   call sends one buffered `POST /response` with a `Content-Length` when the total is at most
+///   6 MB, and streams otherwise.
+/// - The `Content-Type` is `application/vnd.awslambda.http-integration-response` when a prelude
+///   was set (an author's [`set_content_type`](Self::set_content_type) then goes into the prelude's
+///   headers, unless it has its own), else the author's, else `application/octet-stream`.
+///
+/// # States
 ///
 /// ```text
 ///                 write_status_and_headers
@@ -93,102 +53,70 @@ impl StreamError {
 ///   any state ── Runtime API fault ──▶ Failed   (every later call returns that fault)
 /// ```
 ///
-/// Every other call is misuse and leaves the state as it was:
-/// `write_status_and_headers` in HeadersSet ([`StreamError::HeadersTwice`]), in Streaming
-/// ([`StreamError::HeadersAfterBody`]), in Finished ([`StreamError::HeadersAfterFinish`]); `write` in
-/// Finished ([`StreamError::WriteAfterFinish`]); `finish`/`write_and_finish` in Finished
-/// ([`StreamError::FinishAfterFinish`]); `set_content_type` in Streaming or Finished
-/// ([`StreamError::ContentTypeAfterStart`]).
-enum State {
-    /// Nothing set, nothing sent.
-    Idle,
-    /// Status and headers set and held, so that a following `finish` can still go buffered.
-    HeadersSet(Prelude),
-    /// The streamed `POST /response` is open; its head and the prelude (if any) are sent.
-    Streaming(StreamingExchange),
-    /// The response ended and Lambda accepted it.
-    Finished,
-    /// The Runtime API failed us; the response is lost.
-    Failed(StreamError),
-}
-
-/// What the runtime should do after the handler failed (see [`ResponseStreamWriter::fail`]).
-pub(crate) enum FailOutcome {
-    /// No byte was sent: report through `POST /error`.
-    NotStarted(ErrorDiagnostic),
-    /// Reported through trailers, or nothing more can be done (already finished, or broken).
-    Done,
-}
-
-/// The response of one invocation.
+/// In Idle every call is allowed. In the other states a call the table does not mark "ok" is
+/// misuse: it returns its own [`StreamError`] variant, sends nothing and leaves the state as it was.
 ///
-/// Each [`write`](Self::write) goes out as one HTTP chunk at once; `write().await` waits while the
-/// Runtime API reads slowly (a bounded channel of two frames plus hyper's 64 KiB buffer), so
-/// memory does not grow with the response.
+/// | call                        | HeadersSet     | Streaming               | Finished                 |
+/// |-----------------------------|----------------|-------------------------|--------------------------|
+/// | `write_status_and_headers`  | `HeadersTwice` | `HeadersAfterBody`      | `HeadersAfterFinish`     |
+/// | `write`                     | ok             | ok                      | `WriteAfterFinish`       |
+/// | `finish`/`write_and_finish` | ok             | ok                      | `FinishAfterFinish`      |
+/// | `set_content_type`          | ok             | `ContentTypeAfterStart` | `ContentTypeAfterStart`  |
 ///
-/// - [`write_status_and_headers`](Self::write_status_and_headers) sets an HTTP-integration prelude
-///   (status, headers, cookies) for function URLs. It is held until the first `write` or `finish`
-///   and then sent ahead of the body as two chunks of its own (the JSON, then the delimiter); to get the status to the caller before
-///   the first real chunk, write an empty chunk (`writer.write(Bytes::new())`), which sends the head
-///   and nothing else.
-/// - [`finish`](Self::finish) or [`write_and_finish`](Self::write_and_finish) as the first body
-///   call sends one buffered `POST /response` with a `Content-Length` when the total is at most
-///   6 MB, and streams otherwise.
-/// - The `Content-Type` is `application/vnd.awslambda.http-integration-response` when a prelude
-///   was set (an author's [`set_content_type`](Self::set_content_type) then goes into the prelude's
-///   headers, unless it has its own), else the author's, else `application/octet-stream`.
+/// In Failed every call returns the fault ([`StreamError::Disconnected`] or
+/// [`StreamError::Rejected`]), which [`StreamError::is_misuse`] tells apart from misuse.
+///
+/// # When the handler ends
+///
+/// - It returns `Ok(())` **without finishing**: the runtime **finishes** the response (it is never
+///   reported as an error). From Idle or HeadersSet that is a buffered answer holding only the
+///   status and headers, if any were set (so an empty body still delivers them); from Streaming
+///   the chunked body ends cleanly, without trailers. Then the runtime serves the next invocation.
+/// - It fails (returns `Err` or panics) before any body byte was sent (Idle, HeadersSet): the held
+///   status and headers are dropped and the error goes to `POST /error`. After the stream opened
+///   (Streaming): the stream ends with the error trailers, the bytes already sent stay sent. After
+///   Finished or Failed: the error is logged, the response stands as it was.
+///
+/// See [`StreamingHandler`](crate::StreamingHandler) for the error documents.
 pub struct ResponseStreamWriter {
-    state: State,
-    content_type: Option<String>,
+    state: WriterState,
+    /// The streamed `POST /response`, while it is open.
+    stream: Option<StreamingExchange>,
     client: RuntimeApiClient,
     request_id: String,
 }
 
 impl std::fmt::Debug for ResponseStreamWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.state {
-            State::Idle => "Idle",
-            State::HeadersSet(_) => "HeadersSet",
-            State::Streaming(_) => "Streaming",
-            State::Finished => "Finished",
-            State::Failed(_) => "Failed",
-        };
-        f.debug_struct("ResponseStreamWriter").field("request_id", &self.request_id).field("state", &state).finish()
+        f.debug_struct("ResponseStreamWriter")
+            .field("request_id", &self.request_id)
+            .field("state", &self.state.phase_name())
+            .finish()
+    }
+}
+
+/// A client error seen while performing the writer's response: a lost connection or a refusal.
+fn stream_error(e: ClientError) -> StreamError {
+    match e {
+        ClientError::Transport(reason) => StreamError::Disconnected { reason },
+        ClientError::Status { status, body } => StreamError::Rejected { status, body },
     }
 }
 
 impl ResponseStreamWriter {
     pub(crate) fn new(client: RuntimeApiClient, request_id: String) -> Self {
-        Self { state: State::Idle, content_type: None, client, request_id }
+        Self { state: WriterState::new(), stream: None, client, request_id }
     }
 
     /// Sets the response's `Content-Type`; only before the first `write` or `finish`.
     pub fn set_content_type(&mut self, content_type: impl Into<String>) -> Result<(), StreamError> {
-        match &self.state {
-            State::Idle | State::HeadersSet(_) => {}
-            State::Streaming(_) | State::Finished => return Err(StreamError::ContentTypeAfterStart),
-            State::Failed(e) => return Err(e.clone()),
-        }
-        let value = content_type.into();
-        if HeaderValue::from_str(&value).is_err() {
-            return Err(StreamError::InvalidContentType { value });
-        }
-        self.content_type = Some(value);
-        Ok(())
+        self.state.set_content_type(content_type.into())
     }
 
     /// Sets the HTTP status, headers and cookies callers of a function URL get (the prelude).
     pub async fn write_status_and_headers(&mut self, head: Prelude) -> Result<(), StreamError> {
-        match &self.state {
-            State::Idle => {
-                self.state = State::HeadersSet(head);
-                Ok(())
-            }
-            State::HeadersSet(_) => Err(StreamError::HeadersTwice),
-            State::Streaming(_) => Err(StreamError::HeadersAfterBody),
-            State::Finished => Err(StreamError::HeadersAfterFinish),
-            State::Failed(e) => Err(e.clone()),
-        }
+        let action = self.state.status_and_headers(head)?;
+        self.perform(action).await
     }
 
     /// Sends `chunk` as one HTTP chunk, at once; waits while the Runtime API is slow to read.
@@ -198,123 +126,126 @@ impl ResponseStreamWriter {
     /// afterwards surfaces on a later call, and [`finish`](Self::finish), which waits for Lambda's
     /// answer, reports it at the latest.
     pub async fn write(&mut self, chunk: impl Into<Bytes>) -> Result<(), StreamError> {
-        match &self.state {
-            State::Finished => return Err(StreamError::WriteAfterFinish),
-            State::Failed(e) => return Err(e.clone()),
-            State::Idle | State::HeadersSet(_) => self.start_streaming().await?,
-            State::Streaming(_) => {}
-        }
-        self.send(chunk.into()).await
+        let action = self.state.write(chunk.into())?;
+        self.perform(action).await
     }
 
     /// Ends the response. As the first body call it sends a buffered answer (the prelude, if set,
     /// and nothing else); after writes it ends the chunked body. Waits for Lambda's answer.
     pub async fn finish(&mut self) -> Result<(), StreamError> {
-        match &self.state {
-            State::Finished => Err(StreamError::FinishAfterFinish),
-            State::Failed(e) => Err(e.clone()),
-            State::Idle | State::HeadersSet(_) => self.send_buffered(Bytes::new()).await,
-            State::Streaming(_) => self.end_stream(None).await,
-        }
+        let action = self.state.finish()?;
+        self.perform(action).await
     }
 
     /// Writes `chunk` and ends the response. As the first body call it sends one buffered answer
     /// when the prelude and `chunk` add up to at most 6 MB, and streams them otherwise.
     pub async fn write_and_finish(&mut self, chunk: impl Into<Bytes>) -> Result<(), StreamError> {
-        let chunk = chunk.into();
-        match &self.state {
-            State::Finished => Err(StreamError::FinishAfterFinish),
-            State::Failed(e) => Err(e.clone()),
-            State::Idle | State::HeadersSet(_) => {
-                let prelude_len = match &self.state {
-                    State::HeadersSet(p) => self.prelude_bytes(p).len(),
-                    _ => 0,
-                };
-                if (prelude_len + chunk.len()) as u64 <= MAX_BUFFERED_RESPONSE_BYTES {
-                    self.send_buffered(chunk).await
-                } else {
-                    self.start_streaming().await?;
-                    self.send(chunk).await?;
-                    self.end_stream(None).await
+        let action = self.state.write_and_finish(chunk.into())?;
+        self.perform(action).await
+    }
+
+    /// After the handler returned `Ok`: finishes what it left open (see the type's documentation).
+    /// Returns the Runtime API fault that lost the response, if one did (even one the handler was
+    /// told about and let pass), so that the runtime logs it.
+    pub(crate) async fn complete(&mut self) -> Result<(), StreamError> {
+        let action = self.state.returned();
+        self.perform(action).await?;
+        self.state.fault_seen().map_or(Ok(()), |fault| Err(fault.clone()))
+    }
+
+    /// After the handler failed: `/error`, trailers, or a log line (see the type's documentation).
+    pub(crate) async fn fail(&mut self, diagnostic: ErrorDiagnostic) {
+        let action = self.state.handler_failed(diagnostic);
+        // Performing a failure's action reports its own problems; it has nothing to return.
+        let _ = self.perform(action).await;
+    }
+
+    /// Carries out one action of the state machine.
+    async fn perform(&mut self, action: Action) -> Result<(), StreamError> {
+        match action {
+            Action::Nothing => Ok(()),
+            Action::Stream { open, chunk, end } => {
+                if let Some(open) = open {
+                    self.open(open).await?;
                 }
+                if let Some(chunk) = chunk {
+                    self.send(chunk).await?;
+                }
+                if end {
+                    self.end(None).await?;
+                }
+                Ok(())
             }
-            State::Streaming(_) => {
-                self.send(chunk).await?;
-                self.end_stream(None).await
+            Action::Buffered { content_type, body } => {
+                let result = self.client.post_buffered(&self.request_id, &content_type, body).await;
+                result.map_err(|e| self.fault(stream_error(e)))
+            }
+            Action::EndWithTrailers(diagnostic) => {
+                if let Err(e) = self.end(Some(error_trailers(&diagnostic))).await {
+                    tracing::error!(request_id = %self.request_id, error = %e, "could not deliver the error trailers");
+                }
+                Ok(())
+            }
+            Action::ReportError(diagnostic) => {
+                report_error(&self.client, &self.request_id, &diagnostic).await;
+                Ok(())
+            }
+            Action::Log(diagnostic, Unreported::Finished) => {
+                tracing::error!(
+                    request_id = %self.request_id,
+                    error_type = %diagnostic.error_type,
+                    error = %diagnostic.error_message,
+                    "the handler failed after finishing its response; the response stands"
+                );
+                Ok(())
+            }
+            Action::Log(diagnostic, Unreported::Fault(fault)) => {
+                tracing::error!(
+                    request_id = %self.request_id,
+                    error_type = %diagnostic.error_type,
+                    error = %diagnostic.error_message,
+                    transport = %fault,
+                    "the handler failed after the Runtime API connection was lost"
+                );
+                Ok(())
             }
         }
     }
 
-    /// The content type of the request head.
-    fn wire_content_type(&self, with_prelude: bool) -> String {
-        if with_prelude {
-            names::HTTP_INTEGRATION_CONTENT_TYPE.to_owned()
-        } else {
-            self.content_type.clone().unwrap_or_else(|| names::DEFAULT_STREAM_CONTENT_TYPE.to_owned())
-        }
+    /// The Runtime API failed the response: the machine keeps the fault, the caller gets it.
+    fn fault(&mut self, fault: StreamError) -> StreamError {
+        self.state.fault(fault.clone());
+        fault
     }
 
-    /// The prelude as sent: the author's content type moves into it when it names none.
-    fn prelude_bytes(&self, prelude: &Prelude) -> Bytes {
-        match &self.content_type {
-            Some(ct) if !has_header(prelude, "content-type") => {
-                prelude.clone().header("content-type", ct.as_str()).encode()
-            }
-            _ => prelude.encode(),
+    /// Opens the streamed request and queues the prelude's two chunks.
+    async fn open(&mut self, open: Open) -> Result<(), StreamError> {
+        let exchange =
+            self.client.start_stream(&self.request_id, &open.content_type).map_err(|e| self.fault(stream_error(e)))?;
+        self.stream = Some(exchange);
+        for chunk in open.prelude.into_iter().flatten() {
+            self.send(chunk).await?;
         }
+        Ok(())
     }
 
-    /// Idle/HeadersSet → Streaming: opens the streamed request and queues the prelude chunk.
-    async fn start_streaming(&mut self) -> Result<(), StreamError> {
-        let prelude = match &self.state {
-            State::HeadersSet(p) => Some(self.prelude_bytes(p)),
-            _ => None,
-        };
-        let content_type = self.wire_content_type(prelude.is_some());
-        match self.client.start_stream(&self.request_id, &content_type) {
-            Ok(exchange) => self.state = State::Streaming(exchange),
-            Err(e) => {
-                self.state = State::Failed(e.clone());
-                return Err(e);
-            }
-        }
-        match prelude {
-            // The JSON and its eight-NUL delimiter go as two chunks, as NODE
-            // (`src/HttpResponseStream.js`) and RUST (`lambda-runtime/src/requests.rs`) write them.
-            // Lambda does not care where chunks split, but cargo-lambda's emulator reads the first
-            // chunk as the JSON and the second as the delimiter, and fails the call otherwise.
-            Some(bytes) => {
-                let json_len = bytes.len() - prelude::DELIMITER.len();
-                self.send(bytes.slice(..json_len)).await?;
-                self.send(bytes.slice(json_len..)).await
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Queues one data frame; waits for room in the channel. Empty chunks are not queued: an empty
-    /// chunk in chunked encoding would read as the end of the body.
+    /// Queues one data frame; waits for room in the channel.
     async fn send(&mut self, chunk: Bytes) -> Result<(), StreamError> {
-        let State::Streaming(exchange) = &self.state else {
-            // Callers reach here only in Streaming; anything else is reported, never a panic.
+        let Some(stream) = &self.stream else {
+            // The machine sends only on an open stream; anything else is reported, never a panic.
             return Err(StreamError::Disconnected { reason: "internal: no response stream is open".into() });
         };
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        if exchange.frames.send(Frame::data(chunk)).await.is_err() {
+        if stream.frames.send(Frame::data(chunk)).await.is_err() {
             return Err(self.broken().await);
         }
         Ok(())
     }
 
-    /// Streaming → Finished (or Failed): ends the body, with `trailers` if given, and waits for the
-    /// Runtime API's answer.
-    async fn end_stream(&mut self, trailers: Option<HeaderMap>) -> Result<(), StreamError> {
-        let State::Streaming(exchange) = std::mem::replace(&mut self.state, State::Finished) else {
+    /// Ends the body, with `trailers` if given, and waits for the Runtime API's answer.
+    async fn end(&mut self, trailers: Option<HeaderMap>) -> Result<(), StreamError> {
+        let Some(StreamingExchange { frames, exchange }) = self.stream.take() else {
             return Err(StreamError::Disconnected { reason: "internal: no response stream is open".into() });
         };
-        let StreamingExchange { frames, exchange } = exchange;
         if let Some(trailers) = trailers
             && frames.send(Frame::trailers(trailers)).await.is_err()
         {
@@ -324,106 +255,43 @@ impl ResponseStreamWriter {
         drop(frames);
         let result = match exchange.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StreamError::from(e)),
+            Ok(Err(e)) => Err(stream_error(e)),
             Err(join) => Err(StreamError::Disconnected { reason: format!("the response task ended: {join}") }),
         };
-        self.settle(result)
+        result.map_err(|e| self.fault(e))
     }
 
     /// The body channel closed under us: the exchange ended early. Collects its reason.
     async fn broken(&mut self) -> StreamError {
-        let State::Streaming(exchange) = std::mem::replace(&mut self.state, State::Finished) else {
-            return StreamError::Disconnected { reason: "internal: no response stream is open".into() };
+        let error = match self.stream.take() {
+            Some(stream) => match stream.exchange.await {
+                Ok(Err(e)) => stream_error(e),
+                Ok(Ok(())) => StreamError::Disconnected {
+                    reason: "the Runtime API answered before the response body ended".into(),
+                },
+                Err(join) => StreamError::Disconnected { reason: format!("the response task ended: {join}") },
+            },
+            None => StreamError::Disconnected { reason: "internal: no response stream is open".into() },
         };
-        let error = match exchange.exchange.await {
-            Ok(Err(e)) => StreamError::from(e),
-            Ok(Ok(())) => {
-                StreamError::Disconnected { reason: "the Runtime API answered before the response body ended".into() }
-            }
-            Err(join) => StreamError::Disconnected { reason: format!("the response task ended: {join}") },
-        };
-        self.state = State::Failed(error.clone());
-        error
-    }
-
-    /// Idle/HeadersSet → Finished (or Failed): one buffered `POST /response` of prelude + `body`.
-    async fn send_buffered(&mut self, body: Bytes) -> Result<(), StreamError> {
-        let prelude = match std::mem::replace(&mut self.state, State::Finished) {
-            State::HeadersSet(p) => Some(self.prelude_bytes(&p)),
-            _ => None,
-        };
-        let content_type = self.wire_content_type(prelude.is_some());
-        let body = match prelude {
-            Some(p) if body.is_empty() => p,
-            Some(p) => [p, body].concat().into(),
-            None => body,
-        };
-        let result = self.client.post_buffered(&self.request_id, &content_type, body).await.map_err(StreamError::from);
-        self.settle(result)
-    }
-
-    fn settle(&mut self, result: Result<(), StreamError>) -> Result<(), StreamError> {
-        match &result {
-            Ok(()) => self.state = State::Finished,
-            Err(e) => self.state = State::Failed(e.clone()),
-        }
-        result
-    }
-
-    /// After the handler returned `Ok`: finishes what it left open.
-    pub(crate) async fn complete(&mut self) -> Result<(), StreamError> {
-        match &self.state {
-            State::Finished | State::Failed(_) => Ok(()),
-            State::Idle | State::HeadersSet(_) | State::Streaming(_) => self.finish().await,
-        }
-    }
-
-    /// After the handler failed: trailers when the stream is open, else tells the runtime to POST
-    /// `/error` (nothing was sent) or that nothing more can be done.
-    pub(crate) async fn fail(&mut self, diagnostic: ErrorDiagnostic) -> FailOutcome {
-        match &self.state {
-            State::Idle | State::HeadersSet(_) => {
-                // The response now belongs to `/error`; the writer is done with it.
-                self.state = State::Finished;
-                FailOutcome::NotStarted(diagnostic)
-            }
-            State::Streaming(_) => {
-                let (error_type, error_body) = diagnostic.to_trailers();
-                let mut trailers = HeaderMap::new();
-                let values = HeaderValue::from_str(&crate::client::header_safe(&error_type))
-                    .ok()
-                    .zip(HeaderValue::from_str(&error_body).ok());
-                if let Some((ty, body)) = values {
-                    trailers.insert(names::FUNCTION_ERROR_TYPE, ty);
-                    trailers.insert(names::FUNCTION_ERROR_BODY, body);
-                }
-                if let Err(e) = self.end_stream(Some(trailers)).await {
-                    tracing::error!(request_id = %self.request_id, error = %e, "could not deliver the error trailers");
-                }
-                FailOutcome::Done
-            }
-            State::Finished => {
-                tracing::error!(
-                    request_id = %self.request_id,
-                    error_type = %diagnostic.error_type,
-                    error = %diagnostic.error_message,
-                    "the handler failed after finishing its response; the response stands"
-                );
-                FailOutcome::Done
-            }
-            State::Failed(e) => {
-                tracing::error!(
-                    request_id = %self.request_id,
-                    error = %diagnostic.error_message,
-                    transport = %e,
-                    "the handler failed after the Runtime API connection was lost"
-                );
-                FailOutcome::Done
-            }
-        }
+        self.fault(error)
     }
 }
 
-fn has_header(prelude: &Prelude, name: &str) -> bool {
-    prelude.headers.keys().chain(prelude.multi_value_headers.keys()).any(|k| k.eq_ignore_ascii_case(name))
+/// The error trailers (RT-CUSTOM): the type, and the standard base64 of the error document.
+fn error_trailers(diagnostic: &ErrorDiagnostic) -> HeaderMap {
+    let (error_type, error_body) = diagnostic.to_trailers();
+    let mut trailers = HeaderMap::new();
+    let values = HeaderValue::from_str(&header_safe(&error_type)).ok().zip(HeaderValue::from_str(&error_body).ok());
+    if let Some((ty, body)) = values {
+        trailers.insert(names::FUNCTION_ERROR_TYPE, ty);
+        trailers.insert(names::FUNCTION_ERROR_BODY, body);
+    }
+    trailers
+}
+
+/// `POST /invocation/{id}/error`; a failure to report is logged (nothing else can be done).
+pub(crate) async fn report_error(client: &RuntimeApiClient, request_id: &str, diagnostic: &ErrorDiagnostic) {
+    if let Err(e) = client.post_error(&paths::error(request_id), diagnostic).await {
+        tracing::error!(%request_id, error = %e, "could not report the error to /error");
+    }
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lambda_stream::{
-    BoxError, Bytes, Error, ErrorDiagnostic, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn,
+    BoxError, Bytes, Error, ErrorDiagnostic, FunctionError, LambdaContext, Prelude, ResponseStreamWriter, Runtime,
+    handler_fn,
 };
 use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::{env, names};
@@ -166,6 +167,26 @@ async fn a_failed_set_up_posts_to_init_error_and_stops() {
     assert_eq!(peer.next_polls(), 0, "no invocation is fetched after a failed set-up");
 }
 
+#[tokio::test]
+async fn a_set_up_failing_with_a_function_error_reports_its_own_type() {
+    let peer = RuntimeApiPeer::start().await;
+    let runtime = Runtime::builder()
+        .endpoint(peer.endpoint())
+        .init(async || -> Result<_, BoxError> {
+            if peer_is_unreachable() {
+                return Err(FunctionError::new("Function.ConfigMissing", "TABLE_NAME is not set").into());
+            }
+            Ok(handler_fn(async |_e, _w: &mut ResponseStreamWriter, _c: LambdaContext| Ok::<(), BoxError>(())))
+        })
+        .build()
+        .unwrap();
+    let err = runtime.run().await.unwrap_err();
+    assert_eq!(err.to_string(), "the handler's set-up failed (Function.ConfigMissing): TABLE_NAME is not set");
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::InitError);
+    assert_eq!(post.error_document(), ErrorDiagnostic::new("Function.ConfigMissing", "TABLE_NAME is not set"));
+}
+
 /// A set-up step that fails, as loading a missing file would.
 fn load_model() -> Result<Vec<u8>, std::io::Error> {
     Err(std::io::Error::other("model file missing"))
@@ -238,8 +259,13 @@ async fn endpoints_are_checked_when_building() {
     assert!(err.to_string().contains("only the http scheme"), "{err}");
     let mut from_config = lambda_stream::Config::new("f");
     from_config.runtime_api = Some("127.0.0.1:9001".into());
-    let runtime = Runtime::builder().config(from_config).handler(handler()).build().unwrap();
+    let builder = Runtime::builder().config(from_config).handler(handler());
+    let described = format!("{builder:?}");
+    assert!(described.starts_with("RuntimeBuilder") && described.contains("127.0.0.1:9001"), "{described}");
+    let runtime = builder.build().unwrap();
     assert_eq!(runtime.endpoint().authority(), "127.0.0.1:9001");
+    let described = format!("{runtime:?}");
+    assert!(described.starts_with("Runtime { endpoint: Endpoint { authority: \"127.0.0.1:9001\""), "{described}");
 }
 
 #[tokio::test]
@@ -252,4 +278,10 @@ async fn shutdown_stops_a_runtime_waiting_for_work() {
             .await;
     assert!(matches!(result, Ok(Ok(()))), "{result:?}");
     assert_eq!(peer.next_polls(), 1, "it was waiting on GET /next, with no timeout of its own");
+    // The given-up GET /next does not linger: its connection is closed.
+    let started = std::time::Instant::now();
+    while peer.abandoned_polls() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the GET /next connection stayed open after shutdown");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

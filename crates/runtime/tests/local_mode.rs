@@ -1,6 +1,6 @@
 //! Local mode: without a Runtime API, the function serves itself through the embedded emulator,
 //! as the Swift runtime's local server does, and streams each write as it happens.
-#![cfg(feature = "local")]
+#![cfg(all(feature = "local", debug_assertions))]
 
 use std::time::{Duration, Instant};
 
@@ -118,4 +118,32 @@ async fn a_taken_port_is_a_clear_error() {
     let message = err.to_string();
     assert!(message.starts_with("local mode could not start: could not serve on 127.0.0.1:"), "{message}");
     assert!(message.contains(&format!("set {}", env::LOCAL_PORT)), "{message}");
+}
+
+/// Serves one `/invoke` whose handler answers with the function name its context carries.
+async fn function_name_seen(emulator_function: &str, config: Config) -> String {
+    let server = LocalServer::start(&options(), emulator_function).await.unwrap();
+    let invoke_url = server.invoke_url();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, ctx: LambdaContext| {
+        writer.write_and_finish(ctx.config.function_name.clone()).await?;
+        Ok::<(), BoxError>(())
+    });
+    let client = async move {
+        let body = reqwest::Client::new().post(&invoke_url).body("{}").send().await.unwrap().text().await.unwrap();
+        let _ = stop.send(());
+        body
+    };
+    let serve = server.serve(handler, config, async {
+        let _ = stopped.await;
+    });
+    let (result, body) = tokio::join!(serve, client);
+    result.unwrap();
+    body
+}
+
+#[tokio::test]
+async fn the_context_names_the_function_given_or_else_the_emulators() {
+    assert_eq!(function_name_seen("from-emulator", Config::default()).await, "from-emulator");
+    assert_eq!(function_name_seen("from-emulator", Config::new("given")).await, "given");
 }

@@ -140,6 +140,39 @@ async fn a_content_type_a_header_cannot_carry() {
 }
 
 #[tokio::test]
+async fn a_content_type_beyond_visible_ascii_is_refused_as_the_message_says() {
+    // `http::HeaderValue` takes bytes above 127 (obs-text); the rule is visible ASCII, as the
+    // error's message says, so a non-ASCII media type never reaches the wire.
+    let (results, post) = run_calls(&[Call::ContentType("text/caf\u{e9}"), Call::Write("a")]).await;
+    let (write, until_content_type) = results.split_last().unwrap();
+    assert!(write.is_ok());
+    let expected = StreamError::InvalidContentType { value: "text/caf\u{e9}".into() };
+    assert_misuse(until_content_type, &expected, &["visible ASCII only"]);
+    assert_eq!(post.header("content-type"), Some("application/octet-stream"));
+}
+
+#[tokio::test]
+async fn the_writer_debug_output_names_the_request_and_the_state() {
+    let peer = RuntimeApiPeer::start().await;
+    let id = peer.push(lambda_stream_test_support::runtime_api_peer::Invocation::new(Bytes::new()).request_id("dbg-1"));
+    let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        let before = format!("{writer:?}");
+        writer.write("x").await?;
+        let during = format!("{writer:?}");
+        writer.finish().await?;
+        let after = format!("{writer:?}");
+        assert_eq!(before, r#"ResponseStreamWriter { request_id: "dbg-1", state: "Idle" }"#);
+        assert_eq!(during, r#"ResponseStreamWriter { request_id: "dbg-1", state: "Streaming" }"#);
+        assert_eq!(after, r#"ResponseStreamWriter { request_id: "dbg-1", state: "Finished" }"#);
+        Ok::<(), StreamError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(id), "no assertion in the handler failed (it would post /error)");
+    assert_eq!(post.body(), "x");
+}
+
+#[tokio::test]
 async fn a_lost_runtime_api_is_a_fault_not_misuse_and_it_sticks() {
     let peer = RuntimeApiPeer::start().await;
     peer.push_event(Bytes::new());

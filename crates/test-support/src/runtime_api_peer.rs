@@ -23,11 +23,27 @@
 //! To test backpressure, [`RuntimeApiPeer::pause_reading`] stops reading request bodies (hyper
 //! then stops reading the socket, so the TCP window fills), and [`RuntimeApiPeer::body_bytes_received`]
 //! counts body bytes as they are read.
+//!
+//! ## Faults
+//! To see how a runtime copes with a Runtime API that misbehaves, a test can script:
+//! - [`RuntimeApiPeer::push_raw_next`]: a `GET /next` answered with exactly the given bytes (any
+//!   garbage: a bad status line, a truncated body, a head too large, nothing at all), after which
+//!   the connection is closed. Raw answers and invocations are handed out in the order pushed.
+//! - [`Invocation::header_bytes`]: a `/next` header with any bytes (e.g. not UTF-8).
+//! - [`RuntimeApiPeer::push_post_answer`]: how the next request other than `GET /next` is
+//!   answered ([`PostAnswer`]): another status after reading the body, a status at once before
+//!   reading it, or the connection dropped after some body frames (a reset mid-body).
+//! - [`PeerBuilder::read_delay`]: a pause before reading each body frame (a slow reader).
+//!
+//! Raw answers need the request line before hyper sees the connection: each connection's first
+//! line is read by the peer, and given back to hyper in front of the rest of the stream when the
+//! connection is served normally.
 
-use std::convert::Infallible;
+use std::collections::VecDeque;
+use std::io::Cursor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -39,8 +55,9 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lambda_stream_protocol::paths::{self, InvocationPath};
 use lambda_stream_protocol::{ErrorDiagnostic, TrailerError, names};
-use tokio::net::{TcpListener, TcpSocket};
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{Mutex, Notify, mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// How long [`RuntimeApiPeer::next_post`] waits before failing the test.
@@ -75,6 +92,18 @@ impl Invocation {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         let name = HeaderName::from_bytes(name.as_bytes()).expect("test header name");
         self.set.push((name, HeaderValue::from_str(value).expect("test header value")));
+        self
+    }
+
+    /// Sets a header of the `/next` answer to any bytes a header can carry on the wire (obs-text
+    /// included, so not necessarily UTF-8).
+    ///
+    /// # Panics
+    /// When `name` is not a valid header name or `value` holds a control character: a mistake
+    /// in the test itself.
+    pub fn header_bytes(mut self, name: &str, value: &[u8]) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("test header name");
+        self.set.push((name, HeaderValue::from_bytes(value).expect("test header bytes")));
         self
     }
 
@@ -121,6 +150,11 @@ pub struct RecordedRequest {
     pub headers: HeaderMap,
     /// When the head arrived.
     pub head_at: Instant,
+    /// The serial number of the TCP connection it came on (1 for the peer's first connection).
+    pub connection: u64,
+    /// How many requests came before it on the same connection (1 for an answer sent on the
+    /// connection its `GET /next` came back on, 0 for one on a fresh connection).
+    pub earlier_on_connection: usize,
     /// The body's data frames in order, as hyper delivered them.
     pub chunks: Vec<RecordedChunk>,
     /// The trailers, when the body carried any.
@@ -185,13 +219,92 @@ impl RecordedRequest {
     }
 }
 
+/// How the peer answers one request other than `GET /next` (see [`RuntimeApiPeer::push_post_answer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostAnswer {
+    /// Read the whole body, then answer with this status and body (the default is 202
+    /// `{"status":"OK"}` for the Runtime API's paths).
+    Status(StatusCode, &'static str),
+    /// Answer with this status and body at once, before reading the body (as a Runtime API that
+    /// refuses a response early), then stop reading.
+    StatusEarly(StatusCode, &'static str),
+    /// Read this many body frames, then drop the connection with no answer (a reset mid-body).
+    ResetAfterFrames(usize),
+    /// Answer 202 at once and read the body afterwards, as it keeps coming (cargo-lambda's
+    /// Runtime API answers a streamed response this way); recorded when the body has ended.
+    AcceptEarly,
+}
+
+/// What one `GET /next` gets.
+#[derive(Debug)]
+enum NextAnswer {
+    Invocation(Invocation),
+    Raw(Bytes),
+}
+
 struct Shared {
     prefix: String,
-    invocations: Mutex<mpsc::UnboundedReceiver<Invocation>>,
+    /// Answers for `GET /next`, in order; `next_ready` wakes a waiting poll when one is pushed.
+    next_answers: std::sync::Mutex<VecDeque<NextAnswer>>,
+    next_ready: Notify,
+    /// Scripted answers for the following requests other than `GET /next`, in order.
+    post_answers: std::sync::Mutex<VecDeque<PostAnswer>>,
     posts: mpsc::UnboundedSender<RecordedRequest>,
     reading: watch::Sender<bool>,
+    read_delay: Option<Duration>,
     body_bytes: AtomicU64,
     next_polls: AtomicUsize,
+    /// Connections accepted and served by hyper so far.
+    connections: AtomicU64,
+    /// `GET /next` connections the client closed while waiting for an answer.
+    abandoned_polls: AtomicUsize,
+}
+
+impl Shared {
+    fn lock_next(&self) -> std::sync::MutexGuard<'_, VecDeque<NextAnswer>> {
+        self.next_answers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn push_next(&self, answer: NextAnswer) {
+        self.lock_next().push_back(answer);
+        self.next_ready.notify_one();
+    }
+
+    /// Waits for an answer; takes it when it is raw, leaves an invocation for hyper's service.
+    async fn take_raw_or_wait(&self) -> Option<Bytes> {
+        loop {
+            {
+                let mut queue = self.lock_next();
+                match queue.front() {
+                    Some(NextAnswer::Raw(_)) => match queue.pop_front() {
+                        Some(NextAnswer::Raw(bytes)) => return Some(bytes),
+                        _ => unreachable!("the front was raw"),
+                    },
+                    Some(NextAnswer::Invocation(_)) => {
+                        // Leave it for the service; wake whoever else waits.
+                        self.next_ready.notify_one();
+                        return None;
+                    }
+                    None => {}
+                }
+            }
+            self.next_ready.notified().await;
+        }
+    }
+
+    /// Waits for an answer and takes it.
+    async fn take_next(&self) -> NextAnswer {
+        loop {
+            if let Some(answer) = self.lock_next().pop_front() {
+                return answer;
+            }
+            self.next_ready.notified().await;
+        }
+    }
+
+    fn take_post_answer(&self) -> Option<PostAnswer> {
+        self.post_answers.lock().unwrap_or_else(|p| p.into_inner()).pop_front()
+    }
 }
 
 /// Options for a [`RuntimeApiPeer`].
@@ -199,6 +312,7 @@ struct Shared {
 pub struct PeerBuilder {
     prefix: String,
     receive_buffer: Option<u32>,
+    read_delay: Option<Duration>,
 }
 
 impl PeerBuilder {
@@ -214,6 +328,12 @@ impl PeerBuilder {
         self
     }
 
+    /// Pauses `delay` before reading each request body frame: a Runtime API that reads slowly.
+    pub fn read_delay(mut self, delay: Duration) -> Self {
+        self.read_delay = Some(delay);
+        self
+    }
+
     /// Binds 127.0.0.1 port 0 and starts serving.
     ///
     /// # Panics
@@ -226,25 +346,22 @@ impl PeerBuilder {
         socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
         let listener = socket.listen(64).expect("listen");
         let addr = listener.local_addr().expect("local address");
-        let (invocations_tx, invocations_rx) = mpsc::unbounded_channel();
         let (posts_tx, posts_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             prefix: self.prefix,
-            invocations: Mutex::new(invocations_rx),
+            next_answers: std::sync::Mutex::default(),
+            next_ready: Notify::new(),
+            post_answers: std::sync::Mutex::default(),
             posts: posts_tx,
             reading: watch::Sender::new(true),
+            read_delay: self.read_delay,
             body_bytes: AtomicU64::new(0),
             next_polls: AtomicUsize::new(0),
+            connections: AtomicU64::new(0),
+            abandoned_polls: AtomicUsize::new(0),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
-        RuntimeApiPeer {
-            addr,
-            shared,
-            invocations: invocations_tx,
-            posts: Mutex::new(posts_rx),
-            server,
-            next_id: AtomicU64::new(1),
-        }
+        RuntimeApiPeer { addr, shared, posts: Mutex::new(posts_rx), server, next_id: AtomicU64::new(1) }
     }
 }
 
@@ -252,7 +369,6 @@ impl PeerBuilder {
 pub struct RuntimeApiPeer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    invocations: mpsc::UnboundedSender<Invocation>,
     posts: Mutex<mpsc::UnboundedReceiver<RecordedRequest>>,
     server: JoinHandle<()>,
     next_id: AtomicU64,
@@ -303,9 +419,20 @@ impl RuntimeApiPeer {
             .request_id
             .get_or_insert_with(|| format!("req-{}", self.next_id.fetch_add(1, Ordering::Relaxed)))
             .clone();
-        // The receiver lives in `shared` as long as `self`, so the send cannot fail.
-        let _ = self.invocations.send(invocation);
+        self.shared.push_next(NextAnswer::Invocation(invocation));
         id
+    }
+
+    /// Queues a raw answer: the next `GET /next` in turn gets exactly `bytes` (whatever they are),
+    /// then the connection is closed. Empty `bytes` close the connection without an answer.
+    pub fn push_raw_next(&self, bytes: impl Into<Bytes>) {
+        self.shared.push_next(NextAnswer::Raw(bytes.into()));
+    }
+
+    /// Scripts the answer to the next request other than `GET /next` (in order, one each; the
+    /// requests after the scripted ones get the default answer).
+    pub fn push_post_answer(&self, answer: PostAnswer) {
+        self.shared.post_answers.lock().unwrap_or_else(|p| p.into_inner()).push_back(answer);
     }
 
     /// The next recorded request, in arrival order of their complete bodies.
@@ -340,6 +467,12 @@ impl RuntimeApiPeer {
         self.shared.body_bytes.load(Ordering::SeqCst)
     }
 
+    /// How many `GET /next` requests, as the first request of their connection, the client gave
+    /// up on: it closed the connection while the peer had no answer yet.
+    pub fn abandoned_polls(&self) -> usize {
+        self.shared.abandoned_polls.load(Ordering::SeqCst)
+    }
+
     /// How many `GET /next` requests arrived (including the one waiting now).
     pub fn next_polls(&self) -> usize {
         self.shared.next_polls.load(Ordering::SeqCst)
@@ -350,44 +483,182 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
-        let shared = Arc::clone(&shared);
-        connections.spawn(async move {
-            let service = service_fn(move |request| serve(Arc::clone(&shared), request));
-            // A runtime that drops a connection (e.g. a `GET /next` given up at shutdown) is not an
-            // error of the peer.
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-        });
+        connections.spawn(connection(stream, Arc::clone(&shared)));
         // Reap finished connections so the set does not grow over a long test.
         while connections.try_join_next().is_some() {}
     }
 }
 
-async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// One connection: a raw answer when its first request is `GET /next` and a raw answer is next in
+/// turn, else hyper with the request line read so far put back in front.
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
+    let mut head = Vec::new();
+    let mut buf = [0; 1024];
+    while !head.windows(2).any(|w| w == b"\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let next_line = format!("GET {}{} ", shared.prefix, paths::NEXT);
+    // Counted as it arrives (a poll waits for an answer), so the service must not count it again.
+    let first_is_counted = Arc::new(AtomicBool::new(false));
+    if head.starts_with(next_line.as_bytes()) {
+        shared.next_polls.fetch_add(1, Ordering::SeqCst);
+        first_is_counted.store(true, Ordering::SeqCst);
+        let raw = tokio::select! {
+            raw = shared.take_raw_or_wait() => raw,
+            () = closed_by_client(&mut stream, &mut head) => {
+                shared.abandoned_polls.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+        };
+        if let Some(raw) = raw {
+            // Let the request head arrive in full, so closing does not reset it, then answer.
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(&raw).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+    }
+    let (read, write) = stream.into_split();
+    let io = tokio::io::join(Cursor::new(head).chain(read), write);
+    let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
+    let requests = AtomicUsize::new(0);
+    let service = service_fn(move |request| {
+        let counted = first_is_counted.swap(false, Ordering::SeqCst);
+        let place = Place { connection, earlier: requests.fetch_add(1, Ordering::SeqCst) };
+        serve(Arc::clone(&shared), request, counted, place)
+    });
+    // A runtime that drops a connection (e.g. a `GET /next` given up at shutdown) is not an error
+    // of the peer.
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), service).await;
+}
+
+/// Returns when the client closes the connection (reading whatever else it sends into `head`).
+async fn closed_by_client(stream: &mut TcpStream, head: &mut Vec<u8>) {
+    let mut buf = [0; 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// The error a service returns to make hyper drop the connection with no answer.
+#[derive(Debug)]
+struct ScriptedReset;
+
+impl std::fmt::Display for ScriptedReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the peer drops the connection, as scripted")
+    }
+}
+
+impl std::error::Error for ScriptedReset {}
+
+/// Where a request came: the connection's serial number and how many requests it carried before.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    connection: u64,
+    earlier: usize,
+}
+
+/// One request on a hyper-served connection; `counted`: a `GET /next` already counted on arrival.
+async fn serve(
+    shared: Arc<Shared>,
+    request: Request<Incoming>,
+    counted: bool,
+    place: Place,
+) -> Result<Response<Full<Bytes>>, ScriptedReset> {
     let path = request.uri().path().strip_prefix(shared.prefix.as_str()).unwrap_or("").to_owned();
     if request.method() == Method::GET && path == paths::NEXT {
-        shared.next_polls.fetch_add(1, Ordering::SeqCst);
-        let invocation = shared.invocations.lock().await.recv().await;
-        return Ok(match invocation {
-            Some(invocation) => next_answer(invocation),
-            None => status(StatusCode::INTERNAL_SERVER_ERROR, "the peer is shutting down"),
-        });
+        if !counted {
+            shared.next_polls.fetch_add(1, Ordering::SeqCst);
+        }
+        return match shared.take_next().await {
+            NextAnswer::Invocation(invocation) => Ok(next_answer(invocation)),
+            // A raw answer meant for a connection of its own: close this one instead.
+            NextAnswer::Raw(_) => Err(ScriptedReset),
+        };
     }
-    let (head, mut body) = request.into_parts();
+    let (head, body) = request.into_parts();
     let mut record = RecordedRequest {
         method: head.method,
         path,
         headers: head.headers,
         head_at: Instant::now(),
+        connection: place.connection,
+        earlier_on_connection: place.earlier,
         chunks: Vec::new(),
         trailers: None,
         ended_cleanly: false,
         body_error: None,
     };
+    let scripted = shared.take_post_answer();
+    match scripted {
+        Some(PostAnswer::StatusEarly(code, text)) => {
+            record.body_error = Some("not read: the peer answered before reading the body".into());
+            let _ = shared.posts.send(record);
+            return Ok(status(code, text));
+        }
+        Some(PostAnswer::AcceptEarly) => {
+            // The answer goes out now; the body is read (and recorded) as it keeps coming.
+            tokio::spawn(async move {
+                let (Ok(record) | Err(record)) = read_body(&shared, body, record, None).await;
+                let _ = shared.posts.send(record);
+            });
+            return Ok(status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#));
+        }
+        _ => {}
+    }
+    let reset_after = match scripted {
+        Some(PostAnswer::ResetAfterFrames(frames)) => Some(frames),
+        _ => None,
+    };
+    let record = match read_body(&shared, body, record, reset_after).await {
+        Ok(record) => record,
+        Err(record) => {
+            let _ = shared.posts.send(record);
+            return Err(ScriptedReset);
+        }
+    };
+    let answer = match (scripted, record.kind()) {
+        (Some(PostAnswer::Status(code, text)), _) => status(code, text),
+        (_, PostKind::Other) => status(StatusCode::NOT_FOUND, "unknown Runtime API path"),
+        _ if record.method != Method::POST => status(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
+        _ => status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
+    };
+    let _ = shared.posts.send(record);
+    Ok(answer)
+}
+
+/// Reads `body` into `record` frame by frame (honouring a pause and the read delay); `Err` when
+/// the script says to drop the connection after `reset_after` frames.
+async fn read_body(
+    shared: &Shared,
+    mut body: Incoming,
+    mut record: RecordedRequest,
+    reset_after: Option<usize>,
+) -> Result<RecordedRequest, RecordedRequest> {
     let mut reading = shared.reading.subscribe();
     loop {
+        if reset_after == Some(record.chunks.len()) {
+            record.body_error = Some(ScriptedReset.to_string());
+            return Err(record);
+        }
         // Paused: hyper reads the socket only for a body that is polled, so the TCP window fills.
         if reading.wait_for(|r| *r).await.is_err() {
             break;
+        }
+        if let Some(delay) = shared.read_delay {
+            tokio::time::sleep(delay).await;
         }
         match body.frame().await {
             None => {
@@ -411,13 +682,7 @@ async fn serve(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Respon
             },
         }
     }
-    let answer = match record.kind() {
-        PostKind::Other => status(StatusCode::NOT_FOUND, "unknown Runtime API path"),
-        _ if record.method != Method::POST => status(StatusCode::METHOD_NOT_ALLOWED, "POST only"),
-        _ => status(StatusCode::ACCEPTED, r#"{"status":"OK"}"#),
-    };
-    let _ = shared.posts.send(record);
-    Ok(answer)
+    Ok(record)
 }
 
 fn status(code: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
@@ -485,7 +750,7 @@ mod tests {
 
     #[tokio::test]
     async fn text_in_the_body_is_not_a_trailer() {
-        // The RUST runtime's defect: error headers written as body text (spec section 1).
+        // The RUST runtime's defect: error headers written as body text (docs/protocol.md §1).
         let peer = RuntimeApiPeer::start().await;
         let text = "Lambda-Runtime-Function-Error-Type: Function.X\r\n";
         let raw = format!(
@@ -518,6 +783,52 @@ mod tests {
         assert!(answer.contains("x-extra: 1"), "{answer}");
         assert!(answer.ends_with("\r\n\r\n{}"), "{answer}");
         assert_eq!(peer.next_polls(), 1);
+    }
+
+    #[tokio::test]
+    async fn raw_next_answers_go_out_verbatim_in_turn_with_invocations() {
+        let peer = RuntimeApiPeer::start().await;
+        peer.push_raw_next(&b"HTTP/1.1 999 Nonsense\r\n\r\n"[..]);
+        let id = peer.push_event(&b"{}"[..]);
+        let next = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut stream = TcpStream::connect(peer.addr).await.unwrap();
+        stream.write_all(next).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(DEFAULT_WAIT, stream.read_to_end(&mut raw)).await.unwrap().unwrap();
+        assert_eq!(raw, b"HTTP/1.1 999 Nonsense\r\n\r\n", "exactly the bytes, then the connection closed");
+        let answer = send_raw(&peer, next).await;
+        assert!(answer.contains(&format!("lambda-runtime-aws-request-id: {id}")), "{answer}");
+        assert_eq!(peer.next_polls(), 2);
+    }
+
+    #[tokio::test]
+    async fn scripted_post_answers_are_used_once_each_in_order() {
+        let peer = RuntimeApiPeer::start().await;
+        peer.push_post_answer(PostAnswer::Status(StatusCode::PAYLOAD_TOO_LARGE, "too large"));
+        let post =
+            b"POST /2018-06-01/runtime/invocation/r4/response HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\n\r\nhi";
+        let answer = send_raw(&peer, post).await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(answer.ends_with("too large"), "{answer}");
+        assert_eq!(peer.next_post().await.body(), "hi", "the body was read before the answer");
+        let answer = send_raw(&peer, post).await;
+        assert!(answer.starts_with("HTTP/1.1 202"), "then the default answer: {answer}");
+    }
+
+    #[tokio::test]
+    async fn a_scripted_reset_drops_the_connection_after_the_frames_read() {
+        let peer = RuntimeApiPeer::start().await;
+        peer.push_post_answer(PostAnswer::ResetAfterFrames(1));
+        let mut stream = TcpStream::connect(peer.addr).await.unwrap();
+        let raw = b"POST /2018-06-01/runtime/invocation/r5/response HTTP/1.1\r\nHost: x\r\n\
+            Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n";
+        stream.write_all(raw).await.unwrap();
+        let post = peer.next_post().await;
+        assert_eq!(post.body(), "abc");
+        assert!(!post.ended_cleanly);
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(DEFAULT_WAIT, stream.read_to_end(&mut rest)).await.unwrap();
+        assert!(read.is_err() || rest.is_empty(), "no answer: {:?}", String::from_utf8_lossy(&rest));
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! `bench-report`: writes `target/bench-report.md` from this run's criterion results
+//! `bench-report`: writes `target/bench-report.md` (and `target/bench-report.html`, the same with
+//! plots) from this run's criterion results
 //! (`target/criterion/**/new/estimates.json`, only those written since `ci/bench.sh` marked the
 //! run's start), the whole-process figures (`target/bench-process.json`) and the skip notes
 //! (`target/bench-notes/*.txt`), and prints it. The format lives in
@@ -37,7 +38,9 @@ fn main() -> std::io::Result<()> {
     let markdown = render(&inputs);
     let out = target.join("bench-report.md");
     std::fs::write(&out, &markdown)?;
+    let html = target.join("bench-report.html");
+    std::fs::write(&html, lambda_stream_bench::html::render(&inputs))?;
     println!("{markdown}");
-    println!("(written to {})", out.display());
+    println!("(written to {} and {})", out.display(), html.display());
     Ok(())
 }

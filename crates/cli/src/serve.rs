@@ -1,0 +1,127 @@
+//! What `emulate` and `dev` share: the options of the emulator they serve, where the dashboard is
+//! announced, and the stop signal.
+
+use std::ffi::OsString;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::ValueEnum;
+use lambda_stream_emulator::{Auth, EmulateOptions, Emulator};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuthMode {
+    /// Anyone may call the function URL (AuthType NONE).
+    None,
+    /// Function URL requests must be SigV4-signed (service `lambda`) with this process's
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AuthType AWS_IAM).
+    Iam,
+}
+
+/// How the emulator serves: the options `emulate` and `dev` share.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on; 0 picks a free port (the chosen one is printed).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Function name clients use; defaults to the bootstrap's file name.
+    #[arg(long)]
+    function_name: Option<String>,
+    /// Invocation timeout in seconds (at most 900, as on Lambda); at the deadline the stream is
+    /// cut with Sandbox.Timeout and the bootstrap restarted.
+    #[arg(long, default_value_t = 15.0, value_parser = parse_timeout)]
+    timeout: f64,
+    /// Client authentication of the function URL.
+    #[arg(long, value_enum, default_value_t = AuthMode::None)]
+    auth: AuthMode,
+    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
+    #[arg(long)]
+    aws_limits: bool,
+    /// A fixed Runtime API address (HOST:PORT) for runtimes you start by hand, besides the
+    /// bootstraps this command starts; default a free loopback port, logged at start.
+    #[arg(long, value_name = "HOST:PORT")]
+    runtime_api: Option<SocketAddr>,
+    /// Finished invocations the emulator remembers (sizes and times, and the first 4 KiB of each
+    /// event and answer).
+    #[arg(long, default_value_t = lambda_stream_emulator::DEFAULT_HISTORY)]
+    history: usize,
+    /// Number of bootstrap processes serving invocations at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// Serve the live dashboard (invocations as they happen, each one's wire timeline) on
+    /// 127.0.0.1:PORT, a port of its own; without PORT a free one. Its address goes to stderr.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
+    dashboard: Option<u16>,
+}
+
+impl ServeArgs {
+    /// The emulate options for `bootstrap` and its arguments.
+    pub(crate) fn options(&self, bootstrap: PathBuf, args: Vec<OsString>) -> anyhow::Result<EmulateOptions> {
+        let auth = match self.auth {
+            AuthMode::None => Auth::None,
+            AuthMode::Iam => match Auth::iam_from_env() {
+                Some(auth) => auth,
+                None => bail!(
+                    "--auth iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
+                     requests are checked against that key pair"
+                ),
+            },
+        };
+        let mut options = EmulateOptions::new(bootstrap);
+        options.host = self.host;
+        options.port = self.port;
+        options.function_name = self.function_name.clone();
+        options.timeout = Duration::from_secs_f64(self.timeout);
+        options.auth = auth;
+        options.aws_limits = self.aws_limits;
+        options.concurrency = usize::from(self.concurrency);
+        options.runtime_api = self.runtime_api;
+        options.history = self.history;
+        // Loopback whatever --host says: the page shows payload excerpts.
+        options.dashboard = self.dashboard.map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
+        options.args = args;
+        Ok(options)
+    }
+}
+
+/// Prints where the dashboard is (stderr: stdout keeps its one `listening on` line).
+pub(crate) fn announce_dashboard(emulator: &Emulator) {
+    if let Some(url) = emulator.dashboard_url() {
+        eprintln!("dashboard on {url}");
+    }
+}
+
+fn parse_timeout(raw: &str) -> Result<f64, String> {
+    let secs: f64 = raw.parse().map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 900.0) {
+        return Err(format!("{secs} s is outside Lambda's range: give more than 0 and at most 900 seconds"));
+    }
+    Ok(secs)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,80 @@
+//! Which connection each request goes on (src/client.rs): every `GET /next` opens a connection of
+//! its own, and the invocation's one answer goes out on that same connection, kept alive; when the
+//! Runtime API closed it, the answer goes on a fresh one. And a Runtime API that answers a streamed
+//! response before reading it (cargo-lambda's) still gets the whole body.
+
+use std::time::Duration;
+
+use lambda_stream::{BoxError, Bytes, LambdaContext, ResponseStreamWriter, Runtime, handler_fn};
+use lambda_stream_test_support::runtime_api_peer::{Invocation, PostAnswer, PostKind, RecordedRequest, RuntimeApiPeer};
+
+/// Answers `buffered` with one buffered answer, `fail` with an error before any byte, anything else
+/// with three streamed chunks a little apart.
+fn handler() -> impl lambda_stream::StreamingHandler<Error = BoxError> {
+    handler_fn(async |event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        match &event[..] {
+            b"buffered" => writer.write_and_finish("one piece").await?,
+            b"fail" => return Err("failed".into()),
+            _ => {
+                for chunk in ["a", "b", "c"] {
+                    writer.write(chunk).await?;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                writer.finish().await?;
+            }
+        }
+        Ok::<(), BoxError>(())
+    })
+}
+
+async fn serve(peer: &RuntimeApiPeer, invocations: usize) {
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler()).build().unwrap().serve(invocations).await.unwrap();
+}
+
+#[tokio::test]
+async fn each_answer_goes_on_the_connection_its_next_came_back_on() {
+    let peer = RuntimeApiPeer::start().await;
+    let ids = [peer.push_event("buffered"), peer.push_event("streamed"), peer.push_event("fail")];
+    serve(&peer, 3).await;
+    let posts: Vec<RecordedRequest> = vec![peer.next_post().await, peer.next_post().await, peer.next_post().await];
+    assert_eq!(posts[0].kind(), PostKind::Response(ids[0].clone()));
+    assert_eq!(posts[1].kind(), PostKind::Response(ids[1].clone()));
+    assert_eq!(posts[2].kind(), PostKind::Error(ids[2].clone()));
+    for post in &posts {
+        assert_eq!(post.earlier_on_connection, 1, "{} followed its GET /next on one connection", post.path);
+    }
+    let mut connections: Vec<u64> = posts.iter().map(|p| p.connection).collect();
+    connections.dedup();
+    assert_eq!(connections.len(), 3, "every GET /next opens a connection of its own");
+    assert_eq!(posts[1].body(), "abc");
+}
+
+#[tokio::test]
+async fn an_answer_after_the_runtime_api_closed_the_next_connection_goes_on_a_fresh_one() {
+    let peer = RuntimeApiPeer::start().await;
+    let buffered = peer.push(Invocation::new("buffered").header("connection", "close"));
+    let streamed = peer.push(Invocation::new("streamed").header("connection", "close"));
+    serve(&peer, 2).await;
+    for (id, body) in [(buffered, "one piece"), (streamed, "abc")] {
+        let post = peer.next_post().await;
+        assert_eq!(post.kind(), PostKind::Response(id));
+        assert_eq!(post.earlier_on_connection, 0, "a fresh connection");
+        assert_eq!(post.body(), body);
+        assert!(post.ended_cleanly);
+    }
+}
+
+#[tokio::test]
+async fn a_runtime_api_that_answers_a_stream_at_once_still_gets_the_whole_body() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_post_answer(PostAnswer::AcceptEarly);
+    let id = peer.push_event("streamed");
+    let next = peer.push_event("buffered");
+    serve(&peer, 2).await;
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(id));
+    assert_eq!(post.body(), "abc", "the body went on after the early answer");
+    assert!(post.ended_cleanly);
+    let post = peer.next_post().await;
+    assert_eq!(post.kind(), PostKind::Response(next));
+}
