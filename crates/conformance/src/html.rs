@@ -158,8 +158,13 @@ pub fn scenario_timeline(t: &ScenarioTimeline, status: Option<u16>) -> Timeline 
 
 /// Counts per verdict, in a fixed order.
 fn counts(verdicts: impl Iterator<Item = Verdict>) -> [(Verdict, usize); 5] {
-    let mut counts =
-        [(Verdict::Pass, 0), (Verdict::Partial, 0), (Verdict::Fail, 0), (Verdict::ExpectedFail, 0), (Verdict::NotRun, 0)];
+    let mut counts = [
+        (Verdict::Pass, 0),
+        (Verdict::Partial, 0),
+        (Verdict::Fail, 0),
+        (Verdict::ExpectedFail, 0),
+        (Verdict::NotRun, 0),
+    ];
     for v in verdicts {
         if let Some(entry) = counts.iter_mut().find(|(k, _)| *k == v) {
             entry.1 += 1;
@@ -363,11 +368,12 @@ pub fn matrix(runs: &[MatrixRun]) -> String {
             match run.rules.iter().find(|r| r.id == *id) {
                 Some(rule) => {
                     let evidence = rule.evidence.join("\n");
-                    let class = if matches!(rule.verdict.as_str(), "pass" | "partial" | "fail" | "expected-fail" | "not-run") {
-                        rule.verdict.as_str()
-                    } else {
-                        "not-run"
-                    };
+                    let class =
+                        if matches!(rule.verdict.as_str(), "pass" | "partial" | "fail" | "expected-fail" | "not-run") {
+                            rule.verdict.as_str()
+                        } else {
+                            "not-run"
+                        };
                     let _ = write!(
                         body,
                         r#"<td class="cell" data-verdict="{class}" title="{}">{}</td>"#,

@@ -214,28 +214,69 @@ fn run_control(c: &Control) -> Report {
 /// The run without defects, shared by every test here.
 fn clean() -> &'static Report {
     static CLEAN: OnceLock<Report> = OnceLock::new();
-    CLEAN.get_or_init(|| run_target(common::broken(""), "fixture-bootstrap without defects: none".into(), &[]))
+    CLEAN.get_or_init(|| {
+        let clean = || run_target(common::broken(""), "fixture-bootstrap without defects: none".into(), &[]);
+        let report = clean();
+        if report.rules_with(Verdict::Pass).len() == Catalogue::embedded().unwrap().rules.len() {
+            return report;
+        }
+        // Once more, as for the controls (see `assert_fails_exactly`): a stall can fail a timed
+        // rule once; the test below judges the second run.
+        eprintln!(
+            "without defects: the first run did not pass every rule (run again)\n{}",
+            lambda_stream_conformance::report::table(&report)
+        );
+        clean()
+    })
 }
 
 fn with(report: &Report, verdict: Verdict) -> BTreeSet<&str> {
     report.rules_with(verdict).into_iter().collect()
 }
 
-fn assert_fails_exactly(defect: &str) {
-    let c = control(defect);
-    let report = run_control(c);
-    let table = lambda_stream_conformance::report::table(&report);
+/// How a control's run differs from what the control pins (empty: it matches).
+fn differences(c: &Control, report: &Report) -> Vec<String> {
     let set = |rules: &[&'static str]| rules.iter().copied().collect::<BTreeSet<&str>>();
-    assert_eq!(with(&report, Verdict::Fail), set(c.fails), "{defect}: the failing rules differ\n{table}");
-    assert_eq!(with(&report, Verdict::NotRun), set(c.not_run), "{defect}: the rules not run differ\n{table}");
-    assert_eq!(with(&report, Verdict::Partial), set(c.partial), "{defect}: the partial rules differ\n{table}");
+    let mut out = Vec::new();
+    for (verdict, want) in [(Verdict::Fail, c.fails), (Verdict::NotRun, c.not_run), (Verdict::Partial, c.partial)] {
+        let got = with(report, verdict);
+        if got != set(want) {
+            out.push(format!("rules {}: expected {:?}, saw {got:?}", verdict.label(), set(want)));
+        }
+    }
     // Everything else still passes: the defect did not knock out unrelated evidence.
     let touched: BTreeSet<&str> = set(c.fails).into_iter().chain(set(c.not_run)).chain(set(c.partial)).collect();
     for rule in clean().rules_with(Verdict::Pass) {
         if !touched.contains(rule) {
-            assert_eq!(report.rule(rule).unwrap().verdict, Verdict::Pass, "defect {defect} changed {rule}\n{table}");
+            let verdict = report.rule(rule).unwrap().verdict;
+            if verdict != Verdict::Pass {
+                out.push(format!("{rule} is {} (it passes without the defect)", verdict.label()));
+            }
         }
     }
+    out
+}
+
+/// Runs the control and checks it fails exactly what it pins. A run that differs is run once
+/// more, and the second run must match: the timed rules (chunk boundaries, first-byte leads) can
+/// fail once when the machine stalls this process for longer than the 300 ms the scenarios leave,
+/// while a defect fails its rules on every run. The first run's differences are printed, so a
+/// control that needs the second run shows in the test's output.
+fn assert_fails_exactly(defect: &str) {
+    let c = control(defect);
+    let mut report = run_control(c);
+    let first = differences(c, &report);
+    if !first.is_empty() {
+        eprintln!(
+            "{defect}: the first run differed from the control (run again):\n  {}\n{}",
+            first.join("\n  "),
+            lambda_stream_conformance::report::table(&report)
+        );
+        report = run_control(c);
+    }
+    let table = lambda_stream_conformance::report::table(&report);
+    let again = differences(c, &report);
+    assert!(again.is_empty(), "{defect}: the run differs from the control:\n  {}\n{table}", again.join("\n  "));
 }
 
 #[test]
