@@ -55,7 +55,8 @@ async fn a_prelude_is_json_then_delimiter_as_two_chunks_with_the_integration_con
         writer.set_content_type("text/html")?;
         writer.write_status_and_headers(Prelude::with_status(201).header("x-a", "1")).await?;
         writer.write("<p>").await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Chunk boundaries are judged: writes 300 ms apart stay apart on a busy machine.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         writer.write("</p>").await?;
         writer.finish().await?;
         Ok::<(), BoxError>(())
@@ -111,30 +112,4 @@ async fn a_prefixed_endpoint_is_used_for_every_path() {
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Response(id), "path {}", post.path);
     assert_eq!(post.body(), "x");
-}
-
-/// The documented outcome of a handler that returns without finishing (`StreamingHandler`): the
-/// runtime finishes the answer (a success, no error trailers) and serves the next invocation.
-/// The conformance rule `writer.return-without-finish` checks the same on the wire, twice in a row.
-#[tokio::test]
-async fn returning_without_finish_ends_the_answer_and_the_next_invocation_is_served() {
-    let peer = RuntimeApiPeer::start().await;
-    let left_open = peer.push_event(&b"leave it open"[..]);
-    let next = peer.push_event(&b"finish"[..]);
-    let handler = handler_fn(async |event: Bytes, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
-        writer.write("written").await?;
-        if event.as_ref() == b"finish" {
-            writer.finish().await?;
-        }
-        Ok::<(), BoxError>(())
-    });
-    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(2).await.unwrap();
-    let post = peer.next_post().await;
-    assert_eq!(post.kind(), PostKind::Response(left_open));
-    assert!(post.ended_cleanly, "the runtime ends the stream the handler left open: {:?}", post.body_error);
-    assert_eq!(post.trailers, None, "finished as a success, not reported as an error");
-    assert_eq!(post.body(), "written");
-    let post = peer.next_post().await;
-    assert_eq!(post.kind(), PostKind::Response(next), "the next invocation is served");
-    assert!(post.ended_cleanly);
 }
