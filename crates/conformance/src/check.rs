@@ -540,6 +540,17 @@ fn wire_outcome_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
             format!("faults {}", wire::fault_list(&w.faults)),
         );
     }
+    if let Some(bounds) = e.returned_after_end_ms {
+        let after = w.returned_ms.zip(w.client_end_ms).map(|(returned, end)| returned - end);
+        c.check(
+            format!("handler returned {bounds:?} ms after the client's body ended"),
+            after.is_some_and(|ms| bounds.contains(ms)),
+            match after {
+                Some(ms) => format!("returned {ms:.0} ms after"),
+                None => format!("client body ended at {:?} ms, returned at {:?} ms", w.client_end_ms, w.returned_ms),
+            },
+        );
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
 //! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
+//! | `background` | status 200, one write, `finish()`, then one more second of work before it returns | `runtime.background-after-finish` |
+//! | `echo-event` | `Content-Type: application/octet-stream`, no prelude, the event it got as the body | `local.invoke-raw-event` |
 //!
 //! What each misuse returned is printed to stderr as `probe NAME: WHAT returned VARIANT (misuse:
 //! true): MESSAGE` (or `returned Ok`), so a scenario reads it from the IWRS `LogResult` tail: the
@@ -19,6 +21,9 @@
 use example_event_input::{JsonBody, Request};
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, StreamingHandler};
 use lambda_stream_protocol::names;
+
+/// How long the `background` probe works after its response.
+pub const BACKGROUND_WORK: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// The probe handler.
 #[derive(Debug, Clone, Copy, Default)]
@@ -105,6 +110,18 @@ impl StreamingHandler for Probe {
                 writer.write_status_and_headers(head()).await?;
                 writer.write("not finished by the handler").await?;
                 eprintln!("probe {name}: returning without finish");
+            }
+            "background" => {
+                writer.write_status_and_headers(head()).await?;
+                writer.write("answered; working on after the response\n").await?;
+                writer.finish().await?;
+                // Work after the response (SWIFT Examples/BackgroundTasks): logging, clean-up.
+                tokio::time::sleep(BACKGROUND_WORK).await;
+                eprintln!("probe {name}: background work done");
+            }
+            "echo-event" => {
+                writer.set_content_type("application/octet-stream")?;
+                writer.write_and_finish(event).await?;
             }
             other => {
                 writer.write_status_and_headers(Prelude::with_status(400).header("content-type", "text/plain")).await?;

@@ -254,6 +254,11 @@ pub struct WireExpect {
     /// `0` shows the function did not run at all.
     #[serde(default)]
     pub invocations: Option<u64>,
+    /// The handler returned (the runtime asked for its next invocation) this many ms after the
+    /// emulator handed the client the end of its body: work after `finish` (the local target
+    /// waits for the runtime to ask).
+    #[serde(default)]
+    pub returned_after_end_ms: Option<Bounds>,
 }
 
 impl WireExpect {
@@ -281,6 +286,7 @@ impl WireExpect {
             ("process_exits", self.process_exits.is_some()),
             ("body_bytes", self.body_bytes.is_some()),
             ("invocations", self.invocations.is_some()),
+            ("returned_after_end_ms", self.returned_after_end_ms.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))

@@ -290,10 +290,21 @@ async fn attempt_local(
         Err(error) => Attempt::Failed { error },
         Ok(observation) => {
             let recorder = emulator.recorder();
-            let record = match &observation.request_id {
+            let mut record = match &observation.request_id {
                 Some(id) if recorder.invocation(id).is_some() => recorder.wait_for(id, RECORD_WAIT).await.ok(),
                 _ => None,
             };
+            // Work after the response: the handler returns when the runtime asks for more.
+            let wants_return =
+                scenario.expect.iter().any(|e| e.wire.as_ref().is_some_and(|w| w.returned_after_end_ms.is_some()));
+            if let (true, Some(id)) = (wants_return, &observation.request_id) {
+                let returned = |r: &lambda_stream_emulator::Recorder| {
+                    r.invocation(id).filter(|record| record.runtime.returned_at.is_some())
+                };
+                if let Ok(found) = recorder.wait_until(timeout + RECORD_WAIT, "the handler to return", returned).await {
+                    record = Some(found);
+                }
+            }
             let taken = recorder.invocations().iter().filter(|r| r.runtime.taken_at.is_some()).count() as u64;
             let wire = Some(Box::new(match &record {
                 Some(r) => WireObservation::from_record(r, supervisor.exits(), taken),

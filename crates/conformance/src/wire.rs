@@ -86,6 +86,12 @@ pub struct WireObservation {
     pub head_ms: Option<f64>,
     /// When the answer's body ended, ms after the runtime took the invocation.
     pub end_ms: Option<f64>,
+    /// When the emulator handed the client the end of its body, ms after the runtime took the
+    /// invocation.
+    pub client_end_ms: Option<f64>,
+    /// When the runtime asked for its next invocation (the handler returned), ms after it took
+    /// this one.
+    pub returned_ms: Option<f64>,
 }
 
 impl WireObservation {
@@ -146,6 +152,8 @@ impl WireObservation {
                 .map_or(0.0, |received| taken.saturating_sub(received).as_secs_f64() * 1000.0),
             head_ms: record.runtime.head_at.map(ms),
             end_ms: record.runtime.ended_at.map(ms),
+            client_end_ms: record.client.end.as_ref().map(|(at, _)| ms(*at)),
+            returned_ms: record.runtime.returned_at.map(ms),
         }
     }
 }

@@ -172,6 +172,10 @@ const CONTROLS: &[Control] = &[
     platform("any-function-name", &["iwrs.unknown-function"]),
     platform("invoke-from-first-chunk", &["invoke.buffered", "invoke.buffered-limit"]),
     platform("local-invoke-any-method", &["local.invoke-post-only"]),
+    // A runtime that hands on a re-encoded event instead of the caller's bytes.
+    runtime("event-reencoded", &["local.invoke-raw-event"]),
+    // A runtime that ends the response only when the handler returns.
+    runtime("finish-at-return", &["runtime.background-after-finish"]),
 ];
 
 fn control(defect: &str) -> &'static Control {
@@ -392,4 +396,6 @@ controls! {
     any_function_name_fails_unknown_function: "any-function-name",
     invoke_from_the_first_chunk_fails_the_buffered_invoke_rules: "invoke-from-first-chunk",
     any_method_on_local_invoke_fails_post_only: "local-invoke-any-method",
+    a_reencoded_event_fails_the_raw_event_rule: "event-reencoded",
+    ending_the_response_at_return_fails_the_background_rule: "finish-at-return",
 }

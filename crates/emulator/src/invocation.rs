@@ -162,6 +162,11 @@ pub(crate) struct Invocation {
     abort: watch::Sender<Option<InvocationError>>,
     /// Every transition goes through `send_if_modified`, so each is atomic and observable.
     state: watch::Sender<State>,
+    /// Set when the runtime that took it asked for its next invocation: its handler returned, so
+    /// work it did after the response (background work) is over. On Lambda an invocation lasts
+    /// until then, its timeout included (RT-API: the runtime calls `/next` when it is done;
+    /// SWIFT `Examples/BackgroundTasks/README.md`).
+    returned: watch::Sender<bool>,
 }
 
 impl Invocation {
@@ -176,6 +181,7 @@ impl Invocation {
             events,
             abort,
             state: watch::Sender::new(State { phase: Phase::Queued, slot: None, poll: 0 }),
+            returned: watch::Sender::new(false),
         };
         (invocation, InvocationStream { rx, abort: abort_rx })
     }
@@ -273,6 +279,21 @@ impl Invocation {
     /// Resolves when the invocation has ended, by the runtime or the platform.
     pub(crate) async fn finished(&self) {
         let _ = self.state.subscribe().wait_for(|s| matches!(s.phase, Phase::Finished { .. })).await;
+    }
+
+    /// The runtime that took it asked for its next invocation (see the field's documentation).
+    pub(crate) fn mark_returned(&self) {
+        self.returned.send_replace(true);
+    }
+
+    /// Whether the runtime that took it has asked for its next invocation.
+    pub(crate) fn has_returned(&self) -> bool {
+        *self.returned.borrow()
+    }
+
+    /// Resolves when the runtime that took it asks for its next invocation.
+    pub(crate) async fn returned(&self) {
+        let _ = self.returned.subscribe().wait_for(|returned| *returned).await;
     }
 }
 

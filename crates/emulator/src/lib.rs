@@ -12,7 +12,8 @@
 //!     **InvokeWithResponseStream** (`POST /2021-11-15/functions/{name}/response-streaming-invocations`,
 //!     one event-stream `PayloadChunk` per runtime chunk as it arrives, then `InvokeComplete`),
 //!     buffered **Invoke** (`POST /2015-03-31/functions/{name}/invocations`), the Swift-style
-//!     local endpoint `/invoke` (POST only), and the **function URL** on every other path
+//!     local endpoint `/invoke` (POST only; the body is the event, the answer's prelude is
+//!     decoded), and the **function URL** on every other path
 //!     (payload v2.0 in, prelude decoded into status, headers and cookies, body streamed as it
 //!     arrives, optional SigV4 with [`Auth::Iam`] covering the body);
 //!   - **Runtime API listeners** on loopback serve the function's side (`/2018-06-01`: `/next`,

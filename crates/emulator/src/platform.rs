@@ -24,7 +24,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use lambda_stream_protocol::diagnostic::error_types;
@@ -99,6 +99,9 @@ struct Slot {
     draining: bool,
 }
 
+/// The invocation a runtime was handed last: its id and the invocation, while it exists.
+type Handed = (String, Weak<Invocation>);
+
 /// State shared by every listener and connection of one emulator.
 #[derive(Debug)]
 pub(crate) struct Platform {
@@ -129,6 +132,10 @@ pub(crate) struct Platform {
     polled: Notify,
     /// The id the next slot gets.
     next_slot: AtomicU32,
+    /// The invocation each runtime (by supervised slot; `None` for runtimes outside supervision)
+    /// was handed last, until it asks for the next one: its handler may still be working after
+    /// the response. Weak, so that it keeps nothing alive.
+    handed: Mutex<HashMap<Option<u32>, Handed>>,
 }
 
 impl Platform {
@@ -153,6 +160,7 @@ impl Platform {
             polls: Mutex::default(),
             polled: Notify::new(),
             next_slot: AtomicU32::new(1),
+            handed: Mutex::default(),
         }
     }
 
@@ -179,6 +187,7 @@ impl Platform {
     /// `slot`. Invocations the platform ended while queued are skipped. A draining slot gets
     /// nothing: its `/next` waits until the slot is closed.
     pub(crate) async fn next_invocation(&self, slot: Option<u32>) -> Arc<Invocation> {
+        self.runtime_returned(slot);
         if let Some(slot) = slot
             && let Some(s) = self.slots.lock().unwrap().get_mut(&slot)
         {
@@ -216,7 +225,11 @@ impl Platform {
                     }
                 };
                 match taken {
-                    Take::Delivered(invocation) => return invocation,
+                    Take::Delivered(invocation) => {
+                        let handed = (invocation.id.clone(), Arc::downgrade(&invocation));
+                        self.handed.lock().unwrap().insert(slot, handed);
+                        return invocation;
+                    }
                     Take::Skipped => {}
                     Take::Empty => break,
                     Take::Draining => return std::future::pending().await,
@@ -382,23 +395,54 @@ impl Platform {
         let platform = Arc::downgrade(self);
         let timeout = self.function.timeout;
         tokio::spawn(async move {
+            // The deadline covers the handler until it returns, not only until the response is
+            // complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`:
+            // the timeout must cover the background work, or the environment is stopped).
             tokio::select! {
                 _ = tokio::time::sleep(timeout) => {}
                 _ = invocation.aborted() => return,
-                _ = invocation.finished() => return,
+                _ = invocation.returned() => return,
             }
             let Some(platform) = platform.upgrade() else { return };
-            let error = InvocationError::platform(
-                error_types::SANDBOX_TIMEOUT,
-                format!("Task timed out after {:.2} seconds", timeout.as_secs_f64()),
-            );
-            if platform.abort(&invocation, error)
-                && let Some(slot) = invocation.slot()
-                && let Some(s) = platform.slots.lock().unwrap().get(&slot)
-            {
-                let _ = s.restart.send(invocation.id.clone());
+            let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+            let error = InvocationError::platform(error_types::SANDBOX_TIMEOUT, message.clone());
+            let slot = invocation.slot();
+            if platform.abort(&invocation, error) {
+                if let Some(slot) = slot {
+                    platform.restart(slot, &invocation.id);
+                }
+            } else if !invocation.has_returned() {
+                // The client has its whole answer; the handler is still at work after it.
+                match slot {
+                    Some(slot) => {
+                        tracing::warn!(request_id = %invocation.id, "{message} (after the response): stopping the bootstrap");
+                        platform.log.push_line(format!("{} {message}", invocation.id));
+                        platform.restart(slot, &invocation.id);
+                    }
+                    None => tracing::warn!(
+                        request_id = %invocation.id,
+                        "{message} (after the response); the runtime is not supervised by the emulator (it runs \
+                         in this process, or someone else started it), so its work cannot be stopped"
+                    ),
+                }
             }
         });
+    }
+
+    /// Asks the supervisor of `slot` to kill and restart its process (an invocation timed out).
+    fn restart(&self, slot: u32, request_id: &str) {
+        if let Some(s) = self.slots.lock().unwrap().get(&slot) {
+            let _ = s.restart.send(request_id.to_owned());
+        }
+    }
+
+    /// A runtime asks for its next invocation: the one it was handed before has returned.
+    fn runtime_returned(&self, slot: Option<u32>) {
+        let Some((id, invocation)) = self.handed.lock().unwrap().remove(&slot) else { return };
+        self.recorder.update(&id, |r, at| r.runtime.returned_at = Some(at));
+        if let Some(invocation) = invocation.upgrade() {
+            invocation.mark_returned();
+        }
     }
 
     /// Writes Lambda's `END` and `REPORT` lines for an invocation into the function log.
@@ -444,6 +488,11 @@ impl Platform {
     pub(crate) fn slot_exited(&self, slot: u32, status: &str) {
         // What it printed is all written: a log tail waiting for it to ask again stops waiting.
         self.count_poll(Some(slot));
+        // The process's work is over; the next `/next` on the slot is a new process's first.
+        let handed = self.handed.lock().unwrap().remove(&Some(slot));
+        if let Some(invocation) = handed.and_then(|(_, weak)| weak.upgrade()) {
+            invocation.mark_returned();
+        }
         for invocation in self.held_by(slot) {
             let message = format!("RequestId: {} Error: Runtime exited with {status}", invocation.id);
             self.recorder.fault(Some(&invocation.id), FaultKind::ProcessExited, message.clone());

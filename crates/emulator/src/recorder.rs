@@ -180,6 +180,11 @@ pub struct RuntimeLeg {
     pub trailers: Option<Vec<(String, String)>>,
     /// When the body ended (or broke off).
     pub ended_at: Option<Duration>,
+    /// When the runtime asked for its next invocation after this one: its handler returned (work
+    /// after the response included). `None` until then, and when the process died first. With
+    /// several runtimes polling outside supervision the emulator cannot tell which one asks, so
+    /// there it is the next `/next` of any of them.
+    pub returned_at: Option<Duration>,
 }
 
 /// How the client's body ended.

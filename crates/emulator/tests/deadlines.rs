@@ -111,3 +111,28 @@ async fn aws_limits_give_six_mib_then_two_mib_per_second() {
     // 2 MiB past the burst at 2 MiB/s: one second.
     assert!(last >= Duration::from_millis(990) && last < Duration::from_millis(1200), "{last:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn work_after_the_response_lasts_until_the_runtime_asks_again_and_the_next_invocation_waits() {
+    let function = FunctionConfig::new("background").timeout(Duration::from_secs(10));
+    let emulator = builder("background").function(function).build().await.unwrap();
+    let rt = runtime(&emulator);
+    let first = tokio::spawn(client().get(format!("{}/first", emulator.url())).send());
+    let (taken, _) = rt.serve_one(&[Step::streaming("text/plain"), Step::chunk("done"), Step::End]).await.unwrap();
+    assert_eq!(first.await.unwrap().unwrap().text().await.unwrap(), "done");
+    // The second request arrives while the handler is still at work after its response.
+    let second = tokio::spawn(client().get(format!("{}/second", emulator.url())).send());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let record = emulator.recorder().invocation(&taken.request_id).unwrap();
+    assert!(record.is_complete() && record.runtime.returned_at.is_none(), "{record:?}");
+    // The runtime asks for more: the handler has returned, the second invocation starts.
+    let (next, _) = rt.serve_one(&[Step::streaming("text/plain"), Step::chunk("second"), Step::End]).await.unwrap();
+    assert_eq!(second.await.unwrap().unwrap().text().await.unwrap(), "second");
+    let first = emulator.recorder().invocation(&taken.request_id).unwrap();
+    let (client_end, _) = first.client.end.clone().unwrap();
+    let returned = first.runtime.returned_at.unwrap();
+    assert!(returned - client_end >= Duration::from_secs(2), "returned {returned:?}, body ended {client_end:?}");
+    assert!(first.error().is_none(), "work within the deadline is no timeout: {first:?}");
+    let second = emulator.recorder().invocation(&next.request_id).unwrap();
+    assert!(second.runtime.taken_at.unwrap() >= returned, "the second invocation waited for the first to return");
+}

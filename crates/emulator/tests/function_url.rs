@@ -246,19 +246,27 @@ async fn chunks_are_relayed_as_they_arrive() {
 }
 
 #[tokio::test]
-async fn local_invoke_is_post_only_and_applies_the_prelude() {
+async fn local_invoke_is_post_only_passes_the_raw_body_and_applies_the_prelude() {
     let emulator = start("local").await;
     let get = client().get(format!("{}/invoke", emulator.url())).send().await.unwrap();
     assert_eq!(get.status(), 405);
     let mut body = Prelude::with_status(418).encode().to_vec();
     body.extend_from_slice(b"teapot");
     let served = runtime(&emulator).spawn(vec![split(&body, &[3])]);
-    let post = client().post(format!("{}/invoke", emulator.url())).body("{}").send().await.unwrap();
+    // The body is the event, byte for byte (SWIFT `Lambda+LocalServer.swift`): spacing, key
+    // order and bytes that are not UTF-8 survive; the query and headers are not part of it.
+    let posted: &[u8] = b"{ \"count\" :3,\n  \"a\": [1, 2] }\xff\x00";
+    let post = client()
+        .post(format!("{}/invoke?scenario=ignored", emulator.url()))
+        .header("x-custom", "ignored")
+        .body(posted.to_vec())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(post.status(), 418);
     assert_eq!(post.text().await.unwrap(), "teapot");
     let (next, _) = served.await.unwrap().unwrap().remove(0);
-    let event: Value = serde_json::from_slice(&next.body).unwrap();
-    assert_eq!(event["rawPath"], "/invoke", "/invoke gets the same v2.0 event as a URL");
+    assert_eq!(next.body, posted, "/invoke passes the raw body as the event");
     let record = emulator.recorder().invocation(&next.request_id).unwrap();
     assert_eq!(record.front_end, lambda_stream_emulator::FrontEnd::LocalInvoke);
     let _ = WAIT;

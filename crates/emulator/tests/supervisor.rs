@@ -88,6 +88,35 @@ async fn a_timeout_restarts_the_process() {
 }
 
 #[tokio::test]
+async fn work_after_the_response_is_cut_at_the_deadline_as_on_lambda() {
+    // `linger` answers at once, then works three seconds more; the timeout is one second.
+    let function = FunctionConfig::new("lingers").timeout(Duration::from_secs(1));
+    let emulator = builder("lingers").function(function).build().await.unwrap();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
+    let response = invoke(&emulator, "linger").await;
+    assert!(response.headers().get(names::AMZ_FUNCTION_ERROR).is_none(), "the caller got its whole answer");
+    let lingering_pid = json(response).await["pid"].as_u64().unwrap();
+    // The deadline still runs after the response: the process is stopped and replaced. (A request
+    // sent now would wait in the queue behind the lingering process and time out there: with one
+    // process the emulator does not scale out as Lambda would.)
+    let waited = Instant::now();
+    while supervisor.timeout_restarts() == 0 {
+        assert!(waited.elapsed() < WAIT, "no restart after the deadline");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let after = json(invoke(&emulator, "hello").await).await;
+    let after_pid = after["pid"].as_u64().unwrap_or_else(|| panic!("{after}"));
+    assert_ne!(after_pid, lingering_pid, "the lingering process was replaced");
+    assert_eq!(supervisor.timeout_restarts(), 1);
+    assert!(!alive(lingering_pid), "the lingering process was killed");
+    let lines = emulator.log().lines();
+    assert!(lines.iter().any(|l| l.ends_with("Task timed out after 1.00 seconds")), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.starts_with("lingered")), "the work past the deadline did not finish");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
     let function = FunctionConfig::new("crashes").timeout(Duration::from_secs(10));
     let emulator = builder("crashes").function(function).build().await.unwrap();

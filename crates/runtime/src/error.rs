@@ -3,6 +3,8 @@
 //!
 //! - [`Error`]: why the runtime could not start or had to stop (a fatal fault of the loop).
 //! - [`StreamError`]: why one writer call failed, misuse kept apart from Runtime API faults.
+//! - [`EventError`] (feature `json`): why an event did not decode as the handler's type; the
+//!   caller gets it as a 400 (see the `event` module).
 //!
 //! The Runtime API client has an error type of its own (`client::ClientError`); the writer turns
 //! it into a [`StreamError`] and the loop into an [`Error`], each naming what it was doing.
@@ -133,6 +135,40 @@ impl StreamError {
     pub fn is_misuse(&self) -> bool {
         !matches!(self, Self::Disconnected { .. } | Self::Rejected { .. })
     }
+}
+
+/// Why an event did not decode as a typed handler's event type (feature `json`).
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// The payload is not JSON, or not JSON of the expected type.
+    #[error("{what} does not decode as {expected}: {reason}")]
+    Invalid {
+        /// Where the payload was: `the event`, `the function URL request's body`, ...
+        what: &'static str,
+        /// The expected type's name.
+        expected: &'static str,
+        /// serde's account of the mismatch, with line and column.
+        reason: String,
+    },
+    /// A function URL or API Gateway request without a body.
+    #[error("{what} is empty: send JSON for {expected} as the request body")]
+    EmptyBody {
+        /// Where the payload was expected.
+        what: &'static str,
+        /// The expected type's name.
+        expected: &'static str,
+    },
+    /// A function URL or API Gateway request that is not one (its body is not text or not the
+    /// base64 it claims to be, or the request does not fit its `aws_lambda_events` type).
+    #[error("{what} could not be read: {reason}")]
+    Request {
+        /// Which request it was.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 #[cfg(test)]

@@ -31,6 +31,9 @@
 //! - [`ResponseStreamWriter`] and [`StreamError`]: the response, with strict state rules. Misuse
 //!   (finishing twice, writing after finishing, headers after the body) is a typed error, never a
 //!   panic, and is kept apart from Runtime API faults ([`StreamError::is_misuse`]).
+//! - [`json_handler_fn`], [`json_request_handler_fn`], [`decode_event`] (feature `json`): handlers
+//!   that take the author's `serde::Deserialize` type, raw or from a function URL or API Gateway
+//!   request's body; a payload that does not decode is answered with a 400 before the first byte.
 //! - [`LambdaContext`] and [`Config`]: what Lambda tells about the invocation and the function.
 //! - [`Runtime`] and [`RuntimeBuilder`]: the Runtime API client loop on hyper 1.x: `GET /next`
 //!   (no timeout), the streamed or buffered `POST /response`, `POST /error` before the first body
@@ -43,6 +46,8 @@
 //! Every module's imports point one way, down this list (nothing imports a module above it):
 //! - `local`: local mode; uses `runtime`, `handler`, `context`, `error`.
 //! - `runtime`: the loop; uses `writer`, `handler`, `client`, `context`, `endpoint`, `error`.
+//! - `event` (beside `runtime`, independent of it): typed JSON events; uses `handler`, `writer`,
+//!   `context`, `error`.
 //! - `handler`: what authors implement; uses `writer`, `context`.
 //! - `writer`: performs the state machine's actions through the client; uses `state`, `client`,
 //!   `error`.
@@ -62,6 +67,8 @@
 //!   error (`/error` before the first byte, trailers after) and the loop serves the next one.
 //!
 //! ## Cargo features
+//! - `json` (on by default): typed events (`event` module). Off, the crate builds neither serde's
+//!   derive nor `aws_lambda_events`.
 //! - `local` (on by default), **effective in debug builds only**: [`run`] starts the embedded
 //!   emulator when `AWS_LAMBDA_RUNTIME_API` is unset, so that `cargo run` serves
 //!   `127.0.0.1:7000/invoke` (and every other front end of `lambda-stream-emulator`) as the Swift
@@ -76,6 +83,8 @@ mod client;
 mod context;
 mod endpoint;
 mod error;
+#[cfg(feature = "json")]
+mod event;
 mod handler;
 #[cfg(all(feature = "local", debug_assertions))]
 pub mod local;
@@ -86,7 +95,14 @@ mod writer;
 pub use bytes::Bytes;
 pub use context::{Config, LambdaContext};
 pub use endpoint::Endpoint;
+#[cfg(feature = "json")]
+pub use error::EventError;
 pub use error::{Error, StreamError};
+#[cfg(feature = "json")]
+pub use event::{
+    HttpRequest, INVALID_EVENT, JsonEvent, JsonHandlerFn, JsonRequestHandlerFn, decode_event, json_handler_fn,
+    json_request_handler_fn,
+};
 pub use handler::{BoxError, FunctionError, HandlerFn, StreamingHandler, handler_fn};
 pub use lambda_stream_protocol::{ErrorDiagnostic, Prelude};
 pub use runtime::{NoHandler, Runtime, RuntimeBuilder};

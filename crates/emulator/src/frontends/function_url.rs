@@ -40,7 +40,8 @@ const MALFORMED_PRELUDE: &str = "Runtime.MalformedPrelude";
 const HOP_BY_HOP: [&str; 7] =
     ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
-/// Serves one function URL request (or `/invoke`, with `front_end` saying which).
+/// Serves one function URL request (or `/invoke`, with `front_end` saying which: its event is the
+/// raw body).
 pub(crate) async fn serve(
     platform: Arc<Platform>,
     peer: SocketAddr,
@@ -59,9 +60,13 @@ pub(crate) async fn serve(
         iam_access_key: caller.as_deref(),
         now: SystemTime::now(),
     };
-    let event = function_url_event(&parts, &body, &info);
-    drop(body);
-    let mut new = NewInvocation::new(event.into(), front_end);
+    // `/invoke` passes its body as the event, byte for byte (frontends/local.rs says why); a
+    // function URL wraps the request in payload format 2.0.
+    let event = match front_end {
+        FrontEnd::LocalInvoke => body,
+        _ => Bytes::from(function_url_event(&parts, &body, &info)),
+    };
+    let mut new = NewInvocation::new(event, front_end);
     new.request_id = Some(request_id.clone());
     let (_invocation, mut stream) = platform.submit(new);
     let id = request_id;
