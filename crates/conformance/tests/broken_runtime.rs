@@ -126,6 +126,7 @@ const CONTROLS: &[Control] = &[
             "limits.timeout",
             "writer.empty-body-keeps-status",
             "local.invoke-streams",
+            "runtime.background-after-finish",
         ],
     ),
     runtime(
