@@ -65,9 +65,11 @@ async fn the_streamed_size_cap_cuts_the_stream() {
 /// Before, the platform's abort overtook them and up to eight queued chunks were lost.
 #[tokio::test]
 async fn the_bytes_before_the_cap_all_arrive_when_the_relay_lags_behind() {
-    let mut limits = lambda_stream_emulator::Limits::default();
-    limits.max_streamed_response_bytes = 1000;
-    limits.bandwidth = Some(lambda_stream_emulator::Bandwidth { burst_bytes: 200, bytes_per_second: 2000 });
+    let limits = lambda_stream_emulator::Limits {
+        max_streamed_response_bytes: 1000,
+        bandwidth: Some(lambda_stream_emulator::Bandwidth { burst_bytes: 200, bytes_per_second: 2000 }),
+        ..lambda_stream_emulator::Limits::default()
+    };
     let emulator = builder("lagging").limits(limits).build().await.unwrap();
     let mut script = vec![Step::streaming("application/octet-stream")];
     script.extend((0..12).map(|i| Step::Chunk(Bytes::from(vec![b'a' + i; 100]))));
