@@ -7,10 +7,16 @@
 # Steps: install cargo-lambda if it is missing (optional peer; a failed install only means the
 # report lists it as not measured), build the example binary and the official-runtime peer in
 # release mode (the benches run them as processes), run every bench target of lambda-stream-bench
-# (codec, e2e, process), then bench-report.
+# (codec, e2e with its quiet and contended passes, process, concurrency), then bench-report.
+#
+# The report compares this run's ratios with the committed ci/bench-baseline.json and flags any
+# worse by more than 25%. `bash ci/bench.sh short --update-baseline` (or full) rewrites the
+# baseline from this run instead; commit it when the change in figures is meant.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-full}"
+update_baseline=0
+[[ "${2:-}" == "--update-baseline" ]] && update_baseline=1
 
 case "$mode" in
   short) args=(--warm-up-time 0.2 --measurement-time 1 --sample-size 10 --noplot) ;;
@@ -22,7 +28,7 @@ target="${CARGO_TARGET_DIR:-target}"
 notes="$target/bench-notes"
 # Results of earlier runs must not pass for this one's: the report reads only criterion files
 # newer than the marker, and the notes and process figures start empty.
-rm -rf "$notes" "$target/bench-process.json" "$target/bench-report.md" "$target/bench-report.html"
+rm -rf "$notes" "$target/bench-process.json" "$target/bench-concurrency.json" "$target/bench-report.md" "$target/bench-report.html"
 mkdir -p "$notes"
 touch "$notes/.run-start"
 
@@ -38,7 +44,7 @@ fi
 # and the AWS SDK a second time with other features (minutes on two cores). The bench profile puts
 # the binaries in target/release, where the benches look for them.
 packages=(-p lambda-stream-bench -p example-conditional-streaming -p peer-official)
-benches=(--bench codec --bench e2e --bench process)
+benches=(--bench codec --bench e2e --bench process --bench concurrency)
 echo "==> release build: example binary, official-runtime peer, benches"
 build_start=$(date +%s)
 cargo build --profile bench --locked "${packages[@]}" --bins "${benches[@]}"
@@ -54,4 +60,8 @@ LAMBDA_STREAM_BENCH_MODE="$mode" cargo bench --locked "${packages[@]}" "${benche
 
 echo "==> report"
 # Built above with the same features (`cargo run -p` alone would resolve them anew and rebuild).
-"$target/release/bench-report"
+if [[ $update_baseline == 1 ]]; then
+  "$target/release/bench-report" --write-baseline ci/bench-baseline.json
+else
+  "$target/release/bench-report" --baseline ci/bench-baseline.json
+fi

@@ -28,7 +28,10 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag
 
 use crate::error::aws;
 use crate::package::Arch;
-use crate::template::{FUNCTION_URL, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, Template};
+use crate::template::{
+    FUNCTION_URL, OUTPUT_API_URL, OUTPUT_FUNCTION_ARN, OUTPUT_FUNCTION_NAME, PARAM_API_GATEWAY, PARAM_API_GATEWAY_AUTH,
+    PARAM_STAGE_NAME, Template,
+};
 use crate::{Clients, Error};
 
 /// Tag key naming the stack, on the stack and every resource.
@@ -62,6 +65,10 @@ pub struct DeployOptions {
     pub timeout_secs: u32,
     /// An IAM role to attach the invoke policy to.
     pub caller_role: Option<String>,
+    /// Also deploy an API Gateway REST API in front of the function (alongside the function URL):
+    /// `ANY` on `/` and `/{proxy+}`, a Lambda proxy integration in `STREAM` mode. `None`: none (a
+    /// later deploy without it removes one deployed before).
+    pub api_gateway: Option<RestApiOptions>,
     /// The template (the standard one, or a variant for local stand-ins).
     pub template: Template,
     /// Pause between two polls while waiting.
@@ -81,10 +88,27 @@ impl DeployOptions {
             memory_mb: 128,
             timeout_secs: 15,
             caller_role: None,
+            api_gateway: None,
             template: Template::standard(),
             poll_interval: Duration::from_secs(3),
             max_wait: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+/// The REST API `deploy --front api-gateway` puts in front of the function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApiOptions {
+    /// The stage name (letters, digits, `-`, `_`). Default `prod`.
+    pub stage: String,
+    /// Methods with `AWS_IAM` authorization (callers sign for `execute-api`); `false`: `NONE`,
+    /// anyone with the URL may call. Default `true`.
+    pub iam: bool,
+}
+
+impl Default for RestApiOptions {
+    fn default() -> Self {
+        Self { stage: "prod".into(), iam: true }
     }
 }
 
@@ -148,6 +172,11 @@ impl Deployment {
     /// The function URL.
     pub fn function_url(&self) -> Result<&str, Error> {
         self.output(FUNCTION_URL)
+    }
+
+    /// The REST API stage's invoke URL, when the stack has a REST API.
+    pub fn api_url(&self) -> Result<&str, Error> {
+        self.output(OUTPUT_API_URL)
     }
 
     fn output(&self, key: &'static str) -> Result<&str, Error> {
@@ -482,6 +511,9 @@ impl Deployer {
             p("MemorySize", options.memory_mb.to_string()),
             p("Timeout", options.timeout_secs.to_string()),
             p("CallerRoleName", options.caller_role.clone().unwrap_or_default()),
+            p(PARAM_API_GATEWAY, options.api_gateway.is_some().to_string()),
+            p(PARAM_API_GATEWAY_AUTH, api_gateway_auth(options).into()),
+            p(PARAM_STAGE_NAME, options.api_gateway.as_ref().map_or_else(|| "prod".to_owned(), |a| a.stage.clone())),
         ]
     }
 
@@ -773,6 +805,14 @@ fn tag<'a>(stack: &'a Stack, key: &str) -> Option<&'a str> {
 /// The stack's outputs, by key.
 fn outputs(stack: &Stack) -> BTreeMap<String, String> {
     stack.outputs().iter().filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned()))).collect()
+}
+
+/// The `ApiGatewayAuth` parameter: `AWS_IAM` unless the REST API is asked for without IAM.
+fn api_gateway_auth(options: &DeployOptions) -> &'static str {
+    match &options.api_gateway {
+        Some(RestApiOptions { iam: false, .. }) => "NONE",
+        _ => "AWS_IAM",
+    }
 }
 
 /// Stands for a status CloudFormation did not send (it always does: the field is required).

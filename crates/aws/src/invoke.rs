@@ -1,10 +1,13 @@
-//! `invoke`: call a streaming function the two ways AWS offers, reading the answer as it arrives.
+//! `invoke`: call a streaming function the ways AWS offers, reading the answer as it arrives.
 //!
 //! - [`FunctionUrlClient`]: an HTTP request to the function URL signed with SigV4 for service
 //!   `lambda` (AuthType `AWS_IAM`; Lambda developer guide, "Controlling access to function
 //!   URLs"), sent with `x-amz-content-sha256` (required for POST/PUT behind CloudFront OAC, and
 //!   accepted by Lambda directly), body read chunk by chunk: what
-//!   `curl --aws-sigv4 "aws:amz:REGION:lambda" --no-buffer` does.
+//!   `curl --aws-sigv4 "aws:amz:REGION:lambda" --no-buffer` does. The same client calls an API
+//!   Gateway REST API ([`FunctionUrlClient::api_gateway`]): SigV4 for service `execute-api` when
+//!   its methods use `AWS_IAM` authorization, no signature when they use `NONE` (APIGW, docs/
+//!   protocol.md §6).
 //! - [`invoke_with_response_stream`]: the `InvokeWithResponseStream` API through aws-sdk-lambda,
 //!   one `PayloadChunk` event per chunk, then `InvokeComplete`.
 //!
@@ -124,15 +127,52 @@ impl UrlResponse {
     }
 }
 
-/// Sends SigV4-signed requests to function URLs.
+/// How a [`FunctionUrlClient`] signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    /// SigV4 for service `lambda`: a function URL with AuthType `AWS_IAM`.
+    Lambda,
+    /// SigV4 for service `execute-api`: an API Gateway REST API with `AWS_IAM` authorization.
+    ExecuteApi,
+    /// No signature: an API Gateway REST API with `NONE` authorization.
+    Unsigned,
+}
+
+impl Signing {
+    /// The SigV4 service name, `None` when unsigned.
+    pub fn service(self) -> Option<&'static str> {
+        match self {
+            Signing::Lambda => Some("lambda"),
+            Signing::ExecuteApi => Some("execute-api"),
+            Signing::Unsigned => None,
+        }
+    }
+}
+
+/// Sends SigV4-signed requests to function URLs (and to API Gateway REST APIs).
 #[derive(Debug, Clone)]
 pub struct FunctionUrlClient {
     http: HttpsClient,
     credentials: Credentials,
     region: String,
+    signing: Signing,
 }
 
 impl FunctionUrlClient {
+    /// A client for an API Gateway REST API: SigV4 for `execute-api` with `credentials` when
+    /// `iam`, else no signature. The region of an `ID.execute-api.REGION.amazonaws.com` URL wins
+    /// over `region`.
+    pub fn api_gateway(credentials: Credentials, region: impl Into<String>, iam: bool) -> Result<Self, Error> {
+        let mut client = Self::new(credentials, region)?;
+        client.signing = if iam { Signing::ExecuteApi } else { Signing::Unsigned };
+        Ok(client)
+    }
+
+    /// How this client signs.
+    pub fn signing(&self) -> Signing {
+        self.signing
+    }
+
     /// A client signing with `credentials` for `region`. When the URL names a region
     /// (`ID.lambda-url.REGION.on.aws`) that one is used instead, as the signature must match
     /// the function's region.
@@ -146,12 +186,12 @@ impl FunctionUrlClient {
             .enable_http1()
             .build();
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
-        Ok(Self { http, credentials, region: region.into() })
+        Ok(Self { http, credentials, region: region.into(), signing: Signing::Lambda })
     }
 
     /// The region a request to `url` is signed for.
     pub fn signing_region(&self, url: &str) -> String {
-        region_of_function_url(url).unwrap_or_else(|| self.region.clone())
+        region_of_function_url(url).or_else(|| region_of_rest_api_url(url)).unwrap_or_else(|| self.region.clone())
     }
 
     /// Signs and sends `request`; returns once the response head arrived.
@@ -178,7 +218,8 @@ impl FunctionUrlClient {
     }
 
     /// The request with its SigV4 headers (`authorization`, `x-amz-date`, `x-amz-content-sha256`,
-    /// `x-amz-security-token` for temporary credentials) as signed at `time`.
+    /// `x-amz-security-token` for temporary credentials) as signed at `time`; only the request's
+    /// own headers when the client does not sign.
     pub fn sign(&self, request: &UrlRequest, time: SystemTime) -> Result<http::Request<()>, Error> {
         let mut http_request = http::Request::builder()
             .method(request.method.clone())
@@ -192,6 +233,7 @@ impl FunctionUrlClient {
                 .map_err(|e| Error::Invalid(format!("invalid value for header {name}: {e}")))?;
             http_request.headers_mut().append(name, value);
         }
+        let Some(service) = self.signing.service() else { return Ok(http_request) };
         let mut settings = SigningSettings::default();
         // Sends and signs x-amz-content-sha256: CloudFront OAC requires it for PUT/POST, and it
         // lets the service check the body against the signature.
@@ -201,7 +243,7 @@ impl FunctionUrlClient {
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&region)
-            .name("lambda")
+            .name(service)
             .time(time)
             .settings(settings)
             .build()
@@ -229,6 +271,15 @@ pub fn region_of_function_url(url: &str) -> Option<String> {
     let rest = host.split_once(".lambda-url.")?.1;
     let region = rest.strip_suffix(".on.aws")?;
     (!region.is_empty()).then(|| region.to_owned())
+}
+
+/// `REGION` of `https://ID.execute-api.REGION.amazonaws.com/STAGE/...` (an API Gateway REST API's
+/// default endpoint).
+pub fn region_of_rest_api_url(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':', '?']).next()?;
+    let rest = host.split_once(".execute-api.")?.1;
+    let region = rest.strip_suffix(".amazonaws.com").or_else(|| rest.strip_suffix(".amazonaws.com.cn"))?;
+    (!region.is_empty() && !region.contains('.')).then(|| region.to_owned())
 }
 
 /// An `InvokeWithResponseStream` answer whose events are still arriving.
@@ -365,5 +416,26 @@ mod tests {
             "{auth}"
         );
         assert!(auth.contains("x-amz-content-sha256"), "the payload hash is signed: {auth}");
+    }
+
+    #[test]
+    fn rest_api_requests_sign_for_execute_api_or_not_at_all() {
+        assert_eq!(
+            region_of_rest_api_url("https://a1b2c3.execute-api.ap-south-1.amazonaws.com/prod/x").as_deref(),
+            Some("ap-south-1")
+        );
+        assert_eq!(region_of_rest_api_url("http://127.0.0.1:9001/prod"), None);
+        let credentials = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let request = UrlRequest::post_json("https://a1b2c3.execute-api.ap-south-1.amazonaws.com/prod/x", "{}");
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let iam = FunctionUrlClient::api_gateway(credentials.clone(), "us-east-1", true).unwrap();
+        assert_eq!(iam.signing(), Signing::ExecuteApi);
+        let signed = iam.sign(&request, at).unwrap();
+        let auth = signed.headers()["authorization"].to_str().unwrap();
+        assert!(auth.contains("/20231114/ap-south-1/execute-api/aws4_request"), "{auth}");
+        let open = FunctionUrlClient::api_gateway(credentials, "us-east-1", false).unwrap();
+        let plain = open.sign(&request, at).unwrap();
+        assert!(plain.headers().get("authorization").is_none());
+        assert_eq!(plain.headers()["content-type"], "application/json");
     }
 }

@@ -10,12 +10,15 @@
 //!   `bootstrap` ([`package::package`], [`package::zip_bootstrap`]).
 //! - [`template`]: the CloudFormation template (`templates/lambda-stream.json`): role, function on
 //!   `provided.al2023`, its function URL (`AWS_IAM`, `RESPONSE_STREAM`), log group, and the managed
-//!   policy a caller needs; and its variant without the URL for moto.
+//!   policy a caller needs; optionally an API Gateway REST API whose Lambda proxy integration
+//!   streams ([`RestApiOptions`], `deploy --front api-gateway`); and its variant without the URL
+//!   for moto.
 //! - [`deploy`]: artifacts bucket, upload, create/update the stack with progress events, and
 //!   [`Deployer::teardown`] / [`Deployer::sweep`], which remove what deploy created, using the tags
 //!   deploy left on the stack.
-//! - [`invoke`]: [`FunctionUrlClient`] (SigV4-signed requests to a function URL, body read as it
-//!   arrives) and [`invoke_with_response_stream`] (aws-sdk-lambda), both with TTFB.
+//! - [`invoke`]: [`FunctionUrlClient`] (SigV4-signed requests to a function URL or, signed for
+//!   `execute-api` or not at all, to an API Gateway REST API; body read as it arrives) and
+//!   [`invoke_with_response_stream`] (aws-sdk-lambda), both with TTFB.
 //! - [`AwsConfig`] / [`Clients`]: region, credentials and endpoint as injected values, so tests
 //!   aim the same code at moto, LocalStack, recorded responses or the emulator.
 //! - [`live`]: the opt-in gate for tests that touch real AWS (`LAMBDA_STREAM_AWS=1` + credentials).
@@ -38,10 +41,12 @@ pub mod template;
 /// CloudFormation's status types, as [`Progress`] events and [`Error`]s carry them.
 pub use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
 pub use config::{AwsConfig, Clients, https_client};
-pub use deploy::{Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, StackAction, TeardownReport};
+pub use deploy::{
+    Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, RestApiOptions, StackAction, TeardownReport,
+};
 pub use error::Error;
 pub use invoke::{
-    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, UrlRequest, UrlResponse, invoke_with_response_stream,
+    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, Signing, UrlRequest, UrlResponse, invoke_with_response_stream,
 };
 pub use package::{Arch, Builder, Package, PackageOptions};
 pub use template::Template;

@@ -1,6 +1,16 @@
 //! The CloudFormation template `deploy` uses (`templates/lambda-stream.json`, also usable by hand
 //! and checked by cfn-lint in CI) and its variants.
 //!
+//! The API Gateway REST API is in the same template behind the condition `HasApiGateway`
+//! (parameter [`PARAM_API_GATEWAY`] = `true`): a REST API, `ANY` on the root and on `{proxy+}`
+//! with an `AWS_PROXY` integration to the InvokeWithResponseStream URI with
+//! `ResponseTransferMode: STREAM`, a deployment, a stage, the permission for
+//! `apigateway.amazonaws.com` (docs/protocol.md §6), and a managed policy with `execute-api:Invoke`
+//! for its callers (a policy of its own rather than a conditional statement in the invoke policy,
+//! which moto's policy check refuses). One template, so `deploy --front
+//! api-gateway` adds the REST API alongside the function URL and a later deploy without it
+//! removes it again.
+//!
 //! The template is JSON, not YAML, so that this crate can derive variants with `serde_json`
 //! alone: moto (the offline AWS used in CI) has no `AWS::Lambda::Url`, so the offline tests deploy
 //! the same template without that resource and its output ([`Template::without_function_url`]).
@@ -18,6 +28,18 @@ pub const OUTPUT_FUNCTION_NAME: &str = "FunctionName";
 pub const OUTPUT_FUNCTION_ARN: &str = "FunctionArn";
 /// Output: the managed policy callers need.
 pub const OUTPUT_INVOKE_POLICY: &str = "InvokePolicyArn";
+/// Output: the REST API stage's invoke URL (only with the REST API).
+pub const OUTPUT_API_URL: &str = "ApiUrl";
+/// Output: the managed policy callers of the REST API need (only with the REST API).
+pub const OUTPUT_REST_API_INVOKE_POLICY: &str = "RestApiInvokePolicyArn";
+/// Output: the REST API's id (only with the REST API).
+pub const OUTPUT_REST_API_ID: &str = "RestApiId";
+/// Parameter: `true` deploys the REST API too.
+pub const PARAM_API_GATEWAY: &str = "ApiGateway";
+/// Parameter: the REST API methods' authorization, `AWS_IAM` or `NONE`.
+pub const PARAM_API_GATEWAY_AUTH: &str = "ApiGatewayAuth";
+/// Parameter: the REST API's stage name.
+pub const PARAM_STAGE_NAME: &str = "StageName";
 
 /// A CloudFormation template body.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +109,39 @@ mod tests {
         let statements = t.document().pointer("/Resources/InvokePolicy/Properties/PolicyDocument/Statement").unwrap();
         let actions: Vec<&str> = statements.as_array().unwrap().iter().map(|s| s["Action"].as_str().unwrap()).collect();
         assert!(actions.contains(&"lambda:InvokeFunctionUrl") && actions.contains(&"lambda:InvokeFunction"));
+        // With the REST API, a policy of its own grants execute-api:Invoke.
+        let rest = t.document().pointer("/Resources/RestApiInvokePolicy").unwrap();
+        assert_eq!(rest["Condition"], "HasApiGateway");
+        assert_eq!(rest.pointer("/Properties/PolicyDocument/Statement/0/Action").unwrap(), "execute-api:Invoke");
+    }
+
+    #[test]
+    fn the_rest_api_streams_through_invoke_with_response_stream() {
+        let t = Template::standard();
+        let doc = t.document();
+        for method in ["ProxyMethod", "RootMethod"] {
+            let m = doc.pointer(&format!("/Resources/{method}")).unwrap();
+            assert_eq!(m["Condition"], "HasApiGateway", "{method}");
+            assert_eq!(m["Properties"]["HttpMethod"], "ANY");
+            let integration = &m["Properties"]["Integration"];
+            assert_eq!(integration["Type"], "AWS_PROXY");
+            assert_eq!(integration["IntegrationHttpMethod"], "POST");
+            assert_eq!(integration["ResponseTransferMode"], "STREAM");
+            let uri = integration["Uri"]["Fn::Sub"].as_str().unwrap();
+            assert!(
+                uri.ends_with(":lambda:path/2021-11-15/functions/${Function.Arn}/response-streaming-invocations"),
+                "{uri}"
+            );
+        }
+        assert_eq!(doc.pointer("/Resources/ProxyResource/Properties/PathPart").unwrap(), "{proxy+}");
+        let permission = doc.pointer("/Resources/ApiGatewayInvokePermission/Properties").unwrap();
+        assert_eq!(permission["Principal"], "apigateway.amazonaws.com");
+        assert_eq!(permission["Action"], "lambda:InvokeFunction");
+        assert_eq!(doc.pointer("/Resources/Stage/Properties/StageName/Ref").unwrap(), PARAM_STAGE_NAME);
+        assert_eq!(doc.pointer(&format!("/Parameters/{PARAM_API_GATEWAY}/Default")).unwrap(), "false");
+        assert_eq!(doc.pointer(&format!("/Outputs/{OUTPUT_API_URL}/Condition")).unwrap(), "HasApiGateway");
+        assert!(doc.pointer(&format!("/Parameters/{PARAM_API_GATEWAY_AUTH}")).is_some());
+        assert!(doc.pointer(&format!("/Outputs/{OUTPUT_REST_API_ID}")).is_some());
     }
 
     #[test]

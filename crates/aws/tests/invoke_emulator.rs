@@ -1,13 +1,15 @@
 //! `invoke`'s two clients against our emulator (`lambda-stream-emulator`, function URL with
 //! `Auth::iam`), offline: SigV4 is verified by the emulator with the SDKs' own signer, chunks must
 //! arrive one by one as the runtime writes them, the prelude must become status and headers, and
-//! a wrong key must get 403.
+//! a wrong key must get 403. The REST API client (`FunctionUrlClient::api_gateway`, what `invoke
+//! --via api-gateway` uses) is checked the same way against the emulator's API Gateway front end
+//! with IAM auth, which verifies SigV4 for service `execute-api`.
 
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use lambda_stream_aws::{AwsConfig, FunctionUrlClient, IwrsEvent, UrlRequest, invoke_with_response_stream};
-use lambda_stream_emulator::{Auth, Emulator, FunctionConfig};
+use lambda_stream_emulator::{ApiGatewayConfig, Auth, Emulator, FunctionConfig};
 use lambda_stream_fixtures::scripted_runtime::{ScriptedRuntime, Step};
 use lambda_stream_protocol::{Prelude, env, names};
 
@@ -127,4 +129,64 @@ async fn invoke_with_response_stream_with_a_wrong_secret_is_refused() {
     let err = invoke_with_response_stream(&clients.lambda, "numbers", "{}").await.unwrap_err();
     assert!(err.to_string().contains("InvalidSignatureException"), "{err}");
     assert!(emulator.recorder().invocations().is_empty());
+}
+
+async fn emulator_with_rest_api() -> Emulator {
+    Emulator::builder()
+        .function(FunctionConfig::new("numbers"))
+        .bind("127.0.0.1:0")
+        .api_gateway(ApiGatewayConfig::new("v1").auth(Auth::iam(KEY, SECRET)))
+        .build()
+        .await
+        .expect("emulator with a REST API starts")
+}
+
+fn rest_api_client(secret: &str, iam: bool) -> FunctionUrlClient {
+    FunctionUrlClient::api_gateway(Credentials::new(KEY, secret, None, None, "test"), "us-east-1", iam).unwrap()
+}
+
+#[tokio::test]
+async fn the_rest_api_client_signs_for_execute_api_and_reads_chunks_as_they_arrive() {
+    let emulator = emulator_with_rest_api().await;
+    let api = emulator.api_gateway_url().expect("the REST API listener");
+    let served = ScriptedRuntime::new(emulator.runtime_api_addr()).spawn(vec![numbers_script()]);
+    let request = UrlRequest::post_json(format!("{api}/numbers?n=3"), r#"{"count":3}"#);
+    let mut response = rest_api_client(SECRET, true).send(&request).await.expect("signed request accepted");
+    assert_eq!(response.status, 201, "status from the prelude");
+    assert_eq!(response.headers.get("x-numbers").unwrap(), "three");
+    assert!(response.headers.contains_key(names::AMZ_APIGW_ID), "API Gateway's id: {:?}", response.headers);
+
+    let mut chunks = Vec::new();
+    while let Some(chunk) = response.next_chunk().await {
+        chunks.push(chunk.expect("body chunk"));
+    }
+    let body: Vec<u8> = chunks.iter().flat_map(|c| c.bytes.to_vec()).collect();
+    assert_eq!(body, b"1\n2\n3\n", "the prelude is stripped, the payload intact");
+    let ttfb = response.ttfb().expect("a first byte arrived");
+    let last = chunks.last().unwrap().at;
+    assert!(last - ttfb >= PAUSE * 2 - Duration::from_millis(100), "ttfb {ttfb:?}, last chunk {last:?}: buffered?");
+
+    let answers = served.await.unwrap().expect("runtime script");
+    let event: serde_json::Value = serde_json::from_slice(&answers[0].0.body).unwrap();
+    assert_eq!(event["resource"], "/{proxy+}", "the REST proxy event (payload 1.0)");
+    assert_eq!(event["path"], "/numbers");
+    assert_eq!(event["queryStringParameters"]["n"], "3");
+    assert_eq!(event["body"], r#"{"count":3}"#, "the signed body reached the function");
+    assert_eq!(event["requestContext"]["identity"]["accessKey"], KEY, "caller identified by its key");
+}
+
+#[tokio::test]
+async fn the_rest_api_refuses_a_wrong_secret_and_an_unsigned_request() {
+    let emulator = emulator_with_rest_api().await;
+    let api = emulator.api_gateway_url().expect("the REST API listener");
+    let request = UrlRequest::post_json(format!("{api}/numbers"), "{}");
+    for (client, error_type) in [
+        (rest_api_client("not-the-secret", true), "InvalidSignatureException"),
+        (rest_api_client(SECRET, false), "MissingAuthenticationTokenException"),
+    ] {
+        let response = client.send(&request).await.expect("an answer");
+        assert_eq!(response.status, 403, "{error_type}");
+        assert_eq!(response.headers.get(names::AMZN_ERROR_TYPE).unwrap(), error_type);
+    }
+    assert!(emulator.recorder().invocations().is_empty(), "no invocation for a refused request");
 }

@@ -2,7 +2,9 @@
 //! sets `LAMBDA_STREAM_MOTO_ENDPOINT`): S3, STS, IAM, Lambda and CloudFormation for real HTTP.
 //! moto has no `AWS::Lambda::Url`, so these deploy the template without the function URL
 //! (`Template::without_function_url`); the URL resource is covered by the replay tests and by
-//! cfn-lint. `#[ignore]`d so that a plain `cargo test --workspace` does not need moto.
+//! cfn-lint. The REST API resources moto has (`RestApi`, `Resource`, `Method`, `Deployment`; it
+//! skips `AWS::ApiGateway::Stage` with a warning) are deployed and removed with the stack.
+//! `#[ignore]`d so that a plain `cargo test --workspace` does not need moto.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -190,4 +192,31 @@ async fn moto_all_tagged_sweeps_every_stack_and_managed_bucket() {
     assert!(deployer.describe_stack("not-lambda-stream").await.unwrap().is_some());
     assert!(!bucket_exists(&clients, &a.artifact.bucket).await, "the managed bucket is swept");
     clients.cloudformation.delete_stack().stack_name("not-lambda-stream").send().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs moto (LAMBDA_STREAM_MOTO_ENDPOINT); run by ci/aws-offline.sh"]
+async fn moto_the_rest_api_deploys_alongside_and_goes_with_the_stack() {
+    let clients = moto().await;
+    let deployer = deployer(clients.clone());
+    let stack = "ls-moto-rest-api";
+    let mut opts = options(stack, zip("api", "behind a REST API"));
+    opts.api_gateway = Some(lambda_stream_aws::RestApiOptions::default());
+    let deployment = deployer.deploy(&opts, &mut |_| {}).await.expect("deploy with the REST API");
+    let api_url = deployment.api_url().expect("ApiUrl output").to_owned();
+    let api_id = deployment.outputs.get("RestApiId").expect("RestApiId output").clone();
+    assert!(api_url.starts_with(&format!("https://{api_id}.execute-api.{REGION}.")), "{api_url}");
+    assert!(api_url.ends_with("/prod"), "{api_url}");
+    let resources = clients.cloudformation.describe_stack_resources().stack_name(stack).send().await.unwrap();
+    let ids: Vec<&str> = resources.stack_resources().iter().filter_map(|r| r.logical_resource_id()).collect();
+    for id in ["RestApi", "ProxyResource", "ProxyMethod", "RootMethod", "Deployment", "ApiGatewayInvokePermission"] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    // A later deploy without it turns the condition off: the REST API goes, the function stays.
+    let without = deployer.deploy(&options(stack, zip("api2", "no REST API")), &mut |_| {}).await.expect("update");
+    assert!(without.api_url().is_err(), "{:?}", without.outputs);
+    assert!(function_exists(&clients, without.function_name().unwrap()).await);
+    let report = deployer.teardown(&without.cleanup(), &mut |_| {}).await.expect("teardown");
+    assert_eq!(report.stack_deleted.as_deref(), Some(stack));
+    assert!(deployer.describe_stack(stack).await.unwrap().is_none());
 }

@@ -420,3 +420,72 @@ async fn a_failing_update_rolls_back_and_is_not_offered_for_teardown_as_new() {
     let text = failed.to_string();
     assert!(text.contains("UPDATE_ROLLBACK_COMPLETE") && text.contains("arm64 is not supported"), "{text}");
 }
+
+/// The value CreateStack/UpdateStack sent for parameter `key` (`Parameters.member.N.ParameterKey`).
+fn parameter(body: &str, key: &str) -> Option<String> {
+    let pairs: Vec<(&str, &str)> = body.split('&').filter_map(|p| p.split_once('=')).collect();
+    let member = pairs.iter().find_map(|(k, v)| (*v == key).then(|| k.strip_suffix(".ParameterKey")).flatten())?;
+    let value_key = format!("{member}.ParameterValue");
+    pairs.iter().find(|(k, _)| *k == value_key).map(|(_, v)| v.to_string())
+}
+
+#[tokio::test]
+async fn with_the_rest_api_the_stack_gets_its_parameters_and_the_api_url_comes_back() {
+    let api = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1";
+    let replay = StaticReplayClient::new(vec![
+        stack_missing(),
+        caller_identity(),
+        event("HeadBucket", 200, ""),
+        managed_tags(),
+        event("PutObject", 200, ""),
+        event("CreateStack", 200, cfn("CreateStack", "<StackId>arn:s</StackId>")),
+        events(&[
+            (STACK, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", Some("User Initiated")),
+            ("Function", "AWS::Lambda::Function", "CREATE_COMPLETE", None),
+            ("RestApi", "AWS::ApiGateway::RestApi", "CREATE_COMPLETE", None),
+            ("ProxyMethod", "AWS::ApiGateway::Method", "CREATE_COMPLETE", None),
+            ("Stage", "AWS::ApiGateway::Stage", "CREATE_COMPLETE", None),
+            ("ApiGatewayInvokePermission", "AWS::Lambda::Permission", "CREATE_COMPLETE", None),
+            (STACK, "AWS::CloudFormation::Stack", "CREATE_COMPLETE", None),
+        ]),
+        stack("CREATE_COMPLETE", &[], &[]),
+        stack(
+            "CREATE_COMPLETE",
+            &[],
+            &[("FunctionUrl", "https://abc.lambda-url.eu-west-1.on.aws/"), ("ApiUrl", api), ("RestApiId", "a1b2c3")],
+        ),
+    ]);
+    let deployer = deployer(&replay).await;
+    let mut options = options();
+    options.api_gateway = Some(lambda_stream_aws::RestApiOptions { stage: "v1".into(), iam: false });
+    let deployment = deployer.deploy(&options, &mut |_| {}).await.expect("deploy");
+    assert_eq!(deployment.api_url().unwrap(), api);
+    assert!(deployment.function_url().is_ok(), "the function URL stays alongside");
+    let create = request_body(&replay, "CreateStack");
+    assert_eq!(parameter(&create, "ApiGateway").as_deref(), Some("true"), "{create}");
+    assert_eq!(parameter(&create, "ApiGatewayAuth").as_deref(), Some("NONE"));
+    assert_eq!(parameter(&create, "StageName").as_deref(), Some("v1"));
+    assert!(create.contains("ResponseTransferMode"), "the template streams the integration");
+    assert!(create.contains("response-streaming-invocations"));
+}
+
+#[tokio::test]
+async fn without_the_rest_api_the_condition_is_off_and_no_api_url_is_claimed() {
+    let replay = StaticReplayClient::new(vec![
+        stack_missing(),
+        caller_identity(),
+        event("HeadBucket", 200, ""),
+        managed_tags(),
+        event("PutObject", 200, ""),
+        event("CreateStack", 200, cfn("CreateStack", "<StackId>arn:s</StackId>")),
+        events(&[(STACK, "AWS::CloudFormation::Stack", "CREATE_COMPLETE", None)]),
+        stack("CREATE_COMPLETE", &[], &[]),
+        stack("CREATE_COMPLETE", &[], &[("FunctionName", "f")]),
+    ]);
+    let deployer = deployer(&replay).await;
+    let deployment = deployer.deploy(&options(), &mut |_| {}).await.expect("deploy");
+    let create = request_body(&replay, "CreateStack");
+    assert_eq!(parameter(&create, "ApiGateway").as_deref(), Some("false"), "{create}");
+    assert_eq!(parameter(&create, "ApiGatewayAuth").as_deref(), Some("AWS_IAM"));
+    assert!(matches!(deployment.api_url(), Err(Error::MissingOutput { output: "ApiUrl", .. })));
+}

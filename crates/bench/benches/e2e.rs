@@ -1,10 +1,16 @@
-//! End-to-end criterion benchmarks: TTFB (function URL and InvokeWithResponseStream), per-chunk
-//! latency, throughput and the runtime's own cost, each next to the floor and the peers.
+//! End-to-end criterion benchmarks: TTFB (function URL, InvokeWithResponseStream and the API
+//! Gateway REST API), per-chunk latency, throughput and the runtime's own cost, each next to the
+//! floor and the peers.
 //!
 //! Every setup starts once and serves all iterations (invocations are cheap, start-up is not what
 //! is measured here; `benches/process.rs` measures cold start). Group and function names follow
 //! the convention in `lambda_stream_bench::report`: group = figure and path, function =
 //! `<subject>/<case>`. Baselines that cannot run are skipped with a printed reason.
+//!
+//! The TTFB and per-chunk figures run twice: quiet, then contended (group name suffixed
+//! `_contended`) with a [`Hog`] thread busy on every core, floor and in-process stack only, so the
+//! report has both columns from one run. `LAMBDA_STREAM_BENCH_CONTENDED=0` leaves the second pass
+//! out.
 //!
 //! `LAMBDA_STREAM_BENCH_MODE=short` (set by `ci/bench.sh short`) leaves out the 200 MB criterion
 //! case, which would take most of the CI budget; `benches/process.rs` still streams 199 MB once.
@@ -21,6 +27,7 @@ use http::StatusCode;
 use hyper::body::Incoming;
 use lambda_stream_bench::client::{BoxError, HttpClient, drain, fetch_exactly, http_client, post, read_bytes, ttfb};
 use lambda_stream_bench::floor::Floor;
+use lambda_stream_bench::hog::Hog;
 use lambda_stream_bench::in_process::{FUNCTION, InProcess, spawn_runtime};
 use lambda_stream_bench::peers::{CargoLambda, OFFICIAL, OURS, note_skip, release_bin, spawn_function};
 use lambda_stream_bench::sink::{RawRuntime, Sink};
@@ -166,8 +173,28 @@ where
     })
 }
 
-fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups) {
-    let mut group = c.benchmark_group("ttfb_function_url");
+/// The quiet figures, or the contended ones (group name + [`CONTENDED`], a [`Hog`] running, the
+/// floor and our in-process stack only: the targets are ratios to the floor).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Load {
+    Quiet,
+    Contended,
+}
+
+/// Suffix of the contended figures' group names (`ttfb_function_url_contended`).
+const CONTENDED: &str = "_contended";
+
+impl Load {
+    fn group(self, name: &str) -> String {
+        match self {
+            Load::Quiet => name.to_owned(),
+            Load::Contended => format!("{name}{CONTENDED}"),
+        }
+    }
+}
+
+fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
+    let mut group = c.benchmark_group(load.group("ttfb_function_url"));
     let case = "handler_writes_16B_at_once";
     let path = Directive::Once(16).path();
     for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.url())] {
@@ -178,11 +205,29 @@ fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups) {
     }
     let processes = s.emulated.iter().map(|e| (e.subject, e.emulator.url()));
     let cargo_lambda = s.cargo_lambda.iter().map(|c| (c.subject, c.cargo_lambda.url()));
-    for (subject, base) in processes.chain(cargo_lambda) {
+    let peers = if load == Load::Quiet { processes.chain(cargo_lambda).collect() } else { Vec::new() };
+    for (subject, base) in peers {
         let url = format!("{base}{STREAMED_AT_ONCE_QUERY}");
         group.bench_function(format!("{subject}/{STREAMED_AT_ONCE}"), |b| {
             b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK)))
         });
+    }
+    group.finish();
+}
+
+/// TTFB through the emulator's API Gateway REST API (payload 1.0 event, prelude decoded, API
+/// Gateway's headers) next to the floor's function URL-shaped relay of the same 16 bytes. API
+/// Gateway takes only answers that open with the prelude, so here the handler writes the prelude,
+/// then the 16 bytes: two writes where the function URL case has one, and the first body byte
+/// comes with the second.
+fn ttfb_api_gateway(c: &mut Criterion, rt: &Tokio, s: &Setups) {
+    let mut group = c.benchmark_group("ttfb_api_gateway");
+    let case = "handler_writes_16B_at_once";
+    let path = Directive::Once(16).path();
+    for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.api_gateway_url())] {
+        let url = format!("{base}{path}");
+        group
+            .bench_function(format!("{subject}/{case}"), |b| b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK))));
     }
     group.finish();
 }
@@ -227,8 +272,8 @@ async fn iwrs_ttfb(client: &aws_sdk_lambda::Client, payload: &str) -> Result<Dur
     elapsed.ok_or_else(|| "the stream ended without a PayloadChunk".into())
 }
 
-fn ttfb_iwrs(c: &mut Criterion, rt: &Tokio, s: &Setups) {
-    let mut group = c.benchmark_group("ttfb_iwrs");
+fn ttfb_iwrs(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
+    let mut group = c.benchmark_group(load.group("ttfb_iwrs"));
     let case = "handler_writes_16B_at_once";
     let path = Directive::Once(16).path();
     for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.url())] {
@@ -237,7 +282,7 @@ fn ttfb_iwrs(c: &mut Criterion, rt: &Tokio, s: &Setups) {
             b.iter_custom(|n| timed(rt, n, || iwrs_ttfb(&client, &path)))
         });
     }
-    for e in &s.emulated {
+    for e in s.emulated.iter().filter(|_| load == Load::Quiet) {
         let client = rt.block_on(async { sdk_client(&e.emulator.url()) });
         group.bench_function(format!("{}/{AT_ONCE}", e.subject), |b| {
             b.iter_custom(|n| timed(rt, n, || iwrs_ttfb(&client, AT_ONCE_EVENT)))
@@ -294,8 +339,8 @@ impl ChunkSession {
     }
 }
 
-fn chunk_latency(c: &mut Criterion, rt: &Tokio, s: &Setups) {
-    let mut group = c.benchmark_group("chunk_latency_function_url");
+fn chunk_latency(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
+    let mut group = c.benchmark_group(load.group("chunk_latency_function_url"));
     for (label, size) in [("16B", 16), ("1KiB", 1024), ("64KiB", 64 * 1024)] {
         let bytes = pattern(size);
         for (subject, base, slot) in
@@ -331,6 +376,9 @@ fn chunk_latency(c: &mut Criterion, rt: &Tokio, s: &Setups) {
         }
     }
     group.finish();
+    if load == Load::Contended {
+        return;
+    }
     note_skip(
         "per-chunk latency of the peers (official runtime, cargo-lambda)",
         "needs a handler that writes on the bench's command; the example binaries have none, so it is \
@@ -440,11 +488,23 @@ fn main() {
             std::process::exit(1);
         }
     };
-    ttfb_function_url(&mut c, &rt, &setups);
-    ttfb_iwrs(&mut c, &rt, &setups);
-    chunk_latency(&mut c, &rt, &setups);
+    ttfb_function_url(&mut c, &rt, &setups, Load::Quiet);
+    ttfb_iwrs(&mut c, &rt, &setups, Load::Quiet);
+    ttfb_api_gateway(&mut c, &rt, &setups);
+    chunk_latency(&mut c, &rt, &setups, Load::Quiet);
     throughput(&mut c, &rt, &setups, short);
     runtime_cost(&mut c, &rt);
+    if std::env::var("LAMBDA_STREAM_BENCH_CONTENDED").is_ok_and(|v| v == "0") {
+        note_skip("contended figures", "LAMBDA_STREAM_BENCH_CONTENDED=0 left them out");
+    } else {
+        // Side by side with the quiet figures of the same run: same setups, a busy thread per core.
+        let hog = Hog::on_every_core();
+        println!("contended figures: {} busy threads running", hog.threads());
+        ttfb_function_url(&mut c, &rt, &setups, Load::Contended);
+        ttfb_iwrs(&mut c, &rt, &setups, Load::Contended);
+        chunk_latency(&mut c, &rt, &setups, Load::Contended);
+        drop(hog);
+    }
     rt.block_on(setups.shutdown());
     c.final_summary();
 }

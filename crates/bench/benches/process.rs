@@ -10,6 +10,8 @@
 //! - **Cold start**: process spawn -> first `GET /next` seen by a minimal Runtime API
 //!   ([`Sink`]), our example binary against the official peer's, the median of several starts.
 //!
+//! - **Bootstrap size**: the release binaries' file sizes (the same example on both runtimes).
+//!
 //! Writes `target/bench-process.json` for `bench-report`; anything it cannot run is skipped with a
 //! printed reason (left in `target/bench-notes/` for the report).
 
@@ -19,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use lambda_stream_bench::client::{BoxError, fetch_all, http_client, ttfb};
 use lambda_stream_bench::peers::{OFFICIAL, OURS, note_skip, release_bin, spawn_function};
-use lambda_stream_bench::report::{ColdStartFigure, MEMORY_RUNTIMES, MemoryFigure, ProcessFigures, StreamFigure};
+use lambda_stream_bench::report::{
+    ColdStartFigure, MEMORY_RUNTIMES, MemoryFigure, ProcessFigures, SizeFigure, StreamFigure,
+};
 use lambda_stream_bench::sink::Sink;
 use lambda_stream_bench::target_dir;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -180,6 +184,14 @@ fn main() {
                     continue;
                 }
             };
+            if let Ok(meta) = std::fs::metadata(&bin) {
+                println!("release bootstrap {label}: {} bytes", meta.len());
+                figures.sizes.push(SizeFigure {
+                    runtime: label.to_owned(),
+                    binary: name.to_owned(),
+                    bytes: meta.len(),
+                });
+            }
             match cold_start(label, &bin, runs).await {
                 Ok(figure) => {
                     println!(

@@ -5,11 +5,11 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lambda_stream::{BoxError, Config, LambdaContext, ResponseStreamWriter, Runtime, StreamingHandler};
-use lambda_stream_emulator::{Emulator, FunctionConfig};
+use lambda_stream::{BoxError, Config, LambdaContext, Prelude, ResponseStreamWriter, Runtime, StreamingHandler};
+use lambda_stream_emulator::{ApiGatewayConfig, Emulator, FunctionConfig};
 use tokio::sync::oneshot;
 
-use crate::{ChunkSlot, Directive, WRITE_BYTES, pattern, writes};
+use crate::{ChunkSlot, Directive, WRITE_BYTES, is_rest_event, pattern, writes};
 
 /// The function name the in-process setups use.
 pub const FUNCTION: &str = "bench";
@@ -37,6 +37,10 @@ impl StreamingHandler for BenchHandler {
         writer: &mut ResponseStreamWriter,
         _ctx: LambdaContext,
     ) -> Result<(), BoxError> {
+        if is_rest_event(&event) {
+            // API Gateway takes only answers that open with status and headers.
+            writer.write_status_and_headers(Prelude::with_status(200)).await?;
+        }
         match Directive::from_event(&event) {
             // `write` then `finish`, not `write_and_finish`: the latter as the first call may be
             // sent as a buffered answer, and TTFB is about the streamed path.
@@ -105,6 +109,7 @@ impl InProcess {
         // A long timeout: a per-chunk session keeps one invocation open across many iterations.
         let emulator = Emulator::builder()
             .function(FunctionConfig::new(FUNCTION).timeout(Duration::from_secs(900)))
+            .api_gateway(ApiGatewayConfig::new("bench"))
             .build()
             .await?;
         let chunks = ChunkSlot::default();
@@ -115,6 +120,11 @@ impl InProcess {
     /// The emulator's base URL (function URL front end on every path; IWRS for the SDK).
     pub fn url(&self) -> String {
         self.emulator.as_ref().map(Emulator::url).unwrap_or_default()
+    }
+
+    /// The emulator's API Gateway REST API stage URL (`http://HOST:PORT/bench`).
+    pub fn api_gateway_url(&self) -> String {
+        self.emulator.as_ref().and_then(Emulator::api_gateway_url).unwrap_or_default()
     }
 
     /// Where a per-chunk session's receiver goes before the `/chunks` request is sent.

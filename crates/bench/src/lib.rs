@@ -7,8 +7,8 @@
 //!
 //! ## Parts
 //! - `benches/codec.rs`: per-chunk codec work without I/O (prelude decode, PayloadChunk framing).
-//! - `benches/e2e.rs` (criterion): TTFB through a function URL and through InvokeWithResponseStream
-//!   (aws-sdk-lambda), per-chunk latency for 16 B / 1 KiB / 64 KiB writes, throughput for 64 MiB
+//! - `benches/e2e.rs` (criterion): TTFB through a function URL, through InvokeWithResponseStream
+//!   (aws-sdk-lambda) and through the emulator's API Gateway REST API, per-chunk latency for 16 B / 1 KiB / 64 KiB writes, throughput for 64 MiB
 //!   and 200 MB, and the runtime's own cost against a minimal Runtime API sink; each next to the
 //!   floor, the official runtime under our emulator and cargo-lambda's emulator where they can do
 //!   the case.
@@ -36,7 +36,9 @@
 //! Run `just bench` for the full set or `just bench short` for the quick CI run.
 
 pub mod client;
+pub mod concurrency;
 pub mod floor;
+pub mod hog;
 pub mod html;
 pub mod in_process;
 pub mod peers;
@@ -102,16 +104,34 @@ impl Directive {
         }
     }
 
-    /// Reads the directive from a Lambda event: a function URL payload's `rawPath`, or the raw
-    /// payload itself (InvokeWithResponseStream).
+    /// Reads the directive from a Lambda event: a function URL payload's `rawPath`, an API
+    /// Gateway REST event's `path` (below the stage), or the raw payload itself
+    /// (InvokeWithResponseStream).
     pub fn from_event(event: &[u8]) -> Option<Self> {
-        if let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice::<serde_json::Value>(event)
-            && let Some(raw_path) = doc.get("rawPath").and_then(serde_json::Value::as_str)
-        {
-            return Self::parse(raw_path);
+        if let Ok(serde_json::Value::Object(doc)) = serde_json::from_slice::<serde_json::Value>(event) {
+            if let Some(raw_path) = doc.get("rawPath").and_then(serde_json::Value::as_str) {
+                return Self::parse(raw_path);
+            }
+            if is_rest_event(event)
+                && let Some(path) = doc.get("path").and_then(serde_json::Value::as_str)
+            {
+                return Self::parse(path);
+            }
         }
         Self::parse(std::str::from_utf8(event).ok()?)
     }
+}
+
+/// Whether an event is an API Gateway REST API proxy event (payload 1.0: `httpMethod` and a
+/// `requestContext`): its answer must open with the HTTP-integration prelude, which API Gateway
+/// requires of every streamed answer.
+pub fn is_rest_event(event: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<serde_json::Value>(event),
+        Ok(serde_json::Value::Object(doc))
+            if doc.get("httpMethod").is_some_and(serde_json::Value::is_string)
+                && doc.get("requestContext").is_some_and(serde_json::Value::is_object)
+    )
 }
 
 /// One write of a per-chunk latency session: the bench hands the bytes over and learns when the
@@ -146,6 +166,10 @@ mod tests {
             assert_eq!(Directive::from_event(d.path().as_bytes()), Some(d));
             let url_event = serde_json::json!({"version": "2.0", "rawPath": d.path(), "requestContext": {}});
             assert_eq!(Directive::from_event(url_event.to_string().as_bytes()), Some(d));
+            let rest_event = serde_json::json!({"httpMethod": "GET", "path": d.path(), "requestContext": {}});
+            assert_eq!(Directive::from_event(rest_event.to_string().as_bytes()), Some(d));
+            assert!(is_rest_event(rest_event.to_string().as_bytes()));
+            assert!(!is_rest_event(url_event.to_string().as_bytes()));
         }
         assert_eq!(Directive::parse("/nope"), None);
     }

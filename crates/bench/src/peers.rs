@@ -129,6 +129,11 @@ impl CargoLambda {
         format!("http://127.0.0.1:{}/lambda-url/{CARGO_LAMBDA_FUNCTION}", self.port)
     }
 
+    /// Its process id, while it runs (for its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops it.
     pub async fn shutdown(mut self) {
         let _ = self.child.kill().await;

@@ -12,7 +12,7 @@ use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use lambda_stream_aws::{
     Arch, AwsConfig, Builder, Cleanup, DeployOptions, Deployer, FunctionUrlClient, IwrsEvent, PackageOptions, Progress,
-    StackAction, Template, UrlRequest, invoke_with_response_stream,
+    RestApiOptions, StackAction, Template, UrlRequest, invoke_with_response_stream,
 };
 
 /// Where to reach AWS; shared by deploy, invoke and teardown.
@@ -180,11 +180,38 @@ pub(crate) struct DeployArgs {
     /// Deploy the template without the function URL (for AWS stand-ins that lack AWS::Lambda::Url, like moto).
     #[arg(long)]
     no_function_url: bool,
+    /// Front ends besides the function URL: `api-gateway` adds a REST API whose Lambda proxy
+    /// integration streams (ResponseTransferMode STREAM; its URL is the ApiUrl output). Repeatable.
+    #[arg(long, value_enum)]
+    front: Vec<Front>,
+    /// The REST API's stage name.
+    #[arg(long, default_value = "prod")]
+    stage: String,
+    /// The REST API's authorization: iam (callers sign for execute-api; the RestApiInvokePolicyArn
+    /// output grants execute-api:Invoke) or none (anyone with the URL).
+    #[arg(long, value_enum, default_value_t = RestApiAuth::Iam)]
+    api_auth: RestApiAuth,
     /// When creating the stack fails, keep what was created (for inspection) instead of tearing it down.
     #[arg(long)]
     keep_failed: bool,
     #[command(flatten)]
     aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Front {
+    /// The function URL (always deployed unless --no-function-url).
+    FunctionUrl,
+    /// An API Gateway REST API in front of the function, streaming.
+    ApiGateway,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RestApiAuth {
+    /// AWS_IAM authorization: SigV4 for execute-api.
+    Iam,
+    /// No authorization.
+    None,
 }
 
 /// A progress bar over the template's resources, one step per resource that completes.
@@ -232,6 +259,10 @@ pub(crate) async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     if args.no_function_url {
         options.template = Template::standard().without_function_url();
     }
+    if args.front.contains(&Front::ApiGateway) {
+        options.api_gateway =
+            Some(RestApiOptions { stage: args.stage.clone(), iam: args.api_auth == RestApiAuth::Iam });
+    }
     let resources = options.template.document()["Resources"].as_object().map_or(1, |r| r.len() as u64);
     let deployer = Deployer::new(clients);
     let bar = progress_bar(resources, &format!("deploying {}", args.stack));
@@ -250,6 +281,9 @@ pub(crate) async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             }
             if let Ok(url) = deployment.function_url() {
                 eprintln!("try: lambda-stream invoke --url {url} --data '{{}}'");
+            }
+            if deployment.api_url().is_ok() {
+                eprintln!("try: lambda-stream invoke --stack {} --via api-gateway --data '{{}}'", deployment.stack);
             }
             Ok(())
         }
@@ -279,6 +313,9 @@ pub(crate) enum Via {
     Iwrs,
     /// Both, one after the other.
     Both,
+    /// The stack's API Gateway REST API (the ApiUrl output, or --api-url), signed for
+    /// execute-api unless --api-auth none.
+    ApiGateway,
 }
 
 /// `lambda-stream invoke`.
@@ -293,6 +330,16 @@ pub(crate) struct InvokeArgs {
     /// A stack deployed by `lambda-stream deploy`: its URL and function name are read from its outputs.
     #[arg(long)]
     stack: Option<String>,
+    /// A REST API stage URL to call (`https://ID.execute-api.REGION.amazonaws.com/STAGE`); with
+    /// --path below it.
+    #[arg(long, conflicts_with_all = ["url", "function", "stack"])]
+    api_url: Option<String>,
+    /// The path below the REST API's stage (with --via api-gateway).
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// How the REST API is called: iam signs for execute-api, none sends no signature.
+    #[arg(long, value_enum, default_value_t = RestApiAuth::Iam)]
+    api_auth: RestApiAuth,
     /// Which way to call (default: what the target allows; both for --stack).
     #[arg(long, value_enum)]
     via: Option<Via>,
@@ -305,6 +352,7 @@ pub(crate) struct InvokeArgs {
 
 pub(crate) async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
     let clients = args.aws.config().connect().await.context("cannot reach AWS")?;
+    let mut api_url = args.api_url.clone();
     let (url, function) = match (&args.url, &args.function, &args.stack) {
         (Some(url), _, _) => (Some(url.clone()), None),
         (None, Some(function), _) => (None, Some(function.clone())),
@@ -322,15 +370,25 @@ pub(crate) async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
                     .and_then(|o| o.output_value())
                     .map(str::to_owned)
             };
+            api_url = output("ApiUrl");
             (output("FunctionUrl"), output("FunctionName"))
         }
-        (None, None, None) => bail!("give --url, --function or --stack"),
+        (None, None, None) if api_url.is_some() => (None, None),
+        (None, None, None) => bail!("give --url, --function, --api-url or --stack"),
     };
-    let via = args.via.unwrap_or(match (&url, &function) {
-        (Some(_), Some(_)) => Via::Both,
-        (Some(_), None) => Via::Url,
+    let via = args.via.unwrap_or(match (&url, &function, &api_url) {
+        (None, None, Some(_)) => Via::ApiGateway,
+        (Some(_), Some(_), _) => Via::Both,
+        (Some(_), None, _) => Via::Url,
         _ => Via::Iwrs,
     });
+    if via == Via::ApiGateway {
+        let base = api_url.as_deref().context(
+            "no REST API to call: give --api-url, or a stack deployed with --front api-gateway (its ApiUrl output)",
+        )?;
+        let url = format!("{}/{}", base.trim_end_matches('/'), args.path.trim_start_matches('/'));
+        return invoke_rest_api(&clients, &url, args.api_auth == RestApiAuth::Iam, &args.data).await;
+    }
     if matches!(via, Via::Url | Via::Both) {
         let url =
             url.as_deref().context("no function URL to call: give --url, or a stack with a FunctionUrl output")?;
@@ -345,31 +403,60 @@ pub(crate) async fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
 
 async fn invoke_url(clients: &lambda_stream_aws::Clients, url: &str, data: &str) -> anyhow::Result<()> {
     let client = FunctionUrlClient::new(clients.credentials().await?, clients.region())?;
-    let request = UrlRequest::post_json(url, data.to_owned());
     eprintln!("> POST {url} (SigV4, service lambda, region {})", client.signing_region(url));
+    let status = stream_http(&client, url, data, "function URL").await?;
+    if status == 403 {
+        bail!(
+            "403 from the function URL: the caller needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (the stack's InvokePolicyArn output)"
+        );
+    }
+    Ok(())
+}
+
+/// Calls a REST API stage (path included) and prints its body as it streams in.
+async fn invoke_rest_api(clients: &lambda_stream_aws::Clients, url: &str, iam: bool, data: &str) -> anyhow::Result<()> {
+    let client = FunctionUrlClient::api_gateway(clients.credentials().await?, clients.region(), iam)?;
+    match iam {
+        true => eprintln!("> POST {url} (SigV4, service execute-api, region {})", client.signing_region(url)),
+        false => eprintln!("> POST {url} (unsigned)"),
+    }
+    let status = stream_http(&client, url, data, "REST API").await?;
+    if status == 403 {
+        bail!(
+            "403 from the REST API: with IAM auth the caller needs execute-api:Invoke (the stack's RestApiInvokePolicyArn output); \
+             with --api-auth none deploy with --api-auth none too"
+        );
+    }
+    if matches!(status, 500 | 502 | 504) {
+        bail!("{status} from API Gateway: the function failed or timed out before its first byte (see its logs)");
+    }
+    Ok(())
+}
+
+/// POSTs `data` to `url`, prints the head to stderr and the body to stdout as it arrives, then
+/// the size and TTFB; returns the status.
+async fn stream_http(client: &FunctionUrlClient, url: &str, data: &str, what: &str) -> anyhow::Result<u16> {
+    let request = UrlRequest::post_json(url, data.to_owned());
     let mut response = client.send(&request).await?;
     eprintln!("< {} (head after {:?})", response.status, response.head_after);
     for (name, value) in &response.headers {
         eprintln!("< {name}: {}", String::from_utf8_lossy(value.as_bytes()));
     }
     let mut stdout = std::io::stdout();
-    let mut total = 0usize;
+    let (mut total, mut chunks) = (0usize, 0usize);
     while let Some(chunk) = response.next_chunk().await {
         let chunk = chunk?;
         total += chunk.bytes.len();
+        chunks += 1;
+        eprintln!("* chunk {chunks}: {} bytes at {:?}", chunk.bytes.len(), chunk.at);
         stdout.write_all(&chunk.bytes)?;
         stdout.flush()?;
     }
     eprintln!(
-        "\n* function URL: {total} bytes, TTFB {}",
+        "\n* {what}: {total} bytes in {chunks} chunks, TTFB {}",
         response.ttfb().map_or_else(|| "n/a (empty body)".into(), |t| format!("{t:?}"))
     );
-    if response.status.as_u16() == 403 {
-        bail!(
-            "403 from the function URL: the caller needs lambda:InvokeFunctionUrl and lambda:InvokeFunction (the stack's InvokePolicyArn output)"
-        );
-    }
-    Ok(())
+    Ok(response.status.as_u16())
 }
 
 async fn invoke_iwrs(clients: &lambda_stream_aws::Clients, function: &str, data: &str) -> anyhow::Result<()> {
@@ -504,6 +591,25 @@ mod tests {
         };
         assert_eq!(args.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
         assert_eq!(args.data, "{}");
+        assert!(parse(&["invoke", "--api-url", "https://x", "--stack", "s"]).is_err());
+        let Cmd::Invoke(args) =
+            parse(&["invoke", "--stack", "s", "--via", "api-gateway", "--path", "/a", "--api-auth", "none"]).unwrap()
+        else {
+            panic!("invoke")
+        };
+        assert_eq!((args.via, args.path.as_str(), args.api_auth), (Some(Via::ApiGateway), "/a", RestApiAuth::None));
+    }
+
+    #[test]
+    fn deploy_adds_the_rest_api_alongside_the_url() {
+        let Cmd::Deploy(args) =
+            parse(&["deploy", "--stack", "s", "--zip", "a.zip", "--front", "api-gateway", "--stage", "v1"]).unwrap()
+        else {
+            panic!("deploy")
+        };
+        assert_eq!(args.front, [Front::ApiGateway]);
+        assert_eq!((args.stage.as_str(), args.api_auth), ("v1", RestApiAuth::Iam));
+        assert!(!args.no_function_url, "the function URL stays");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use clap::ValueEnum;
 use lambda_stream_conformance::html;
 use lambda_stream_conformance::report::{self, Format};
 use lambda_stream_conformance::run::{self, RunOptions};
+use lambda_stream_conformance::sign::SigV4Keys;
 use lambda_stream_conformance::target::HANDLERS;
 use lambda_stream_conformance::{Catalogue, Expected, Target, scenario};
 use lambda_stream_emulator::BootstrapCommand;
@@ -28,6 +29,9 @@ pub(crate) enum TargetKind {
     FunctionUrl,
     /// An InvokeWithResponseStream endpoint (`--endpoint`, `--function-name [HANDLER=]NAME`).
     Iwrs,
+    /// An API Gateway REST API stage per handler (`--url [HANDLER=]STAGE_URL`, `--sigv4` when its
+    /// methods use IAM); api-gateway scenarios only.
+    ApiGateway,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -52,10 +56,15 @@ pub(crate) struct ConformArgs {
     /// `HANDLER=` the command serves every handler. Repeatable; replaces the defaults.
     #[arg(long, value_name = "[HANDLER=]COMMAND")]
     bootstrap: Vec<String>,
-    /// Function URL target: the base URL of the function serving a handler (default handler:
-    /// conditional-streaming). Repeatable.
+    /// Function URL and API Gateway targets: the base URL of the function (or the REST API
+    /// stage's invoke URL) serving a handler (default handler: conditional-streaming). Repeatable.
     #[arg(long, value_name = "[HANDLER=]URL")]
     url: Vec<String>,
+    /// API Gateway target: sign requests with SigV4 for execute-api with this process's
+    /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN; AWS_REGION when the URL
+    /// names no region), for methods with AWS_IAM authorization.
+    #[arg(long)]
+    sigv4: bool,
     /// IWRS target: `http://HOST:PORT` of the Lambda API.
     #[arg(long)]
     endpoint: Option<String>,
@@ -177,6 +186,19 @@ fn target(args: &ConformArgs) -> anyhow::Result<Target> {
                 bail!("--target iwrs needs --function-name [HANDLER=]NAME");
             }
             Target::Iwrs { endpoint, functions: by_handler(&args.function_name, &["conditional-streaming"])? }
+        }
+        TargetKind::ApiGateway => {
+            if args.url.is_empty() {
+                bail!("--target api-gateway needs --url [HANDLER=]STAGE_URL (the REST API stage's invoke URL)");
+            }
+            let signing = match args.sigv4 {
+                false => None,
+                true => Some(SigV4Keys::from_env().context(
+                    "--sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment \
+                     (and AWS_SESSION_TOKEN for temporary credentials)",
+                )?),
+            };
+            Target::ApiGateway { urls: by_handler(&args.url, &["conditional-streaming"])?, signing }
         }
     })
 }

@@ -410,6 +410,9 @@ pub(crate) async fn run(args: DevArgs) -> anyhow::Result<()> {
     let emulator = options.emulator_builder()?.build().await.context("could not start the emulator")?;
     announce_dashboard(&emulator);
     say(&format!("listening on {}", emulator.url()));
+    if let Some(url) = emulator.api_gateway_url() {
+        say(&format!("api gateway on {url}"));
+    }
     let watched: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
     tracing::info!("watching {} for changes to {} (-p {})", watched.join(", "), chosen.bin, chosen.package);
     let (_watcher, mut changes) = watch(&roots, metadata)?;

@@ -11,6 +11,10 @@
 //!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
 //!   SIGTERM) stops the bootstrap processes, then the emulator. `--dashboard [PORT]` also serves
 //!   the live dashboard on a loopback port of its own (its address goes to stderr).
+//!   `--api-gateway [--api-gateway-port N] [--stage S] [--endpoint-type T] [--api-gateway-auth
+//!   none|iam] [--api-key K]` also serves an API Gateway REST API whose Lambda proxy integration
+//!   streams, on a listener of its own at `/STAGE/{proxy+}`, and prints a second stdout line,
+//!   `api gateway on http://HOST:PORT/STAGE`.
 //! - `dev [-p PACKAGE] [--bin BIN] [emulate options] [-- args]` (module `dev`): builds a bin of
 //!   the workspace, serves it like `emulate`, watches its sources and swaps in each good rebuild
 //!   without dropping the port or an invocation.
@@ -18,8 +22,9 @@
 //! - `conform` and `report` (module `conform`): the conformance suite, its reports (table, JSON,
 //!   JUnit, HTML with timelines), and several JSON reports as one HTML matrix.
 //! - `package`, `deploy`, `invoke`, `teardown` (module `aws_cmds`, over `lambda_stream_aws`): zip a
-//!   bin as `bootstrap`, deploy it behind an IAM function URL with CloudFormation, call it through
-//!   the signed URL or InvokeWithResponseStream printing chunks as they arrive, and remove it all.
+//!   bin as `bootstrap`, deploy it behind an IAM function URL (and, with `--front api-gateway`, a
+//!   streaming REST API) with CloudFormation, call it through the signed URL, InvokeWithResponseStream
+//!   or the REST API printing chunks as they arrive, and remove it all.
 //!
 //! ## Why `anyhow` here
 //! Library crates have typed errors; this binary only reports them, with context saying what to do.
@@ -54,9 +59,12 @@ enum Command {
     /// and a function URL on every other path. The Runtime API (`/2018-06-01/...`) is not on that
     /// port: it listens on loopback ports of its own, one handed to each bootstrap as
     /// AWS_LAMBDA_RUNTIME_API, as on Lambda where only the function reaches it. Prints
-    /// `listening on http://HOST:PORT` when ready.
+    /// `listening on http://HOST:PORT` when ready. With --api-gateway, an API Gateway REST API with
+    /// a streaming Lambda proxy integration also listens on a port of its own, at
+    /// /STAGE/{proxy+}, and a second line says where: `api gateway on http://HOST:PORT/STAGE`.
     ///
     /// Example: lambda-stream emulate --port 9000 -- target/debug/send-numbers
+    /// Example: lambda-stream emulate --api-gateway --stage prod -- target/debug/send-numbers
     Emulate(EmulateArgs),
     /// Build a bin of the workspace, serve it like `emulate`, and rebuild and swap it on every save.
     ///
@@ -94,17 +102,22 @@ enum Command {
     ///
     /// Uploads the zip to an artifacts bucket (created when missing), creates or updates a
     /// CloudFormation stack (templates/lambda-stream.json) with a progress bar, and prints the
-    /// stack's outputs: FunctionUrl, FunctionName, FunctionArn, InvokePolicyArn. Everything is
-    /// tagged lambda-stream:stack. A failed creation is torn down unless --keep-failed.
+    /// stack's outputs: FunctionUrl, FunctionName, FunctionArn, InvokePolicyArn (and ApiUrl,
+    /// RestApiId with --front api-gateway, which adds a REST API whose Lambda proxy integration
+    /// streams). Everything is tagged lambda-stream:stack. A failed creation is torn down unless
+    /// --keep-failed.
     ///
-    /// Example: lambda-stream deploy --stack send-numbers --bin send-numbers
+    /// Example: lambda-stream deploy --stack send-numbers --bin send-numbers --front api-gateway
     Deploy(aws_cmds::DeployArgs),
     /// Call a deployed function and print its body as it streams in, with status, headers and TTFB.
     ///
     /// Through the function URL signed with SigV4 (what curl --aws-sigv4 --no-buffer does) and/or
-    /// through InvokeWithResponseStream. The body goes to stdout; everything else to stderr.
+    /// through InvokeWithResponseStream, or through the stack's REST API (--via api-gateway,
+    /// signed for execute-api). The body goes to stdout; status, headers, each chunk's arrival and
+    /// the TTFB to stderr.
     ///
     /// Example: lambda-stream invoke --stack send-numbers --data '{"count":3}'
+    /// Example: lambda-stream invoke --stack send-numbers --via api-gateway --path /numbers
     Invoke(aws_cmds::InvokeArgs),
     /// Delete a stack and what deploy created for it (its zips; the bucket if deploy made it and it is empty).
     ///
@@ -160,6 +173,9 @@ async fn run_emulate(args: EmulateArgs) -> anyhow::Result<()> {
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "{}", emulation.listening_line())?;
+        if let Some(line) = emulation.api_gateway_line() {
+            writeln!(stdout, "{line}")?;
+        }
         stdout.flush()?;
     }
     tracing::info!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::ValueEnum;
-use lambda_stream_emulator::{Auth, EmulateOptions, Emulator};
+use lambda_stream_emulator::{ApiGatewayConfig, Auth, EmulateOptions, Emulator, EndpointType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AuthMode {
@@ -17,6 +17,16 @@ pub(crate) enum AuthMode {
     /// Function URL requests must be SigV4-signed (service `lambda`) with this process's
     /// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AuthType AWS_IAM).
     Iam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum EndpointKind {
+    /// Idle timeout 5 minutes.
+    Regional,
+    /// Edge-optimized: idle timeout 30 seconds.
+    Edge,
+    /// Private: idle timeout 5 minutes.
+    Private,
 }
 
 /// How the emulator serves: the options `emulate` and `dev` share.
@@ -38,9 +48,30 @@ pub(crate) struct ServeArgs {
     /// Client authentication of the function URL.
     #[arg(long, value_enum, default_value_t = AuthMode::None)]
     auth: AuthMode,
-    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s.
+    /// Shape bandwidth like Lambda: the first 6 MiB at full speed, then 2 MiB/s (and through
+    /// API Gateway also API Gateway's 10 MiB, then 2 MiB/s).
     #[arg(long)]
     aws_limits: bool,
+    /// Also serve an API Gateway REST API with a streaming Lambda proxy integration at
+    /// http://HOST:PORT/STAGE/{proxy+}, on a port of its own (printed as a second line).
+    #[arg(long)]
+    api_gateway: bool,
+    /// Port of the API Gateway listener; 0 picks a free one.
+    #[arg(long, default_value_t = 0, requires = "api_gateway")]
+    api_gateway_port: u16,
+    /// The REST API's stage (the first path segment).
+    #[arg(long, default_value = "prod", requires = "api_gateway")]
+    stage: String,
+    /// The REST API's endpoint type, which sets its idle timeout.
+    #[arg(long, value_enum, default_value_t = EndpointKind::Regional, requires = "api_gateway")]
+    endpoint_type: EndpointKind,
+    /// Client authentication of the REST API: iam checks SigV4 for service execute-api with this
+    /// process's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    #[arg(long, value_enum, default_value_t = AuthMode::None, requires = "api_gateway")]
+    api_gateway_auth: AuthMode,
+    /// Require this value in the x-api-key header of REST API requests.
+    #[arg(long, requires = "api_gateway")]
+    api_key: Option<String>,
     /// A fixed Runtime API address (HOST:PORT) for runtimes you start by hand, besides the
     /// bootstraps this command starts; default a free loopback port, logged at start.
     #[arg(long, value_name = "HOST:PORT")]
@@ -61,16 +92,7 @@ pub(crate) struct ServeArgs {
 impl ServeArgs {
     /// The emulate options for `bootstrap` and its arguments.
     pub(crate) fn options(&self, bootstrap: PathBuf, args: Vec<OsString>) -> anyhow::Result<EmulateOptions> {
-        let auth = match self.auth {
-            AuthMode::None => Auth::None,
-            AuthMode::Iam => match Auth::iam_from_env() {
-                Some(auth) => auth,
-                None => bail!(
-                    "--auth iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
-                     requests are checked against that key pair"
-                ),
-            },
-        };
+        let auth = auth_from(self.auth, "--auth")?;
         let mut options = EmulateOptions::new(bootstrap);
         options.host = self.host;
         options.port = self.port;
@@ -84,11 +106,41 @@ impl ServeArgs {
         // Loopback whatever --host says: the page shows payload excerpts.
         options.dashboard = self.dashboard.map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
         options.args = args;
+        if self.api_gateway {
+            let endpoint_type = match self.endpoint_type {
+                EndpointKind::Regional => EndpointType::Regional,
+                EndpointKind::Edge => EndpointType::Edge,
+                EndpointKind::Private => EndpointType::Private,
+            };
+            let mut config = ApiGatewayConfig::new(self.stage.clone())
+                .endpoint_type(endpoint_type)
+                .auth(auth_from(self.api_gateway_auth, "--api-gateway-auth")?);
+            if let Some(key) = &self.api_key {
+                config = config.api_key(key.clone());
+            }
+            options.api_gateway = Some(config);
+            options.api_gateway_port = self.api_gateway_port;
+        }
         Ok(options)
     }
 }
 
-/// Prints where the dashboard is (stderr: stdout keeps its one `listening on` line).
+/// The auth a flag asks for; `iam` takes this process's key pair.
+fn auth_from(mode: AuthMode, flag: &str) -> anyhow::Result<Auth> {
+    Ok(match mode {
+        AuthMode::None => Auth::None,
+        AuthMode::Iam => match Auth::iam_from_env() {
+            Some(auth) => auth,
+            None => bail!(
+                "{flag} iam needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment: \
+                 requests are checked against that key pair"
+            ),
+        },
+    })
+}
+
+/// Prints where the dashboard is (stderr: stdout keeps its `listening on` (and `api gateway on`)
+/// lines).
 pub(crate) fn announce_dashboard(emulator: &Emulator) {
     if let Some(url) = emulator.dashboard_url() {
         eprintln!("dashboard on {url}");

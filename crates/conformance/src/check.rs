@@ -183,12 +183,18 @@ fn head_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         c.check(format!("status {status}"), o.status == status, format!("status {}", o.status));
     }
     for (name, want) in &e.headers {
-        let got = o.header(name);
-        c.check(format!("header {name}: {want}"), got == Some(want.as_str()), format!("{name}: {got:?}"));
+        // Repeated field lines are one comma-separated list (RFC 9110 section 5.3).
+        let all = o.header_all(name);
+        let got = (!all.is_empty()).then(|| all.join(", "));
+        c.check(format!("header {name}: {want}"), got.as_deref() == Some(want.as_str()), format!("{name}: {got:?}"));
     }
     for name in &e.headers_absent {
         let got = o.header(name);
         c.check(format!("no header {name}"), got.is_none(), format!("{name}: {got:?}"));
+    }
+    for name in &e.headers_present {
+        let got = o.header(name);
+        c.check(format!("a header {name}"), got.is_some(), format!("{name}: {got:?}"));
     }
     if !e.cookies.is_empty() {
         let got = o.header_all("set-cookie");

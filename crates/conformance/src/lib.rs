@@ -10,8 +10,10 @@
 //! - [`scenario`]: the declarative scenarios (`scenarios/*.toml`, embedded at build time): one
 //!   request each and `[[expect]]` blocks naming the rules they are evidence for.
 //! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
-//!   recorder then also shows the function's side of the wire), optionally behind a [`target::Front`],
-//!   a remote function URL, a remote InvokeWithResponseStream endpoint.
+//!   recorder then also shows the function's side of the wire; its API Gateway listener serves the
+//!   `api-gateway` scenarios), optionally behind a [`target::Front`], a remote function URL, a
+//!   remote InvokeWithResponseStream endpoint, a remote API Gateway REST API stage ([`sign`]: SigV4
+//!   for `execute-api` when it uses IAM).
 //! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
 //!   protocol crate's `EventStreamDecoder`.
 //! - [`wire`]: the function's side of an invocation as the emulator's recorder saw it, in the
@@ -45,6 +47,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sign;
 pub mod target;
 pub mod wire;
 

@@ -4,9 +4,11 @@
 //!
 //! | probe | what it does | rule |
 //! | --- | --- | --- |
-//! | `prelude-split` | writes the prelude raw, the JSON split in two, the eight NULs split 3 + 5 and sent with the first payload bytes | `url.prelude-any-split` |
+//! | `prelude-split` | writes the prelude raw, the JSON split in two, the eight NULs split 3 + 5 and sent with the first payload bytes | `url.prelude-any-split`, `apigw.prelude-any-split` |
 //! | `content-length` | a prelude with `content-length: 5`, body `hello` | `url.remapped-content-length` |
-//! | `no-prelude` | `Content-Type: text/csv`, two writes, no prelude | `url.no-prelude-content-type` |
+//! | `no-prelude` | `Content-Type: text/csv`, two writes, no prelude | `url.no-prelude-content-type`, `apigw.invalid-metadata-500` |
+//! | `event` | 200 `application/json`, the event it received as the body | `apigw.event-shape` |
+//! | `multi-value-headers` | 202; `x-both` in `headers` and in `multiValueHeaders`, `x-mv` only there, a cookie | `apigw.prelude-status-headers` |
 //! | `finish-twice` | writes, finishes, finishes again | `writer.finish-twice` |
 //! | `write-after-finish` | writes, finishes, writes again | `writer.write-after-finish` |
 //! | `headers-after-body` | writes, then sets status and headers | `writer.headers-after-body` |
@@ -83,6 +85,23 @@ impl StreamingHandler for Probe {
                 writer.write("a,b\n").await?;
                 writer.write("1,2\n").await?;
                 writer.finish().await?;
+            }
+            "event" => {
+                let head =
+                    Prelude::with_status(200).header("content-type", "application/json").header("x-probe", "event");
+                writer.write_status_and_headers(head).await?;
+                writer.write_and_finish(event).await?;
+            }
+            "multi-value-headers" => {
+                let mut head = Prelude::with_status(202)
+                    .header("content-type", "text/plain")
+                    .header("x-single", "one")
+                    .header("x-both", "from-headers")
+                    .cookie("c1=blue");
+                head.multi_value_headers.insert("x-both".into(), vec!["m1".into(), "m2".into()]);
+                head.multi_value_headers.insert("x-mv".into(), vec!["hello".into(), "world".into()]);
+                writer.write_status_and_headers(head).await?;
+                writer.write_and_finish("multi-value headers").await?;
             }
             "finish-twice" => {
                 writer.write_status_and_headers(head()).await?;

@@ -30,6 +30,8 @@ pub enum InvokePath {
     Invoke,
     /// The Swift-style local `POST /invoke`.
     LocalInvoke,
+    /// An API Gateway REST API with a streaming Lambda proxy integration (`/{stage}/{proxy+}`).
+    ApiGateway,
 }
 
 impl InvokePath {
@@ -40,6 +42,7 @@ impl InvokePath {
             Self::InvokeWithResponseStream => "invoke-with-response-stream",
             Self::Invoke => "invoke",
             Self::LocalInvoke => "local-invoke",
+            Self::ApiGateway => "api-gateway",
         }
     }
 }
@@ -61,7 +64,8 @@ pub struct RequestSpec {
     /// HTTP method. Default `POST`.
     #[serde(default = "post")]
     pub method: String,
-    /// Path below the function URL's base (function URLs only). Default `/`.
+    /// Path below the function URL's base, or below the REST API's stage (function URL and API
+    /// Gateway only); it may carry a query (`/a?x=1&x=2`) to which `query` is added. Default `/`.
     #[serde(default = "root")]
     pub uri: String,
     /// Query parameters.
@@ -309,6 +313,9 @@ pub struct Expect {
     /// Headers that must be absent.
     #[serde(default)]
     pub headers_absent: Vec<String>,
+    /// Headers that must be present, whatever their value.
+    #[serde(default)]
+    pub headers_present: Vec<String>,
     /// `Set-Cookie` values, all present.
     #[serde(default)]
     pub cookies: Vec<String>,
@@ -403,6 +410,14 @@ pub struct Scenario {
     /// fails. Default 1.
     #[serde(default)]
     pub sends: Option<u32>,
+    /// API Gateway's idle timeout for this scenario, in ms (local target only; a deployed REST API
+    /// has AWS's fixed 5 minutes or 30 seconds).
+    #[serde(default)]
+    pub idle_timeout_ms: Option<u64>,
+    /// Lambda's (and API Gateway's) bandwidth caps on (`--aws-limits`); a deployed function has
+    /// them anyway, so remote targets run it as it is.
+    #[serde(default)]
+    pub aws_limits: bool,
     /// The request.
     pub request: RequestSpec,
     /// Expectation blocks.
@@ -446,7 +461,7 @@ impl Scenario {
 
     /// Whether it needs per-scenario emulator settings only a local target can apply.
     pub fn needs_emulator_settings(&self) -> bool {
-        self.timeout_ms.is_some() || self.max_streamed_bytes.is_some()
+        self.timeout_ms.is_some() || self.max_streamed_bytes.is_some() || self.idle_timeout_ms.is_some()
     }
 }
 

@@ -1,7 +1,9 @@
 //! Where scenarios run: the local emulator with a bootstrap per handler, a remote function URL,
-//! or a remote InvokeWithResponseStream endpoint. Each scenario on the local target gets an
-//! emulator and bootstrap process of its own, so scenarios run in parallel without sharing a
-//! recorder, and per-scenario timeouts and size caps apply to that scenario only.
+//! a remote InvokeWithResponseStream endpoint, or a remote API Gateway REST API stage. Each
+//! scenario on the local target gets an emulator and bootstrap process of its own (with an API
+//! Gateway listener for `api-gateway` scenarios), so scenarios run in parallel without sharing a
+//! recorder, and per-scenario timeouts, size caps, idle timeouts and bandwidth caps apply to that
+//! scenario only.
 //!
 //! The local target can also put a [`Front`] between the client and the emulator
 //! ([`Target::LocalFront`]): something that serves the front ends in the emulator's place, with
@@ -11,16 +13,19 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::BoxFuture;
 
-use lambda_stream_emulator::{BootstrapCommand, Emulator, FunctionConfig, Limits, Supervisor, SupervisorConfig};
+use lambda_stream_emulator::{
+    ApiGatewayConfig, BootstrapCommand, Emulator, FunctionConfig, Limits, Supervisor, SupervisorConfig,
+};
 use lambda_stream_protocol::paths;
 
 use crate::Error;
 use crate::observe::{self, Observation, Outgoing};
 use crate::scenario::{InvokePath, Scenario};
+use crate::sign::{SigV4Keys, sign_execute_api};
 use crate::wire::WireObservation;
 
 /// The function name the local target gives its emulator.
@@ -29,6 +34,8 @@ pub const LOCAL_FUNCTION: &str = "conformance";
 const RECORD_WAIT: Duration = Duration::from_secs(5);
 /// Function timeout when a scenario names none: Lambda's default for the examples' deployments.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// The stage of the local target's REST API.
+pub const LOCAL_STAGE: &str = "conformance";
 
 /// The handlers scenarios name, and the example binary that serves each by default.
 pub const HANDLERS: [&str; 3] = ["send-numbers", "conditional-streaming", "probe"];
@@ -62,6 +69,14 @@ pub enum Target {
         endpoint: String,
         /// Handler name to function name.
         functions: BTreeMap<String, String>,
+    },
+    /// A deployed (or emulated) API Gateway REST API per handler: the stage's invoke URL
+    /// (`https://ID.execute-api.REGION.amazonaws.com/STAGE`); `api-gateway` scenarios only.
+    ApiGateway {
+        /// Handler name to the stage's URL.
+        urls: BTreeMap<String, String>,
+        /// Sign requests with SigV4 for `execute-api` (methods with `AWS_IAM` authorization).
+        signing: Option<SigV4Keys>,
     },
 }
 
@@ -118,6 +133,7 @@ impl Target {
             Target::Local { .. } | Target::LocalFront { .. } => "local",
             Target::FunctionUrl { .. } => "function-url",
             Target::Iwrs { .. } => "iwrs",
+            Target::ApiGateway { .. } => "api-gateway",
         }
     }
 
@@ -152,7 +168,8 @@ impl Target {
 
     /// Runs one scenario's request.
     pub async fn attempt(&self, client: &reqwest::Client, scenario: &Scenario) -> Result<Attempt, Error> {
-        let remote_settings = "needs a per-scenario timeout or size cap, which only the local emulator sets";
+        let remote_settings =
+            "needs a per-scenario timeout, size cap or idle timeout, which only the local emulator sets";
         let (base, function) = match self {
             Target::Local { bootstraps } | Target::LocalFront { bootstraps, .. } => {
                 let Some(command) = bootstraps.get(&scenario.handler) else {
@@ -190,6 +207,26 @@ impl Target {
                 };
                 (endpoint.as_str(), function.as_str())
             }
+            Target::ApiGateway { urls, signing } => {
+                if scenario.request.path != InvokePath::ApiGateway {
+                    let path = scenario.request.path.name();
+                    return Ok(not_run(format!("an API Gateway target has no {path} front end")));
+                }
+                if scenario.needs_emulator_settings() {
+                    return Ok(not_run(remote_settings.into()));
+                }
+                let Some(base) = urls.get(&scenario.handler) else {
+                    return Ok(not_run(format!("no REST API URL given for handler {:?}", scenario.handler)));
+                };
+                let mut outgoing = outgoing(scenario, base, "")?;
+                if let Some(keys) = signing {
+                    sign_execute_api(&mut outgoing, keys, SystemTime::now())?;
+                }
+                return Ok(match observe::send(client, outgoing).await {
+                    Ok(client) => Attempt::Observed { client: Box::new(client), wire: None, wire_visible: false },
+                    Err(error) => Attempt::Failed { error },
+                });
+            }
         };
         let outgoing = outgoing(scenario, base, function)?;
         Ok(match send_all(client, outgoing, scenario.sends.unwrap_or(1)).await {
@@ -219,14 +256,14 @@ fn not_run(reason: String) -> Attempt {
     Attempt::NotRun { reason }
 }
 
-/// The request for `scenario` against `base` (`http://HOST:PORT` or a function URL), addressing
-/// `function` for IWRS and Invoke.
+/// The request for `scenario` against `base` (`http://HOST:PORT`, a function URL, or a REST API
+/// stage's URL), addressing `function` for IWRS and Invoke.
 pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgoing, Error> {
     let request = &scenario.request;
     let base = base.trim_end_matches('/');
     let function = request.function.as_deref().unwrap_or(function);
     let path = match request.path {
-        InvokePath::FunctionUrl => request.uri.clone(),
+        InvokePath::FunctionUrl | InvokePath::ApiGateway => request.uri.clone(),
         InvokePath::LocalInvoke => "/invoke".to_owned(),
         InvokePath::InvokeWithResponseStream => paths::invoke_with_response_stream(function),
         InvokePath::Invoke => paths::invoke(function),
@@ -261,11 +298,19 @@ async fn attempt_local(
     if let Some(cap) = scenario.max_streamed_bytes {
         limits.max_streamed_response_bytes = cap;
     }
-    let emulator = Emulator::builder()
+    let mut builder = Emulator::builder()
         .function(FunctionConfig::new(LOCAL_FUNCTION).timeout(timeout))
         .limits(limits)
-        .build()
-        .await?;
+        .aws_limits(scenario.aws_limits);
+    let api_gateway = scenario.request.path == InvokePath::ApiGateway;
+    if api_gateway {
+        let mut config = ApiGatewayConfig::new(LOCAL_STAGE);
+        if let Some(idle) = scenario.idle_timeout_ms {
+            config = config.idle_timeout(Duration::from_millis(idle));
+        }
+        builder = builder.api_gateway(config);
+    }
+    let emulator = builder.build().await?;
     let supervisor = match Supervisor::start(&emulator, SupervisorConfig::new(command.clone())).await {
         Ok(s) => s,
         Err(e) => {
@@ -284,7 +329,13 @@ async fn attempt_local(
             }
         },
     };
-    let base = front.as_ref().map_or_else(|| emulator.url(), |f| f.url.clone());
+    // The API Gateway listener is the emulator's own: a front stands only before the other front
+    // ends (the broken platform's defects are theirs).
+    let base = match (emulator.api_gateway_url(), &front) {
+        (Some(stage), _) if api_gateway => stage,
+        (_, Some(f)) => f.url.clone(),
+        _ => emulator.url(),
+    };
     let outgoing = outgoing(scenario, &base, LOCAL_FUNCTION)?;
     let attempt = match send_all(client, outgoing, scenario.sends.unwrap_or(1)).await {
         Err(error) => Attempt::Failed { error },

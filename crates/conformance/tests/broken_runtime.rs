@@ -65,6 +65,7 @@ const CONTROLS: &[Control] = &[
                 "url.mid-stream-abort",
                 "iwrs.error-in-invoke-complete",
                 "iwrs.error-details",
+                "apigw.mid-stream-cut",
             ],
         )
     },
@@ -77,6 +78,10 @@ const CONTROLS: &[Control] = &[
             "iwrs.chunk-per-write",
             "local.invoke-streams",
             "limits.timeout",
+            // One chunk at the end: nothing streams, and `slow` never sends its head, so API
+            // Gateway's idle timeout answers 504 instead of cutting a started stream.
+            "apigw.streams-as-written",
+            "apigw.idle-timeout",
         ],
     ),
     runtime("no-trailer-declared", &["runtime.trailer-declared"]),
@@ -107,7 +112,11 @@ const CONTROLS: &[Control] = &[
                 "iwrs.error-in-invoke-complete",
                 "limits.timeout",
                 "local.invoke-streams",
-            ],
+        "apigw.bandwidth",
+        "apigw.idle-timeout",
+        "apigw.mid-stream-cut",
+        "apigw.streams-as-written",
+        ],
         )
     },
     runtime(
@@ -138,6 +147,7 @@ const CONTROLS: &[Control] = &[
             "iwrs.error-details",
             "iwrs.error-before-first-byte",
             "invoke.function-error",
+            "apigw.error-before-first-byte",
         ],
     ),
     runtime("unqualified-error-type", &["runtime.error-type-format", "iwrs.error-in-invoke-complete"]),
@@ -154,6 +164,12 @@ const CONTROLS: &[Control] = &[
             "limits.large-stream",
             "writer.empty-body-keeps-status",
             "local.invoke-streams",
+            "apigw.bandwidth",
+            "apigw.event-shape",
+            "apigw.idle-timeout",
+            "apigw.mid-stream-cut",
+            "apigw.prelude-status-headers",
+            "apigw.streams-as-written",
         ],
     ),
     runtime("content-type-ignored", &["url.prelude-any-split", "url.no-prelude-content-type"]),

@@ -55,7 +55,12 @@ fn broken_trailer_run(expected: &str) -> lambda_stream_conformance::Report {
 fn expected_deviations_excuse_what_they_name_and_go_stale_when_fixed() {
     // Without deviations the defect is an unexpected failure.
     let report = broken_trailer_run("");
-    assert_eq!(report.rules_with(Verdict::Fail), ["runtime.trailer-base64", "iwrs.error-details"]);
+    assert_eq!(
+        report.rules_with(Verdict::Fail),
+        ["runtime.trailer-base64", "iwrs.error-details"],
+        "{}",
+        render(&report, Format::Table).unwrap()
+    );
     assert!(!report.ok());
 
     // Naming both rules excuses them; naming a passing rule is stale.
@@ -97,7 +102,7 @@ fn expected_deviations_excuse_what_they_name_and_go_stale_when_fixed() {
         "#,
     );
     assert!(report.stale.is_empty(), "{:?}", report.stale);
-    assert!(report.ok());
+    assert!(report.ok(), "{}", render(&report, Format::Table).unwrap());
 
     // A deviation must name exactly one rule or scenario.
     assert!(Expected::parse("bad", "[[deviation]]\nreason = \"why\"\n").is_err());

@@ -7,7 +7,9 @@
 //! client claims: an `x-amz-content-sha256` header must equal that hash, and `UNSIGNED-PAYLOAD`
 //! (or a streaming payload marker) is refused, as Lambda refuses unsigned payloads. Any region in
 //! the credential scope is accepted, since a local emulator has no region of its own to enforce;
-//! the service must be `lambda` (FURL: AuthType `AWS_IAM`).
+//! the service must be the one the caller passes: `lambda` for a function URL (FURL: AuthType
+//! `AWS_IAM`), `execute-api` for API Gateway (APIGW; a REST API method with `AWS_IAM`
+//! authorization).
 //!
 //! Everything that could make the signer fail is checked first and refused with a 403 naming
 //! the problem: `SignedHeaders` must list `host` (the signer needs the authority and would
@@ -130,14 +132,28 @@ fn signed_headers<'a>(parts: &'a http::request::Parts, names: &[&'a str]) -> Res
     Ok(headers)
 }
 
-/// Checks a request's SigV4 signature against the one key pair the emulator knows.
+/// The key pair and the service a signature is checked against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expected<'a> {
+    pub(crate) access_key_id: &'a str,
+    pub(crate) secret_access_key: &'a str,
+    /// The service the credential scope must name: [`LAMBDA`] or [`EXECUTE_API`].
+    pub(crate) service: &'a str,
+}
+
+/// The SigV4 service of function URLs.
+pub(crate) const LAMBDA: &str = "lambda";
+/// The SigV4 service of API Gateway's APIs.
+pub(crate) const EXECUTE_API: &str = "execute-api";
+
+/// Checks a request's SigV4 signature against the one key pair the emulator knows, for `service`.
 pub(crate) fn verify(
     parts: &http::request::Parts,
     body: &[u8],
-    access_key_id: &str,
-    secret_access_key: &str,
+    expected: Expected<'_>,
     now: SystemTime,
 ) -> Result<String, Refusal> {
+    let Expected { access_key_id, secret_access_key, service } = expected;
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let Some(authorization) = header("authorization") else {
         return Err(refuse(
@@ -152,10 +168,10 @@ pub(crate) fn verify(
             format!("unknown access key {:?}: the emulator accepts only its configured key", auth.access_key),
         ));
     }
-    if auth.service != "lambda" {
+    if auth.service != service {
         return Err(refuse(
             "InvalidSignatureException",
-            format!("credential scope names service {:?}; function URLs are signed for \"lambda\"", auth.service),
+            format!("credential scope names service {:?}; this endpoint is signed for {service:?}", auth.service),
         ));
     }
     let amz_date = header("x-amz-date").ok_or_else(|| refuse("IncompleteSignatureException", "missing x-amz-date"))?;
@@ -209,7 +225,7 @@ pub(crate) fn verify(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(auth.region)
-        .name("lambda")
+        .name(service)
         .time(signed_at)
         .settings(settings)
         .build()

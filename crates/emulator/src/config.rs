@@ -1,4 +1,5 @@
-//! What the emulator plays: one function, its limits, and who may call it.
+//! What the emulator plays: one function, its limits, who may call it, and the API Gateway REST
+//! API in front of it when there is one.
 
 use std::time::Duration;
 
@@ -148,8 +149,9 @@ pub enum Auth {
     /// Anyone (a function URL with AuthType `NONE`). The default.
     #[default]
     None,
-    /// Requests must carry a valid SigV4 signature (service `lambda`) made with this key pair,
-    /// as a function URL with AuthType `AWS_IAM`.
+    /// Requests must carry a valid SigV4 signature made with this key pair: service `lambda` on
+    /// the function URL (AuthType `AWS_IAM`), service `execute-api` on API Gateway (a method with
+    /// `AWS_IAM` authorization).
     Iam {
         /// The only access key id accepted.
         access_key_id: String,
@@ -188,6 +190,15 @@ impl Bandwidth {
         Bandwidth { burst_bytes: limits::BANDWIDTH_BURST_BYTES, bytes_per_second: limits::BANDWIDTH_BYTES_PER_SECOND };
 }
 
+impl Bandwidth {
+    /// API Gateway's for a streamed REST API response: the first 10 MB unrestricted, then 2 MB/s
+    /// (APIGW "Stream the integration response"; MB read as MiB, docs/protocol.md §6).
+    pub const API_GATEWAY: Bandwidth = Bandwidth {
+        burst_bytes: limits::APIGW_BANDWIDTH_BURST_BYTES,
+        bytes_per_second: limits::APIGW_BANDWIDTH_BYTES_PER_SECOND,
+    };
+}
+
 /// Size and speed limits. [`Limits::default`] has Lambda's sizes and no shaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -204,6 +215,10 @@ pub struct Limits {
     pub max_request_bytes: u64,
     /// Bandwidth shaping of relayed responses; `None` (the default) relays at full speed.
     pub bandwidth: Option<Bandwidth>,
+    /// API Gateway's own shaping, applied on the API Gateway front end after Lambda's
+    /// [`bandwidth`](Self::bandwidth) (API Gateway reads the function through
+    /// InvokeWithResponseStream, so both caps are in the path); `None` (the default) adds none.
+    pub api_gateway_bandwidth: Option<Bandwidth>,
 }
 
 impl Default for Limits {
@@ -213,7 +228,123 @@ impl Default for Limits {
             max_buffered_response_bytes: limits::RIE_BUFFERED_RESPONSE_BYTES,
             max_request_bytes: 6 * 1024 * 1024,
             bandwidth: None,
+            api_gateway_bandwidth: None,
         }
+    }
+}
+
+/// Which kind of API Gateway endpoint is played; it decides the idle timeout (APIGW).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum EndpointType {
+    /// A Regional endpoint: a stream idle for 5 minutes is closed. The default.
+    #[default]
+    Regional,
+    /// An edge-optimized endpoint (behind CloudFront): idle for 30 seconds is closed.
+    Edge,
+    /// A private endpoint: 5 minutes, as Regional.
+    Private,
+}
+
+impl EndpointType {
+    /// The idle timeout API Gateway applies to a stream on this endpoint type.
+    pub fn idle_timeout(self) -> Duration {
+        match self {
+            EndpointType::Regional | EndpointType::Private => limits::APIGW_IDLE_TIMEOUT_REGIONAL,
+            EndpointType::Edge => limits::APIGW_IDLE_TIMEOUT_EDGE,
+        }
+    }
+}
+
+/// An API Gateway REST API in front of the function: one stage, a `{proxy+}` resource and the
+/// root, both `ANY` with a Lambda proxy integration in `STREAM` mode (what `templates/` deploy).
+/// See the `api_gateway` front end for what it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiGatewayConfig {
+    /// The stage: the first path segment (`/{stage}/{proxy+}`). Default `prod`.
+    pub stage: String,
+    /// The API id in `requestContext.apiId` and the domain name. Default `local`.
+    pub api_id: String,
+    /// Endpoint type; [`idle_timeout`](Self::idle_timeout) follows it unless set. Default Regional.
+    pub endpoint_type: EndpointType,
+    /// A stream without data for this long is closed: before the head, a 504; after it, the body
+    /// is cut. Default: the endpoint type's (5 minutes Regional, 30 seconds edge).
+    pub idle_timeout: Duration,
+    /// The integration timeout: at most this long from the call to the end of the stream.
+    /// Before the head, a 504; after it, the body is cut. Default 15 minutes, the largest a
+    /// streaming integration may have (the deployed templates set the same).
+    pub integration_timeout: Duration,
+    /// Who may call: [`Auth::Iam`] checks SigV4 for service `execute-api`. Default none.
+    pub auth: Auth,
+    /// When set, requests must carry this value in `x-api-key` (a method with `ApiKeyRequired`).
+    pub api_key: Option<String>,
+    /// Stage variables passed in the event's `stageVariables`.
+    pub stage_variables: Vec<(String, String)>,
+}
+
+impl ApiGatewayConfig {
+    /// A Regional REST API with stage `stage`, no auth, no API key.
+    pub fn new(stage: impl Into<String>) -> Self {
+        Self {
+            stage: stage.into(),
+            api_id: "local".into(),
+            endpoint_type: EndpointType::Regional,
+            idle_timeout: EndpointType::Regional.idle_timeout(),
+            integration_timeout: limits::APIGW_MAX_STREAM_DURATION,
+            auth: Auth::None,
+            api_key: None,
+            stage_variables: Vec::new(),
+        }
+    }
+
+    /// Sets the endpoint type and its idle timeout (builder style).
+    pub fn endpoint_type(mut self, endpoint_type: EndpointType) -> Self {
+        self.endpoint_type = endpoint_type;
+        self.idle_timeout = endpoint_type.idle_timeout();
+        self
+    }
+
+    /// Sets the idle timeout (builder style; tests use a short one).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets the integration timeout (builder style).
+    pub fn integration_timeout(mut self, timeout: Duration) -> Self {
+        self.integration_timeout = timeout;
+        self
+    }
+
+    /// Sets who may call (builder style).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Requires `x-api-key: key` (builder style).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Adds a stage variable (builder style).
+    pub fn stage_variable(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.stage_variables.push((name.into(), value.into()));
+        self
+    }
+
+    /// Whether `stage` is a name API Gateway accepts: letters, digits, `-` and `_`, 1 to 128
+    /// characters (API Gateway developer guide, "Important notes" for REST APIs).
+    pub fn stage_is_valid(&self) -> bool {
+        (1..=128).contains(&self.stage.len())
+            && self.stage.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+}
+
+impl Default for ApiGatewayConfig {
+    fn default() -> Self {
+        Self::new("prod")
     }
 }
 

@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::recorder::DEFAULT_HISTORY;
-use crate::{Auth, BootstrapCommand, Emulator, EmulatorBuilder, Error, FunctionConfig, Supervisor, SupervisorConfig};
+use crate::{
+    ApiGatewayConfig, Auth, BootstrapCommand, Emulator, EmulatorBuilder, Error, FunctionConfig, Supervisor,
+    SupervisorConfig,
+};
 
 /// Options of `lambda-stream emulate [--host] [--port] [--function-name] [--timeout] [--auth]
-/// [--aws-limits] [--runtime-api HOST:PORT] [--history N] [--concurrency N] -- <bootstrap> [args]`.
+/// [--aws-limits] [--runtime-api HOST:PORT] [--history N] [--concurrency N] [--api-gateway ...]
+/// -- <bootstrap> [args]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulateOptions {
     /// Host to listen on. Default 127.0.0.1.
@@ -32,6 +36,10 @@ pub struct EmulateOptions {
     pub runtime_api: Option<SocketAddr>,
     /// Finished invocations the recorder keeps. Default [`DEFAULT_HISTORY`].
     pub history: usize,
+    /// An API Gateway REST API in front of the function, on a listener of its own. Default none.
+    pub api_gateway: Option<ApiGatewayConfig>,
+    /// The API Gateway listener's port on `host`; 0 (the default) picks a free one.
+    pub api_gateway_port: u16,
     /// Where to serve the live dashboard, if anywhere (a listener of its own). Default none.
     pub dashboard: Option<SocketAddr>,
     /// The bootstrap program.
@@ -53,6 +61,8 @@ impl EmulateOptions {
             concurrency: 1,
             runtime_api: None,
             history: DEFAULT_HISTORY,
+            api_gateway: None,
+            api_gateway_port: 0,
             dashboard: None,
             bootstrap: bootstrap.into(),
             args: Vec::new(),
@@ -78,6 +88,12 @@ impl Emulation {
     /// The one line `emulate` prints when ready: `listening on http://HOST:PORT`.
     pub fn listening_line(&self) -> String {
         format!("listening on {}", self.emulator.url())
+    }
+
+    /// The second line `emulate --api-gateway` prints when ready:
+    /// `api gateway on http://HOST:PORT/STAGE`; `None` without API Gateway.
+    pub fn api_gateway_line(&self) -> Option<String> {
+        Some(format!("api gateway on {}", self.emulator.api_gateway_url()?))
     }
 
     /// Stops the processes, then the emulator.
@@ -111,6 +127,11 @@ impl EmulateOptions {
         }
         if let Some(addr) = self.dashboard {
             builder = builder.dashboard(addr.to_string());
+        }
+        if let Some(config) = &self.api_gateway {
+            builder = builder
+                .api_gateway(config.clone())
+                .api_gateway_bind(SocketAddr::new(self.host, self.api_gateway_port).to_string());
         }
         Ok(builder)
     }

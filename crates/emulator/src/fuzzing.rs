@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::SystemTime;
 
 use crate::payload::{UrlRequestInfo, function_url_event};
+use crate::rest_event::{Resource, RestRequestInfo, rest_proxy_event};
 
 /// Builds request parts from pieces; `None` when the pieces are not a valid HTTP request head
 /// (hyper would have refused such a request before any handler saw it).
@@ -31,7 +32,8 @@ pub fn verify_sigv4(
     now: SystemTime,
 ) -> Option<Result<String, String>> {
     let parts = parts(method, uri, headers)?;
-    Some(crate::auth::verify(&parts, body, access_key_id, secret_access_key, now).map_err(|r| r.message))
+    let expected = crate::auth::Expected { access_key_id, secret_access_key, service: crate::auth::LAMBDA };
+    Some(crate::auth::verify(&parts, body, expected, now).map_err(|r| r.message))
 }
 
 /// The function URL event (payload 2.0) for a request made of these pieces; `None` for an
@@ -46,4 +48,27 @@ pub fn url_event(method: &[u8], uri: &str, headers: &[(Vec<u8>, Vec<u8>)], body:
         now: SystemTime::UNIX_EPOCH,
     };
     Some(function_url_event(&parts, body, &info))
+}
+
+/// The API Gateway REST API event (payload 1.0) for a request made of these pieces, as the
+/// `{proxy+}` resource of stage `prod` sees it; `None` for an invalid head.
+pub fn rest_event(method: &[u8], uri: &str, headers: &[(Vec<u8>, Vec<u8>)], body: &[u8]) -> Option<Vec<u8>> {
+    let parts = parts(method, uri, headers)?;
+    let path = parts.uri.path().strip_prefix("/prod").filter(|p| p.starts_with('/')).unwrap_or("/").to_owned();
+    let info = RestRequestInfo {
+        request_id: "fuzz",
+        extended_request_id: "fuzz=",
+        peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 1)),
+        local_port: 1,
+        account_id: "000000000000",
+        api_id: "fuzz",
+        stage: "prod",
+        stage_variables: &[],
+        resource: Resource::Proxy,
+        path: &path,
+        iam_access_key: None,
+        api_key: None,
+        now: SystemTime::UNIX_EPOCH,
+    };
+    Some(rest_proxy_event(&parts, body, &info))
 }

@@ -36,7 +36,7 @@ pub(crate) type BodyError = Box<dyn std::error::Error + Send + Sync>;
 /// Every response body the emulator sends.
 pub(crate) type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BodyError>;
 
-/// Frames pushed by a relay task; each is written as soon as hyper polls it.
+/// Frames pushed by a task of their own (the dashboard's); each is written as soon as hyper polls it.
 pub(crate) type FrameSender = mpsc::Sender<Result<Bytes, BodyError>>;
 
 /// Frames the relay may run ahead of the socket; small, so a slow client exerts backpressure.
@@ -59,10 +59,25 @@ impl Body for ChannelBody {
     }
 }
 
-/// A streaming body and the sender that feeds it.
+/// A streaming body and the sender that feeds it (the dashboard's event stream, where a task of
+/// its own produces the frames).
 pub(crate) fn channel() -> (FrameSender, ResponseBody) {
     let (tx, rx) = mpsc::channel(BODY_BUFFER);
     (tx, ChannelBody { rx }.boxed_unsync())
+}
+
+/// A streaming body whose frames `step` makes when hyper asks for the next one, on hyper's own
+/// connection task: no task between the source and the socket and no second channel. The front
+/// ends' relays use it (docs/performance.md, "Hand-offs per chunk"). `step` gets the state back
+/// with each frame; `None` ends the body, an `Err` frame aborts it.
+pub(crate) fn pulled<S, F, Fut>(state: S, step: F) -> ResponseBody
+where
+    S: Send + 'static,
+    F: FnMut(S) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Option<(Result<Bytes, BodyError>, S)>> + Send + 'static,
+{
+    let frames = futures_util::stream::unfold(state, step);
+    http_body_util::StreamBody::new(futures_util::StreamExt::map(frames, |item| item.map(Frame::data))).boxed_unsync()
 }
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {

@@ -29,6 +29,8 @@ pub enum FrontEnd {
     InvokeWithResponseStream,
     /// Buffered `Invoke`.
     Invoke,
+    /// An API Gateway REST API with a streaming Lambda proxy integration (`/{stage}/{proxy+}`).
+    ApiGateway,
 }
 
 impl FrontEnd {
@@ -39,6 +41,7 @@ impl FrontEnd {
             Self::LocalInvoke => "/invoke",
             Self::InvokeWithResponseStream => "InvokeWithResponseStream",
             Self::Invoke => "Invoke",
+            Self::ApiGateway => "API Gateway",
         }
     }
 }
@@ -114,6 +117,8 @@ pub(crate) struct NewInvocation {
     pub(crate) front_end: FrontEnd,
     /// The request id to use (the function URL's event carries it); a new one when `None`.
     pub(crate) request_id: Option<String>,
+    /// The request id the client is given when it differs from the invocation's (API Gateway's).
+    pub(crate) client_request_id: Option<String>,
     /// The client context JSON (IWRS, Invoke).
     pub(crate) client_context: Option<String>,
     /// The qualifier the client named (`None`: unqualified).
@@ -123,7 +128,7 @@ pub(crate) struct NewInvocation {
 impl NewInvocation {
     /// An unqualified invocation without client context.
     pub(crate) fn new(payload: Bytes, front_end: FrontEnd) -> Self {
-        Self { payload, front_end, request_id: None, client_context: None, qualifier: None }
+        Self { payload, front_end, request_id: None, client_request_id: None, client_context: None, qualifier: None }
     }
 }
 

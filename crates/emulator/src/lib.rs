@@ -7,7 +7,8 @@
 //! Lambda does; this one does (the wire facts are in the project's `docs/protocol.md`).
 //!
 //! ## Parts
-//! - [`Emulator`] (built with [`Emulator::builder`]) listens twice, as Lambda is reached twice:
+//! - [`Emulator`] (built with [`Emulator::builder`]) listens twice, as Lambda is reached twice
+//!   (three times with API Gateway):
 //!   - the **public listener** serves clients only, dispatched by path:
 //!     **InvokeWithResponseStream** (`POST /2021-11-15/functions/{name}/response-streaming-invocations`,
 //!     one event-stream `PayloadChunk` per runtime chunk as it arrives, then `InvokeComplete`),
@@ -16,13 +17,18 @@
 //!     decoded), and the **function URL** on every other path
 //!     (payload v2.0 in, prelude decoded into status, headers and cookies, body streamed as it
 //!     arrives, optional SigV4 with [`Auth::Iam`] covering the body);
+//!   - the **API Gateway listener**, when [`EmulatorBuilder::api_gateway`] asks for one
+//!     ([`ApiGatewayConfig`]): a REST API at `/{stage}/{proxy+}` whose Lambda proxy integration
+//!     streams (payload 1.0 event in, the prelude read at any split, API Gateway's errors, idle
+//!     and integration timeouts, optional SigV4 for `execute-api` and API key), on a port of its
+//!     own ([`Emulator::api_gateway_url`]) so the function URL keeps every path;
 //!   - **Runtime API listeners** on loopback serve the function's side (`/2018-06-01`: `/next`,
 //!     streamed and buffered `/response`, `/error`, `/init/error`), one per supervised process
 //!     and one for runtimes started by hand ([`Emulator::runtime_api`]). A client can never
 //!     reach them through the public port.
 //! - Limits and time ([`Limits`], [`FunctionConfig::timeout`]): 200 MB streamed cap, 6 MiB
-//!   buffered cap, 6 MiB request cap, 3,583-byte client context, optional Lambda-like bandwidth
-//!   shaping, per-invocation deadline with `Sandbox.Timeout`, a queue deadline so callers never
+//!   buffered cap, 6 MiB request cap, 3,583-byte client context, optional Lambda-like (and, on
+//!   the API Gateway front end, API Gateway-like) bandwidth shaping, per-invocation deadline with `Sandbox.Timeout`, a queue deadline so callers never
 //!   wait for a runtime that does not come, and init failures answered as Lambda answers them.
 //! - [`Recorder`]: the wire timeline of both legs of every invocation in flight and a bounded
 //!   history of finished ones (sizes and times, and a capped [`Excerpt`] of the event and of the
@@ -40,13 +46,14 @@
 //!
 //! ## Inside, in layers (each module imports only from the layers below it)
 //! 1. `config`, `error`, `time`, `logs`, `auth` (SigV4 verifier), `payload` (function URL event
-//!    builder), `shaping` (token bucket), `http` (response bodies, bounded body reading, the JSON
-//!    error answers);
+//!    builder), `rest_event` (API Gateway REST event builder), `shaping` (token bucket), `http`
+//!    (response bodies, bounded body reading, the JSON error answers);
 //! 2. `invocation` (one invocation in flight and its public types), then `recorder`, then
 //!    `timeline`;
 //! 3. `platform`: the shared state of the one function (queue, registry of what is in flight,
 //!    recorder, log, slots) and the rules by which the platform ends invocations;
-//! 4. `runtime_api`, `frontends` (`function_url`, `local`, `iwrs`, `invoke`) and `dashboard`;
+//! 4. `runtime_api`, `frontends` (`function_url`, `api_gateway`, `local`, `iwrs`, `invoke`, and
+//!    `relay`, what the two HTTP front ends share) and `dashboard`;
 //! 5. `server`: builder, handle, accept loops, dispatch;
 //! 6. `supervisor`, then `emulate`.
 //!
@@ -88,6 +95,7 @@ mod logs;
 mod payload;
 mod platform;
 mod recorder;
+mod rest_event;
 mod runtime_api;
 mod server;
 mod shaping;
@@ -95,7 +103,7 @@ mod supervisor;
 mod time;
 pub mod timeline;
 
-pub use config::{Auth, Bandwidth, FunctionConfig, Limits};
+pub use config::{ApiGatewayConfig, Auth, Bandwidth, EndpointType, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
 pub use error::Error;
 pub use invocation::{ErrorOrigin, FrontEnd, InvocationError};

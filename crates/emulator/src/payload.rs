@@ -119,6 +119,17 @@ fn encode_body(parts: &http::request::Parts, body: &[u8]) -> (Option<String>, bo
     }
 }
 
+/// API Gateway's REST API rule: a UTF-8 body as text, anything else as base64; no body is `None`.
+pub(crate) fn encode_body_utf8(body: &[u8]) -> (Option<String>, bool) {
+    if body.is_empty() {
+        return (None, false);
+    }
+    match std::str::from_utf8(body) {
+        Ok(text) => (Some(text.to_owned()), false),
+        Err(_) => (Some(base64::engine::general_purpose::STANDARD.encode(body)), true),
+    }
+}
+
 /// Decodes `%XX` and `+` in a query component; invalid escapes are kept as they are.
 pub(crate) fn decode_query(text: &str) -> String {
     percent_decode(&text.replace('+', " "))

@@ -30,7 +30,7 @@ use std::time::Duration;
 use lambda_stream_protocol::diagnostic::error_types;
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::{Auth, FunctionConfig, Limits};
+use crate::config::{ApiGatewayConfig, Auth, FunctionConfig, Limits};
 use crate::invocation::{Context, Invocation, InvocationError, InvocationStream, NewInvocation, Phase};
 use crate::logs::{FunctionLog, PipeCapture};
 use crate::recorder::{FaultKind, Recorder};
@@ -113,6 +113,8 @@ pub(crate) struct Platform {
     pub(crate) auth: Auth,
     /// Path of the Swift-style local endpoint (default `/invoke`).
     pub(crate) invoke_path: String,
+    /// The API Gateway REST API in front of the function, when its listener is on.
+    pub(crate) api_gateway: Option<ApiGatewayConfig>,
     /// Invocations waiting for a runtime's `/next`, oldest first.
     queue: Mutex<VecDeque<Arc<Invocation>>>,
     /// Wakes a waiting `/next` when an invocation is queued.
@@ -144,6 +146,7 @@ impl Platform {
         limits: Limits,
         auth: Auth,
         invoke_path: String,
+        api_gateway: Option<ApiGatewayConfig>,
         recorder: Recorder,
     ) -> Self {
         Self {
@@ -151,6 +154,7 @@ impl Platform {
             limits,
             auth,
             invoke_path,
+            api_gateway,
             queue: Mutex::default(),
             queued: Notify::new(),
             registry: Mutex::default(),
@@ -166,14 +170,14 @@ impl Platform {
 
     /// Queues an invocation for the function; its queue deadline starts now.
     pub(crate) fn submit(self: &Arc<Self>, new: NewInvocation) -> (Arc<Invocation>, InvocationStream) {
-        let NewInvocation { payload, front_end, request_id, client_context, qualifier } = new;
+        let NewInvocation { payload, front_end, request_id, client_request_id, client_context, qualifier } = new;
         let id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let invoked_arn = match qualifier {
             Some(q) => format!("{}:{q}", self.function.arn()),
             None => self.function.arn(),
         };
         let context = Context { client_context, cognito_identity: None, trace_id: trace_id(), invoked_arn };
-        self.recorder.open(&id, front_end, &payload);
+        self.recorder.open(&id, client_request_id, front_end, &payload);
         let (invocation, stream) = Invocation::new(id.clone(), payload, context, self.log.position());
         let invocation = Arc::new(invocation);
         self.registry.lock().unwrap().in_flight.insert(id, invocation.clone());
@@ -397,11 +401,13 @@ impl Platform {
         tokio::spawn(async move {
             // The deadline covers the handler until it returns, not only until the response is
             // complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`:
-            // the timeout must cover the background work, or the environment is stopped).
+            // the timeout must cover the background work, or the environment is stopped). A
+            // runtime that asks again without answering has returned but left its caller waiting,
+            // so the deadline ends only when both happened (found by the `emulator` fuzz target).
             tokio::select! {
                 _ = tokio::time::sleep(timeout) => {}
                 _ = invocation.aborted() => return,
-                _ = invocation.returned() => return,
+                _ = async { invocation.returned().await; invocation.finished().await } => return,
             }
             let Some(platform) = platform.upgrade() else { return };
             let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());

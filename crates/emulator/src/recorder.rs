@@ -228,6 +228,9 @@ pub struct ClientLeg {
 pub struct InvocationRecord {
     /// The request id the runtime saw.
     pub request_id: String,
+    /// The request id the client was given, when it is not the runtime's: API Gateway answers
+    /// with its own `x-amzn-RequestId` (`requestContext.requestId` in the event).
+    pub client_request_id: Option<String>,
     /// The front end the client used.
     pub front_end: FrontEnd,
     /// The start of the event the runtime received (for a function URL: the payload 2.0 JSON).
@@ -356,9 +359,15 @@ impl Recorder {
         state.order.iter().filter_map(|id| state.records.get(id).cloned()).collect()
     }
 
-    /// One invocation by request id.
+    /// One invocation by request id: the runtime's, or the one its client was given
+    /// ([`InvocationRecord::client_request_id`]).
     pub fn invocation(&self, request_id: &str) -> Option<InvocationRecord> {
-        self.inner.state.lock().unwrap().records.get(request_id).cloned()
+        let state = self.inner.state.lock().unwrap();
+        state
+            .records
+            .get(request_id)
+            .or_else(|| state.records.values().find(|r| r.client_request_id.as_deref() == Some(request_id)))
+            .cloned()
     }
 
     /// Reads one invocation in place (no copy of its chunk records); `None` when it is not kept.
@@ -423,8 +432,9 @@ impl Recorder {
     }
 
     /// Opens the record of a new invocation; `event` is what the runtime will receive (only its
-    /// excerpt is kept).
-    pub(crate) fn open(&self, request_id: &str, front_end: FrontEnd, event: &[u8]) {
+    /// excerpt is kept); `client_request_id` is the id its client is given when it is not the
+    /// invocation's (API Gateway's).
+    pub(crate) fn open(&self, request_id: &str, client_request_id: Option<String>, front_end: FrontEnd, event: &[u8]) {
         let now = self.now();
         let mut state = self.inner.state.lock().unwrap();
         state.order.push_back(request_id.to_owned());
@@ -433,6 +443,7 @@ impl Recorder {
             request_id.to_owned(),
             InvocationRecord {
                 request_id: request_id.to_owned(),
+                client_request_id,
                 front_end,
                 event: Excerpt::of(event, self.inner.excerpt_bytes),
                 runtime: RuntimeLeg::default(),

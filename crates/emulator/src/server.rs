@@ -5,6 +5,9 @@
 //! - the **public listener** (the builder's `bind`, loopback by default) serves the client front
 //!   ends only: IWRS and Invoke by path, the local `/invoke`, and the function URL on every other
 //!   path — including `/2018-06-01/...`, which is just another URL path there;
+//! - the **API Gateway listener**, only when asked for ([`EmulatorBuilder::api_gateway`]), serves
+//!   a REST API at `/{stage}/{proxy+}` on a port of its own, so the function URL keeps every path
+//!   of the public listener and the REST API keeps the exact path shape of a deployed one;
 //! - **Runtime API listeners** serve the Runtime API only, always on loopback unless asked
 //!   otherwise: one for runtimes started by hand ([`Emulator::runtime_api`], fixed with
 //!   [`EmulatorBuilder::runtime_api_bind`]), and one per supervised process, handed to it as
@@ -33,9 +36,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::config::{Auth, Bandwidth, FunctionConfig, Limits};
+use crate::config::{ApiGatewayConfig, Auth, Bandwidth, FunctionConfig, Limits};
 use crate::dashboard::{self, Dashboard};
-use crate::frontends::{function_url, invoke, iwrs, local};
+use crate::frontends::{api_gateway, function_url, invoke, iwrs, local};
 use crate::http::{ResponseBody, rie_error};
 use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
@@ -61,6 +64,8 @@ pub struct EmulatorBuilder {
     history: usize,
     excerpt_bytes: usize,
     dashboard: Option<String>,
+    api_gateway: Option<ApiGatewayConfig>,
+    api_gateway_bind: Option<String>,
 }
 
 impl EmulatorBuilder {
@@ -83,9 +88,24 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Shape bandwidth like Lambda (6 MiB burst, then 2 MiB/s) when `true`; full speed when `false`.
+    /// Shape bandwidth like Lambda (6 MiB burst, then 2 MiB/s) when `true`, and on the API
+    /// Gateway front end also like API Gateway (10 MiB, then 2 MiB/s); full speed when `false`.
     pub fn aws_limits(mut self, on: bool) -> Self {
         self.limits.bandwidth = on.then_some(Bandwidth::AWS);
+        self.limits.api_gateway_bandwidth = on.then_some(Bandwidth::API_GATEWAY);
+        self
+    }
+
+    /// Serve an API Gateway REST API in front of the function on a listener of its own (by
+    /// default a free port on the public listener's host; see [`api_gateway_bind`](Self::api_gateway_bind)).
+    pub fn api_gateway(mut self, config: ApiGatewayConfig) -> Self {
+        self.api_gateway = Some(config);
+        self
+    }
+
+    /// Where the API Gateway listener binds, e.g. `127.0.0.1:9001`.
+    pub fn api_gateway_bind(mut self, addr: impl Into<String>) -> Self {
+        self.api_gateway_bind = Some(addr.into());
         self
     }
 
@@ -143,8 +163,24 @@ impl EmulatorBuilder {
         if !self.invoke_path.starts_with('/') {
             return Err(Error::Config(format!("invoke path {:?} must start with '/'", self.invoke_path)));
         }
+        if let Some(config) = &self.api_gateway
+            && !config.stage_is_valid()
+        {
+            return Err(Error::Config(format!(
+                "API Gateway stage {:?} must be 1 to 128 letters, digits, '-' or '_'",
+                config.stage
+            )));
+        }
         let (listener, local_addr) = bind(&self.bind).await?;
         let (runtime_listener, runtime_addr) = bind(&self.runtime_api_bind).await?;
+        let api_gateway_listener = match &self.api_gateway {
+            Some(_) => {
+                let addr =
+                    self.api_gateway_bind.clone().unwrap_or_else(|| SocketAddr::new(local_addr.ip(), 0).to_string());
+                Some(bind(&addr).await?)
+            }
+            None => None,
+        };
         let dashboard_listener = match &self.dashboard {
             Some(addr) => Some(bind(addr).await?),
             None => None,
@@ -154,6 +190,7 @@ impl EmulatorBuilder {
             self.limits,
             self.auth,
             self.invoke_path,
+            self.api_gateway,
             Recorder::new(self.history, self.excerpt_bytes),
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -165,6 +202,11 @@ impl EmulatorBuilder {
             None,
         ));
         let mut tasks = vec![clients, runtime];
+        let api_gateway_addr = api_gateway_listener.map(|(listener, addr)| {
+            let kind = Listener::ApiGateway(platform.clone(), addr.port());
+            tasks.push(tokio::spawn(serve(listener, kind, shutdown_rx.clone(), None)));
+            addr
+        });
         let mut dashboard_addr = None;
         if let Some((listener, addr)) = dashboard_listener {
             let state = Dashboard::new(
@@ -178,11 +220,12 @@ impl EmulatorBuilder {
             tracing::info!("dashboard on {}", dashboard::url(addr));
             dashboard_addr = Some(addr);
         }
-        tracing::info!(%local_addr, runtime_api = %runtime_addr, function = %platform.function.name, "emulator listening");
+        tracing::info!(%local_addr, runtime_api = %runtime_addr, api_gateway = ?api_gateway_addr, function = %platform.function.name, "emulator listening");
         Ok(Emulator {
             platform,
             local_addr,
             runtime_addr,
+            api_gateway_addr,
             dashboard_addr,
             shutdown,
             shutdown_rx,
@@ -203,6 +246,7 @@ pub struct Emulator {
     platform: Arc<Platform>,
     local_addr: SocketAddr,
     runtime_addr: SocketAddr,
+    api_gateway_addr: Option<SocketAddr>,
     dashboard_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     shutdown_rx: watch::Receiver<bool>,
@@ -273,6 +317,8 @@ impl Emulator {
             history: DEFAULT_HISTORY,
             excerpt_bytes: DEFAULT_EXCERPT_BYTES,
             dashboard: None,
+            api_gateway: None,
+            api_gateway_bind: None,
         }
     }
 
@@ -295,6 +341,18 @@ impl Emulator {
     /// `http://HOST:PORT` of the client front ends.
     pub fn url(&self) -> String {
         format!("http://{}", self.local_addr)
+    }
+
+    /// The address of the API Gateway listener, when there is one.
+    pub fn api_gateway_addr(&self) -> Option<SocketAddr> {
+        self.api_gateway_addr
+    }
+
+    /// The invoke URL of the REST API's stage, `http://HOST:PORT/{stage}` (what a deployed
+    /// stage's `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` is), when there is one.
+    pub fn api_gateway_url(&self) -> Option<String> {
+        let stage = &self.platform.api_gateway.as_ref()?.stage;
+        Some(format!("http://{}/{stage}", self.api_gateway_addr?))
     }
 
     /// The dashboard's address, when [`EmulatorBuilder::dashboard`] asked for one.
@@ -353,6 +411,8 @@ impl Drop for Emulator {
 enum Listener {
     /// The client front ends.
     Clients(Arc<Platform>),
+    /// The API Gateway REST API, on this port.
+    ApiGateway(Arc<Platform>, u16),
     /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
     RuntimeApi(Arc<Platform>, Option<u32>),
     /// The read-only dashboard.
@@ -392,7 +452,7 @@ async fn serve(
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
                         Listener::RuntimeApi(..) => builder.header_read_timeout(None),
-                        Listener::Clients(_) | Listener::Dashboard(_) => {
+                        Listener::Clients(_) | Listener::ApiGateway(..) | Listener::Dashboard(_) => {
                             builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT)
                         }
                     };
@@ -422,6 +482,9 @@ async fn dispatch(
         }
         Listener::Clients(platform) => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
         Listener::Dashboard(dashboard) => AssertUnwindSafe(dashboard::handle(dashboard, req)).catch_unwind().await,
+        Listener::ApiGateway(platform, port) => {
+            AssertUnwindSafe(api_gateway::serve(platform, peer, port, req)).catch_unwind().await
+        }
     };
     Ok(handled.unwrap_or_else(|_| {
         tracing::error!(%peer, "BUG: the handler of {what} panicked; answered 500. Please report it with the request.");

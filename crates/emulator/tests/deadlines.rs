@@ -59,6 +59,32 @@ async fn an_answer_after_the_deadline_is_refused_and_the_client_got_a_timeout() 
     assert!(record.faults.iter().any(|f| f.kind == FaultKind::LateAnswer), "{:?}", record.faults);
 }
 
+/// Found by the `emulator` fuzz target: a runtime that asks for its next invocation without
+/// answering the one it holds has "returned", but its caller still has no answer; the deadline
+/// must still end that invocation instead of leaving the caller waiting forever.
+#[tokio::test(start_paused = true)]
+async fn a_runtime_that_asks_again_without_answering_still_times_out() {
+    let function = FunctionConfig::new("unanswered").timeout(Duration::from_secs(2));
+    let emulator = builder("unanswered").function(function).build().await.unwrap();
+    let call = tokio::spawn(client().get(format!("{}/", emulator.url())).send());
+    let rt = runtime(&emulator);
+    let held = rt.next().await.unwrap();
+    // The runtime asks again (its handler "returned") and never answers `held`.
+    let again = tokio::spawn({
+        let rt = runtime(&emulator);
+        async move { rt.next().await }
+    });
+    let response = tokio::time::timeout(Duration::from_secs(10), call).await.expect("the caller is answered");
+    let response = response.unwrap().unwrap();
+    assert_eq!(response.status(), 502, "nothing was written before the deadline");
+    let body = response.text().await.unwrap();
+    assert!(body.contains(error_types::SANDBOX_TIMEOUT), "{body}");
+    let record = emulator.recorder().invocation(&held.request_id).unwrap();
+    assert!(record.runtime.returned_at.is_some(), "the second /next marked it returned: {record:?}");
+    assert_eq!(record.error().unwrap().error_type, error_types::SANDBOX_TIMEOUT);
+    again.abort();
+}
+
 #[tokio::test(start_paused = true)]
 async fn bandwidth_is_shaped_after_the_burst() {
     let limits =

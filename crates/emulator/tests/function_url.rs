@@ -8,8 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use base64::Engine as _;
-use bytes::Bytes;
-use common::{WAIT, assert_healthy, client, runtime, start};
+use common::{WAIT, assert_healthy, client, runtime, split, start};
 use lambda_stream_emulator::{ClientEnd, FaultKind};
 use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::{ErrorDiagnostic, Prelude, names};
@@ -92,20 +91,6 @@ async fn binary_bodies_are_base64() {
 
 fn sample_prelude() -> Prelude {
     Prelude::with_status(201).header("X-Custom", "yes").cookie("a=1; Secure").cookie("b=2")
-}
-
-/// The prelude plus payload, cut into chunks at `cuts`.
-fn split(body: &[u8], cuts: &[usize]) -> Vec<Step> {
-    let mut steps = vec![Step::streaming(PRELUDE_CT)];
-    let mut start = 0;
-    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
-        if cut > start {
-            steps.push(Step::chunk(Bytes::copy_from_slice(&body[start..cut])));
-            start = cut;
-        }
-    }
-    steps.push(Step::End);
-    steps
 }
 
 #[tokio::test]

@@ -11,6 +11,8 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["error", "config", "time", "logs", "http"],
     &["auth", "payload", "shaping"],
+    // The API Gateway REST event builder uses the function URL event builder's decoding.
+    &["rest_event"],
     &["invocation"],
     &["recorder"],
     &["timeline", "platform"],

@@ -58,3 +58,10 @@ pub const AMZ_LOG_RESULT: &str = "x-amz-log-result";
 pub const AMZN_REQUEST_ID: &str = "x-amzn-requestid";
 /// Error type of a client API error (AWS JSON shape).
 pub const AMZN_ERROR_TYPE: &str = "x-amzn-errortype";
+
+/// API Gateway: the caller's API key (APIGW; gateway response `INVALID_API_KEY` when wrong).
+pub const API_KEY: &str = "x-api-key";
+/// API Gateway: its extended request id on every answer (`requestContext.extendedRequestId`).
+pub const AMZ_APIGW_ID: &str = "x-amz-apigw-id";
+/// API Gateway: the X-Ray trace header on its answers.
+pub const AMZN_TRACE_ID: &str = "x-amzn-trace-id";

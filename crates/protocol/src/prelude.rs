@@ -11,7 +11,8 @@
 //!
 //! ## Parts
 //! - [`Prelude`]: the value, its [`encode`](Prelude::encode)ing and the header list a front end
-//!   answers with ([`Prelude::response_headers`]).
+//!   answers with ([`Prelude::response_headers`] for a function URL, [`Prelude::merged_headers`]
+//!   for API Gateway, which keeps a function's `Content-Length`).
 //! - [`PreludeDecoder`]: an incremental decoder. Chunks may split the JSON, the delimiter and the
 //!   payload anywhere, or carry all three at once; cargo-lambda assumes "one chunk JSON, the next
 //!   the delimiter" and breaks otherwise, this decoder does not. It scans each byte once, keeps at
@@ -101,31 +102,40 @@ impl Prelude {
         self.status_code.unwrap_or(200)
     }
 
-    /// The headers a front end answers with, names in lower case: `headers` merged with
-    /// `multiValueHeaders` (which wins for a name in both), each cookie as a `set-cookie`, and a
-    /// `content-length` renamed to `x-amzn-remapped-content-length`, since the streamed body
-    /// is framed by the front end, not by the function.
+    /// The headers a function URL answers with: [`merged_headers`](Self::merged_headers), with a
+    /// `content-length` renamed to `x-amzn-remapped-content-length`, since the streamed body is
+    /// framed by the front end, not by the function.
     pub fn response_headers(&self) -> Vec<(String, String)> {
+        let mut out = self.merged_headers();
+        for (name, _) in &mut out {
+            if name == "content-length" {
+                *name = REMAPPED_CONTENT_LENGTH.to_owned();
+            }
+        }
+        out
+    }
+
+    /// The prelude's headers as one list, names in lower case: `headers` merged with
+    /// `multiValueHeaders` (which wins for a name in both, as API Gateway merges them, APIGW
+    /// "Lambda proxy integration format for response streaming"), then each cookie as a
+    /// `set-cookie`. Nothing is renamed: API Gateway keeps a function's `Content-Length`.
+    pub fn merged_headers(&self) -> Vec<(String, String)> {
         let multi: BTreeMap<String, &Vec<String>> =
             self.multi_value_headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
         let mut out = Vec::new();
-        let mut push = |name: String, value: &str| {
-            let name = if name == "content-length" { REMAPPED_CONTENT_LENGTH.to_owned() } else { name };
-            out.push((name, value.to_owned()));
-        };
         for (name, value) in &self.headers {
             let name = name.to_ascii_lowercase();
             if !multi.contains_key(&name) {
-                push(name, value);
+                out.push((name, value.clone()));
             }
         }
         for (name, values) in multi {
             for value in values {
-                push(name.clone(), value);
+                out.push((name.clone(), value.clone()));
             }
         }
         for cookie in &self.cookies {
-            push("set-cookie".to_owned(), cookie);
+            out.push(("set-cookie".to_owned(), cookie.clone()));
         }
         out
     }
@@ -442,6 +452,12 @@ mod tests {
                 ("set-cookie".into(), "c=1".into()),
             ]
         );
+        assert_eq!(
+            p.merged_headers()[0],
+            ("content-length".into(), "12".into()),
+            "API Gateway's list keeps the function's Content-Length"
+        );
+        assert_eq!(p.merged_headers().len(), 4);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `bench-emulate -- <bootstrap> [args]`: what `lambda-stream emulate -- <bootstrap>` does (crates/cli
+//! `bench-emulate [--concurrency N] -- <bootstrap> [args]`: what `lambda-stream emulate -- <bootstrap>` does (crates/cli
 //! is a thin layer over [`lambda_stream_emulator::emulate`]), with the defaults and nothing else,
 //! for the whole-process memory figure of `benches/process.rs`.
 //!
@@ -12,9 +12,17 @@ use std::io::Write as _;
 use lambda_stream_emulator::{EmulateOptions, emulate};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args_os().skip(1).skip_while(|a| a != "--").skip(1);
-    let bootstrap = args.next().ok_or("usage: bench-emulate -- <bootstrap> [args]")?;
+    let all: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let split =
+        all.iter().position(|a| a == "--").ok_or("usage: bench-emulate [--concurrency N] -- <bootstrap> [args]")?;
+    let mut args = all[split + 1..].iter().cloned();
+    let bootstrap = args.next().ok_or("usage: bench-emulate [--concurrency N] -- <bootstrap> [args]")?;
     let mut options = EmulateOptions::new(bootstrap);
+    // `--concurrency N` as the CLI takes it: N copies of the bootstrap (benches/concurrency.rs).
+    if let Some(at) = all[..split].iter().position(|a| a == "--concurrency") {
+        let n = all.get(at + 1).and_then(|n| n.to_str()?.parse().ok()).ok_or("--concurrency needs a number")?;
+        options.concurrency = n;
+    }
     options.function_name = Some("bench".into());
     options.args = args.collect();
     // The CLI's runtime: tokio's multi-threaded default.

@@ -4,12 +4,24 @@
 //! run's start), the whole-process figures (`target/bench-process.json`) and the skip notes
 //! (`target/bench-notes/*.txt`), and prints it. The format lives in
 //! [`lambda_stream_bench::report`], so it is code with tests rather than shell.
+//!
+//! Also reads the concurrency figures (`target/bench-concurrency.json`). `--baseline PATH`
+//! compares this run's ratios with a committed baseline (`ci/bench-baseline.json`) and flags
+//! those worse by more than 25%; `--write-baseline PATH` writes this run's ratios there instead
+//! (what `ci/bench.sh ... --update-baseline` asks for).
 
+use lambda_stream_bench::concurrency::{ConcurrencyFigure, FILE as CONCURRENCY_FILE};
 use lambda_stream_bench::peers::notes_dir;
-use lambda_stream_bench::report::{Inputs, ProcessFigures, read_criterion, render};
+use lambda_stream_bench::report::{Baseline, Inputs, ProcessFigures, baseline_ratios, read_criterion, render};
 use lambda_stream_bench::target_dir;
 
+/// The value after `flag` on the command line.
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+    args.iter().position(|a| a == flag).and_then(|at| args.get(at + 1)).cloned()
+}
+
 fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let target = target_dir();
     let notes = notes_dir();
     let since = std::fs::metadata(notes.join(".run-start")).and_then(|m| m.modified()).ok();
@@ -30,6 +42,22 @@ fn main() -> std::io::Result<()> {
             // Free-form lines about the run from ci/bench.sh (mode, build time, machine).
             Some("info") => inputs.notes.extend(text.lines().map(str::to_owned)),
             _ => {}
+        }
+    }
+    inputs.concurrency = std::fs::read_to_string(target.join(CONCURRENCY_FILE))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Vec<ConcurrencyFigure>>(&text).ok())
+        .unwrap_or_default();
+    if let Some(path) = flag_value(&args, "--write-baseline") {
+        let note = inputs.notes.iter().take(2).cloned().collect::<Vec<_>>().join("; ");
+        let baseline = Baseline { note, ratios: baseline_ratios(&inputs) };
+        std::fs::write(&path, serde_json::to_string_pretty(&baseline).map_err(std::io::Error::other)? + "\n")?;
+        println!("baseline of {} ratios written to {path}", baseline.ratios.len());
+    } else if let Some(path) = flag_value(&args, "--baseline") {
+        match std::fs::read_to_string(&path).map(|t| serde_json::from_str::<Baseline>(&t)) {
+            Ok(Ok(baseline)) => inputs.baseline = Some(baseline),
+            Ok(Err(e)) => inputs.notes.push(format!("the baseline {path} is unreadable ({e}); not compared")),
+            Err(e) => inputs.notes.push(format!("no baseline at {path} ({e}); not compared")),
         }
     }
     if since.is_none() {

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
@@ -21,7 +22,7 @@ use lambda_stream_protocol::event_stream::InvokeComplete;
 use lambda_stream_protocol::names;
 
 use super::{ClientCall, InvocationType, aws_head, client_call, log_tail, wants_tail};
-use crate::http::{self as h, FrameSender, ResponseBody};
+use crate::http::{self as h, BodyError, ResponseBody};
 use crate::invocation::{Event, FrontEnd, Invocation, InvocationStream, NewInvocation};
 use crate::platform::Platform;
 use crate::recorder::ClientEnd;
@@ -53,56 +54,72 @@ pub(crate) async fn serve(platform: Arc<Platform>, req: Request<Incoming>, name:
     new.qualifier = qualifier;
     let (invocation, stream) = platform.submit(new);
     let id = invocation.id.clone();
-    let (tx, response_body) = h::channel();
-    let mut response = aws_head(StatusCode::OK, &id, &executed_version, response_body);
+    let shaper = platform.limits.bandwidth.map(Shaper::new);
+    let tail_of = tail.then(|| invocation.clone());
+    let relay = Relay { platform: platform.clone(), id: id.clone(), stream, shaper, tail_of, ended: false };
+    let mut response = aws_head(StatusCode::OK, &id, &executed_version, h::pulled(relay, Relay::step));
     response
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(names::EVENT_STREAM_CONTENT_TYPE));
     platform.recorder.client_head(&id, 200, h::header_list(response.headers()));
-    tokio::spawn(relay(platform.clone(), id, stream, tx, tail.then(|| invocation.clone())));
     response
 }
 
-/// One PayloadChunk frame per runtime chunk as it arrives, then InvokeComplete.
-async fn relay(
+/// The answer's body: one PayloadChunk frame per runtime chunk, read from the invocation's events
+/// when hyper asks for the next frame (see [`h::pulled`]), then InvokeComplete. When the client
+/// goes away hyper drops the body and with it the invocation's stream.
+struct Relay {
     platform: Arc<Platform>,
     id: String,
-    mut stream: InvocationStream,
-    tx: FrameSender,
+    stream: InvocationStream,
+    shaper: Option<Shaper>,
+    /// The invocation whose log tail goes out, when the caller asked for it.
     tail_of: Option<Arc<Invocation>>,
-) {
-    let mut shaper = platform.limits.bandwidth.map(Shaper::new);
-    loop {
-        let (frame, last) = match stream.next().await {
-            Event::Start { .. } => continue,
-            Event::Chunk(bytes) => {
-                if let Some(shaper) = &mut shaper {
-                    shaper.take(bytes.len()).await;
+    /// InvokeComplete has gone out.
+    ended: bool,
+}
+
+impl Relay {
+    async fn step(mut self) -> Option<(Result<Bytes, BodyError>, Self)> {
+        if self.ended {
+            return None;
+        }
+        let frame = loop {
+            match self.stream.next().await {
+                Event::Start { .. } => {}
+                Event::Chunk(bytes) => {
+                    if let Some(shaper) = &mut self.shaper {
+                        shaper.take(bytes.len()).await;
+                    }
+                    break InvokeEvent::PayloadChunk(bytes).encode();
                 }
-                (InvokeEvent::PayloadChunk(bytes).encode(), false)
-            }
-            Event::Done(result) => {
-                let log_result = match &tail_of {
-                    Some(invocation) => Some(log_tail(&platform, invocation).await),
-                    None => None,
-                };
-                let (error_code, error_details) = match result {
-                    Ok(()) => (None, None),
-                    Err(e) => (Some(e.error_type), Some(e.details)),
-                };
-                let done = InvokeComplete { error_code, error_details, log_result };
-                (InvokeEvent::InvokeComplete(done).encode(), true)
+                Event::Done(result) => {
+                    let log_result = match &self.tail_of {
+                        Some(invocation) => Some(log_tail(&self.platform, invocation).await),
+                        None => None,
+                    };
+                    let (error_code, error_details) = match result {
+                        Ok(()) => (None, None),
+                        Err(e) => (Some(e.error_type), Some(e.details)),
+                    };
+                    let done = InvokeComplete { error_code, error_details, log_result };
+                    self.ended = true;
+                    break InvokeEvent::InvokeComplete(done).encode();
+                }
             }
         };
-        let len = frame.len();
-        if tx.send(Ok(frame)).await.is_err() {
-            platform.recorder.client_end(&id, ClientEnd::Disconnected);
-            return;
+        self.platform.recorder.client_chunk(&self.id, frame.len());
+        if self.ended {
+            self.platform.recorder.client_end(&self.id, ClientEnd::Completed);
         }
-        platform.recorder.client_chunk(&id, len);
-        if last {
-            platform.recorder.client_end(&id, ClientEnd::Completed);
-            return;
+        Some((Ok(frame), self))
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.platform.recorder.client_end(&self.id, ClientEnd::Disconnected);
         }
     }
 }

@@ -1,12 +1,16 @@
 //! The client front ends, one file each: the function URL ([`function_url`]), the Swift-style
-//! local endpoint ([`local`]), InvokeWithResponseStream ([`iwrs`]) and the buffered Invoke
-//! ([`invoke`]). This module holds what they share: admission (body size, SigV4), the checks the
-//! two Invoke APIs make in AWS's order, and the guard that closes a record when a client leaves.
+//! local endpoint ([`local`]), InvokeWithResponseStream ([`iwrs`]), the buffered Invoke
+//! ([`invoke`]) and API Gateway ([`api_gateway`], on a listener of its own). This module holds
+//! what they share: admission (body size, SigV4), the checks the two Invoke APIs make in AWS's
+//! order, and the guard that closes a record when a client leaves; [`relay`] holds what the two
+//! front ends that answer with the function's own status and headers (function URL, API
+//! Gateway) share: the head, the prelude, the header rules and the relay task.
 //!
-//! Every front end relays what the runtime sends as it arrives: a relay task reads the
-//! invocation's events and pushes each chunk into a small bounded channel that feeds the hyper
-//! response body, so nothing is collected (except by the buffered Invoke, whose contract is to
-//! collect) and a slow client slows the runtime rather than growing memory.
+//! Every front end relays what the runtime sends as it arrives: the hyper response body reads
+//! the invocation's small bounded event channel itself whenever hyper wants the next frame (no
+//! task and no second channel in between), so nothing is collected (except by the buffered
+//! Invoke, whose contract is to collect) and a slow client slows the runtime rather than growing
+//! memory.
 //!
 //! ## Errors clients see
 //! - **Function URL / `/invoke`**, error before the first body byte (or a malformed prelude, or a
@@ -27,6 +31,7 @@
 //! - A client context that is not base64 JSON, or longer than 3,583 bytes of base64 (the cap the
 //!   Invoke API reference gives): 400 `InvalidRequestContentException`.
 //! - SigV4 refused: 403 `{"Message": what is wrong}` with `x-amzn-errortype` set as AWS names it.
+//! - **API Gateway** answers in its own shape, `{"message": ...}`: see [`api_gateway`].
 //!
 //! ## Chunk boundaries
 //! A chunk is relayed as hyper hands it over from the runtime's connection: a small chunk (what
@@ -34,10 +39,12 @@
 //! `PayloadChunk`; a chunk larger than one socket read may be handed over, and so relayed, in
 //! several pieces, each as soon as it is read.
 
+pub(crate) mod api_gateway;
 pub(crate) mod function_url;
 pub(crate) mod invoke;
 pub(crate) mod iwrs;
 pub(crate) mod local;
+pub(crate) mod relay;
 
 use std::time::SystemTime;
 
@@ -84,7 +91,8 @@ pub(crate) async fn admit(platform: &Platform, req: Request<Incoming>) -> Result
     let caller = match &platform.auth {
         Auth::None => None,
         Auth::Iam { access_key_id, secret_access_key } => {
-            match auth::verify(&parts, &body, access_key_id, secret_access_key, SystemTime::now()) {
+            let expected = auth::Expected { access_key_id, secret_access_key, service: auth::LAMBDA };
+            match auth::verify(&parts, &body, expected, SystemTime::now()) {
                 Ok(key) => Some(key),
                 Err(refusal) => {
                     tracing::info!(path = %parts.uri.path(), "refused: {}", refusal.message);

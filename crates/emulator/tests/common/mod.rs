@@ -36,6 +36,21 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().expect("reqwest client")
 }
 
+/// A streamed answer with the prelude's content type: `body` (prelude and payload) cut into
+/// chunks at `cuts`, then the end.
+pub fn split(body: &[u8], cuts: &[usize]) -> Vec<Step> {
+    let mut steps = vec![Step::streaming(lambda_stream_protocol::names::HTTP_INTEGRATION_CONTENT_TYPE)];
+    let mut start = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&body.len())) {
+        if cut > start {
+            steps.push(Step::chunk(bytes::Bytes::copy_from_slice(&body[start..cut])));
+            start = cut;
+        }
+    }
+    steps.push(Step::End);
+    steps
+}
+
 /// A complete, ordinary invocation through the function URL front end: proves the emulator is
 /// still serving after whatever the test did before.
 pub async fn assert_healthy(emulator: &Emulator) {
@@ -67,9 +82,24 @@ pub enum Payload {
     Unsigned,
 }
 
-/// A request to `path` signed for service `lambda`; returns it ready to send.
+/// A request to `path` of the function URL, signed for service `lambda`; returns it ready to send.
 pub fn signed(
     emulator: &Emulator,
+    method: &str,
+    path: &str,
+    body: &'static str,
+    keys: (&str, &str),
+    at: SystemTime,
+    payload: Payload,
+) -> reqwest::RequestBuilder {
+    signed_for(emulator.local_addr(), "lambda", method, path, body, keys, at, payload)
+}
+
+/// A request to `path` on `addr`, signed for `service`; returns it ready to send.
+#[allow(clippy::too_many_arguments, reason = "each part of a signed request is a case the tests vary")]
+pub fn signed_for(
+    addr: std::net::SocketAddr,
+    service: &str,
     method: &str,
     path: &str,
     body: &'static str,
@@ -77,7 +107,7 @@ pub fn signed(
     at: SystemTime,
     payload: Payload,
 ) -> reqwest::RequestBuilder {
-    let host = emulator.local_addr().to_string();
+    let host = addr.to_string();
     let url = format!("http://{host}{path}");
     let identity = Credentials::new(key, secret, None, None, "test").into();
     let mut settings = SigningSettings::default();
@@ -88,7 +118,7 @@ pub fn signed(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region("us-east-1")
-        .name("lambda")
+        .name(service)
         .time(at)
         .settings(settings)
         .build()

@@ -4,9 +4,9 @@
 //! # example-conditional-streaming
 //!
 //! A streaming function whose answer the caller picks, one scenario per case a streaming client,
-//! runtime or emulator must get right: the query parameter `scenario` of a function URL request,
-//! or `{"scenario": "..."}` in the body (function URL) or the raw event (InvokeWithResponseStream,
-//! `/invoke`). The README has the table of what each scenario answers on each path.
+//! runtime or emulator must get right: the query parameter `scenario` of a function URL or API
+//! Gateway request, or `{"scenario": "..."}` in the body (function URL, API Gateway) or the raw
+//! event (InvokeWithResponseStream, `/invoke`). The README has the table of what each scenario answers on each path.
 //!
 //! | scenario | answer |
 //! | --- | --- |

@@ -213,9 +213,10 @@ pub enum Decision {
     Unknown(String),
 }
 
-/// Reads the request: the `scenario` (and `size_mb`) query parameters of a function URL request
-/// first; else `{"scenario": "...", "size_mb": N}` in the URL request's body or the raw event; an
-/// empty body (or JSON `null`) means `ok`.
+/// Reads the request: the `scenario` (and `size_mb`) query parameters of an HTTP request (a
+/// function URL's payload 2.0 or an API Gateway REST API's payload 1.0 event) first; else
+/// `{"scenario": "...", "size_mb": N}` in that request's body or the raw event; an empty body (or
+/// JSON `null`) means `ok`.
 pub fn decide(event: &[u8]) -> Decision {
     let request = match Request::from_event(event) {
         Ok(request) => request,
@@ -360,6 +361,31 @@ mod tests {
         assert_eq!(decide(&event), Decision::Run(Scenario::Large { size_mb: DEFAULT_SIZE_MB }));
         let event = url_event(json!({"scenario": "large", "size_mb": "lots"}), None, false);
         assert!(matches!(decide(&event), Decision::Unreadable(why) if why.contains("size_mb=\"lots\"")));
+    }
+
+    fn rest_event(multi_query: Value, body: Option<&str>, base64: bool) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "resource": "/{proxy+}",
+            "path": "/",
+            "httpMethod": "GET",
+            "multiValueQueryStringParameters": multi_query,
+            "requestContext": {"stage": "prod", "httpMethod": "GET"},
+            "body": body,
+            "isBase64Encoded": base64,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_api_gateway_event_names_it_by_query_or_body() {
+        let event = rest_event(json!({"scenario": ["large"], "size_mb": ["4"]}), Some(r#"{"scenario":"ok"}"#), false);
+        assert_eq!(decide(&event), Decision::Run(Scenario::Large { size_mb: 4 }));
+        let event = rest_event(Value::Null, Some(r#"{"scenario":"fail-mid-stream"}"#), false);
+        assert_eq!(decide(&event), Decision::Run(Scenario::FailMidStream));
+        // base64 of {"scenario":"slow"}
+        let event = rest_event(Value::Null, Some("eyJzY2VuYXJpbyI6InNsb3cifQ=="), true);
+        assert_eq!(decide(&event), Decision::Run(Scenario::Slow));
+        assert_eq!(decide(&rest_event(Value::Null, None, false)), Decision::Run(Scenario::Ok));
     }
 
     #[test]

@@ -4,32 +4,49 @@
 //! official runtime) read what a caller sent, so that all four read it the same way and the
 //! rules live in one place.
 //!
-//! A Lambda event reaches a function in one of two shapes:
+//! A Lambda event reaches a function in one of three shapes:
 //! - through a **function URL**: a JSON document in payload format version 2.0 (FURL "Request
 //!   payload"; one AWS delivered is kept in the repository as
 //!   `crates/emulator/tests/fixtures/function-url-request-v2.json`), carrying the HTTP request's
 //!   query parameters and body, the body base64-encoded when `isBase64Encoded` is true;
+//! - through an **API Gateway REST API** (a Lambda proxy integration, buffered or streamed): the
+//!   proxy event, payload format 1.0 (APIGW-PROXY "Input format of a Lambda function for proxy
+//!   integration"), with `httpMethod`, `queryStringParameters`, `multiValueQueryStringParameters`,
+//!   `body` and `isBase64Encoded` the same way;
 //! - **raw**, through InvokeWithResponseStream, Invoke or the local `/invoke` endpoint: the
 //!   payload the caller sent, as it is.
 //!
 //! ## Parts
-//! - [`Request::from_event`]: tells the two shapes apart and extracts the query and the body.
+//! - [`Request::from_event`]: tells the shapes apart ([`Via`]) and extracts the query and the body.
 //! - [`Request::json_body`]: the body read as the examples read it ([`JsonBody`]).
-//! - [`InputError`]: a function URL payload whose body cannot be decoded.
+//! - [`InputError`]: an HTTP request payload whose body cannot be decoded.
 
 use std::fmt;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+/// Which way an event came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Via {
+    /// A raw payload (InvokeWithResponseStream, Invoke, `/invoke`).
+    #[default]
+    Raw,
+    /// A function URL request (payload format version 2.0).
+    FunctionUrl,
+    /// An API Gateway REST API proxy request (payload format 1.0).
+    ApiGateway,
+}
+
 /// What a caller sent, whichever way it came.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Request {
-    /// Whether the event was a function URL request (payload format version 2.0).
-    pub function_url: bool,
-    /// The query parameters of a function URL request, in the order given; empty for raw events.
+    /// Which way the event came.
+    pub via: Via,
+    /// The query parameters of an HTTP request (function URL or API Gateway), each value of a
+    /// repeated key in the order given; empty for raw events.
     pub query: Vec<(String, String)>,
-    /// The body: the function URL request's body (decoded from base64 if it was), or the raw event.
+    /// The body: the HTTP request's body (decoded from base64 if it was), or the raw event.
     pub body: Vec<u8>,
 }
 
@@ -46,7 +63,7 @@ impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidBase64(reason) => write!(f, "the request body is marked base64 but does not decode: {reason}"),
-            Self::BodyNotText => f.write_str("the function URL payload's \"body\" is not a string"),
+            Self::BodyNotText => f.write_str("the HTTP request payload's \"body\" is not a string"),
         }
     }
 }
@@ -66,18 +83,23 @@ pub enum JsonBody {
 }
 
 impl Request {
-    /// Reads an event. A JSON object with `"version": "2.0"` and a `requestContext` object is a
-    /// function URL request (those two fields are what tells it apart from a raw JSON event that
-    /// merely has a `body` field); everything else is a raw event and becomes the body as it is.
+    /// Reads an event. A JSON object with a `requestContext` object is an HTTP request when it
+    /// also has `"version": "2.0"` (a function URL) or an `httpMethod` string (an API Gateway REST
+    /// API proxy event, which has no `version`): those fields are what tell it apart from a raw
+    /// JSON event that merely has a `body` field. Everything else is a raw event and becomes the
+    /// body as it is.
     pub fn from_event(event: &[u8]) -> Result<Self, InputError> {
         let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(event) else {
             return Ok(Self::raw(event));
         };
-        let is_url = doc.get("version").and_then(Value::as_str) == Some("2.0")
-            && doc.get("requestContext").is_some_and(Value::is_object);
-        if !is_url {
+        let has_context = doc.get("requestContext").is_some_and(Value::is_object);
+        let via = if has_context && doc.get("version").and_then(Value::as_str) == Some("2.0") {
+            Via::FunctionUrl
+        } else if has_context && doc.get("httpMethod").is_some_and(Value::is_string) {
+            Via::ApiGateway
+        } else {
             return Ok(Self::raw(event));
-        }
+        };
         let body = match doc.get("body") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::String(text)) => {
@@ -91,11 +113,20 @@ impl Request {
             }
             Some(_) => return Err(InputError::BodyNotText),
         };
-        Ok(Self { function_url: true, query: query_of(&doc), body })
+        let query = match via {
+            Via::ApiGateway => rest_query_of(&doc),
+            _ => query_of(&doc),
+        };
+        Ok(Self { via, query, body })
     }
 
     fn raw(event: &[u8]) -> Self {
-        Self { function_url: false, query: Vec::new(), body: event.to_vec() }
+        Self { via: Via::Raw, query: Vec::new(), body: event.to_vec() }
+    }
+
+    /// Whether the event was an HTTP request (function URL or API Gateway).
+    pub fn is_http(&self) -> bool {
+        self.via != Via::Raw
     }
 
     /// The first query parameter called `name`.
@@ -133,6 +164,29 @@ fn query_of(doc: &Map<String, Value>) -> Vec<(String, String)> {
             (decode_component(k), decode_component(v))
         })
         .collect()
+}
+
+/// The query of an API Gateway REST API proxy event: `multiValueQueryStringParameters` (every
+/// value of a repeated key), else `queryStringParameters`; API Gateway has decoded both already.
+/// Either may be `null` when the request had no query.
+fn rest_query_of(doc: &Map<String, Value>) -> Vec<(String, String)> {
+    if let Some(Value::Object(params)) = doc.get("multiValueQueryStringParameters")
+        && !params.is_empty()
+    {
+        return params
+            .iter()
+            .flat_map(|(k, values)| {
+                let values = values.as_array().map(Vec::as_slice).unwrap_or_default();
+                values.iter().filter_map(|v| Some((k.clone(), v.as_str()?.to_owned())))
+            })
+            .collect();
+    }
+    match doc.get("queryStringParameters") {
+        Some(Value::Object(params)) => {
+            params.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Decodes `+` and `%XX` in a query component (the `application/x-www-form-urlencoded` rules);
@@ -188,7 +242,7 @@ mod tests {
             "headers":{"accept":"*/*"},"requestContext":{"http":{"method":"GET","path":"/"}},
             "isBase64Encoded":false}"#;
         let request = Request::from_event(fixture).unwrap();
-        assert!(request.function_url);
+        assert_eq!(request.via, Via::FunctionUrl);
         assert!(request.query.is_empty());
         assert!(request.body.is_empty());
         assert_eq!(request.json_body(), JsonBody::Empty);
@@ -241,12 +295,60 @@ mod tests {
             [&br#"{"scenario":"slow"}"#[..], br#""this is not used""#, b"plain text", b"", br#"{"version":"1.0"}"#]
         {
             let request = Request::from_event(raw).unwrap();
-            assert!(!request.function_url, "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(request.via, Via::Raw, "{:?}", String::from_utf8_lossy(raw));
             assert_eq!(request.body, raw);
         }
         // `version` 2.0 alone is not enough: a raw event may have such a field.
         let request = Request::from_event(br#"{"version":"2.0","body":"x"}"#).unwrap();
-        assert!(!request.function_url);
+        assert_eq!(request.via, Via::Raw);
+        let request = Request::from_event(br#"{"httpMethod":"GET","body":"x"}"#).unwrap();
+        assert_eq!(request.via, Via::Raw, "httpMethod alone is not enough either");
+    }
+
+    fn rest_event(query: Value, multi: Value, body: Option<&str>, base64: bool) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "resource": "/{proxy+}",
+            "path": "/numbers",
+            "httpMethod": "POST",
+            "headers": {"content-type": "application/json"},
+            "multiValueHeaders": {"content-type": ["application/json"]},
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi,
+            "pathParameters": {"proxy": "numbers"},
+            "stageVariables": null,
+            "requestContext": {"stage": "prod", "httpMethod": "POST", "requestId": "r"},
+            "body": body,
+            "isBase64Encoded": base64,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn an_api_gateway_rest_event_is_read_like_a_url_request() {
+        let event = rest_event(
+            json!({"scenario": "slow", "n": "2"}),
+            json!({"scenario": ["slow"], "n": ["1", "2"]}),
+            Some(r#"{"count":3}"#),
+            false,
+        );
+        let request = Request::from_event(&event).unwrap();
+        assert_eq!(request.via, Via::ApiGateway);
+        assert!(request.is_http());
+        assert_eq!(request.query_param("scenario"), Some("slow"));
+        let ns: Vec<_> = request.query.iter().filter(|(k, _)| k == "n").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(ns, ["1", "2"], "every value of a repeated key, in order");
+        assert_eq!(request.body, br#"{"count":3}"#);
+
+        // No query at all (API Gateway sends null), a base64 body.
+        let event = rest_event(Value::Null, Value::Null, Some("eyJjb3VudCI6NX0="), true);
+        let request = Request::from_event(&event).unwrap();
+        assert!(request.query.is_empty());
+        assert_eq!(request.body, br#"{"count":5}"#);
+        // Only the single-value map (a hand-written event).
+        let event = rest_event(json!({"scenario": "ok"}), Value::Null, None, false);
+        assert_eq!(Request::from_event(&event).unwrap().query_param("scenario"), Some("ok"));
+        let event = rest_event(Value::Null, Value::Null, Some("%%"), true);
+        assert!(matches!(Request::from_event(&event), Err(InputError::InvalidBase64(_))));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!
 //! ## Parts
 //! - [`Options`]: how many numbers and how long a pause, read from the event (a JSON object with
-//!   `count` and `pause_ms`, raw or as a function URL request's body); anything else keeps the
+//!   `count` and `pause_ms`, raw or as a function URL or API Gateway request's body); anything else keeps the
 //!   defaults, as the Swift example ignores its `"this is not used"` payload.
 //! - [`SendNumbers`]: the handler. `src/main.rs` only hands it to [`lambda_stream::run`].
 //! - [`prelude`], [`line()`]: what goes on the wire, shared with the tests and the peer on the
@@ -48,10 +48,11 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Reads `count` and `pause_ms` from an event that is, or whose function URL body is, a JSON
-    /// object. A field that is missing, negative, fractional or not a number keeps its default;
-    /// values above the caps ([`MAX_COUNT`], [`MAX_PAUSE`]) are cut to them. Never fails: an event
-    /// of any other shape (a JSON string, text, an unreadable URL body) means "the defaults".
+    /// Reads `count` and `pause_ms` from an event that is, or whose HTTP request body (function URL
+    /// or API Gateway) is, a JSON object. A field that is missing, negative, fractional or not a
+    /// number keeps its default; values above the caps ([`MAX_COUNT`], [`MAX_PAUSE`]) are cut to
+    /// them. Never fails: an event of any other shape (a JSON string, text, an unreadable body)
+    /// means "the defaults".
     pub fn from_event(event: &[u8]) -> Self {
         let mut options = Self::default();
         let Ok(request) = Request::from_event(event) else { return options };

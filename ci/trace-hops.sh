@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Where an invocation's time goes inside the emulator, counted rather than timed: `perf stat` on
+# a running `bench-emulate` process (the emulator only; its runtime is another process) while
+# one curl process makes K requests on a keep-alive connection. Per request it prints the
+# emulator's CPU time and context switches (a thread going to sleep and being woken: every
+# hand-off between tasks that finds the other side asleep costs one or two).
+#
+#   bash ci/trace-hops.sh [K]        (default K = 500; needs `perf` and curl)
+#
+# Three kinds of request, function URL and InvokeWithResponseStream each: `large` at 0 MB (the
+# prelude only: the per-invocation cost), at 1 MB (16 writes of up to 64 KiB: 1 MB minus the
+# 0 MB figure, divided by 16, is the per-chunk cost). It builds the two release binaries it runs
+# if they are missing (the same build as ci/bench.sh). Figures are for docs/performance.md; on a
+# shared machine run it twice and take the lower.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+k="${1:-500}"
+target="${CARGO_TARGET_DIR:-target}"
+emulate="$target/release/bench-emulate"
+bin="$target/release/conditional-streaming"
+if [[ ! -x $emulate || ! -x $bin ]]; then
+  cargo build --profile bench --locked -p lambda-stream-bench -p example-conditional-streaming -p peer-official \
+    --bins --bench codec --bench e2e --bench process --bench concurrency
+fi
+command -v perf >/dev/null || { echo "trace-hops: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+
+scratch="$(mktemp -d)"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+RUST_LOG=warn "$emulate" -- "$bin" >"$scratch/out" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q '^listening on ' "$scratch/out" 2>/dev/null && break; sleep 0.1; done
+url="$(sed -n 's/^listening on //p' "$scratch/out")"
+[[ -n $url ]] || { echo "trace-hops: bench-emulate did not start" >&2; exit 1; }
+
+# One curl config of K requests: curl reuses the connection for all of them.
+requests() { # path kind size
+  for _ in $(seq "$k"); do
+    if [[ $2 == url ]]; then
+      printf 'url = "%s/?scenario=large&size_mb=%s"\nrequest = "POST"\noutput = "/dev/null"\n' "$url" "$3"
+    else
+      printf 'url = "%s/2021-11-15/functions/bench/response-streaming-invocations"\ndata = "{\\"scenario\\":\\"large\\",\\"size_mb\\":%s}"\noutput = "/dev/null"\n' "$url" "$3"
+    fi
+  done
+}
+
+printf '%-34s %10s %14s %12s\n' "requests ($k each)" "wall s" "CPU us/req" "ctx sw/req"
+for kind in url iwrs; do
+  for size in 0 1; do
+    requests x "$kind" "$size" >"$scratch/cfg"
+    curl -s -K "$scratch/cfg" >/dev/null # warm-up: connection, runtime, allocator
+    perf stat -x, -e task-clock,context-switches -p "$pid" -o "$scratch/stat" -- \
+      bash -c "start=\$(date +%s.%N); curl -s -K '$scratch/cfg' >/dev/null; echo \$(echo \"\$(date +%s.%N) - \$start\" | bc) > '$scratch/wall'"
+    clock_ms="$(awk -F, '$3 == "task-clock" {print $1}' "$scratch/stat")"
+    switches="$(awk -F, '$3 == "context-switches" {print $1}' "$scratch/stat")"
+    label="$([[ $kind == url ]] && echo "function URL" || echo "IWRS"), large ${size} MB"
+    printf '%-34s %10.2f %14.1f %12.2f\n' "$label" "$(cat "$scratch/wall")" \
+      "$(echo "$clock_ms * 1000 / $k" | bc -l)" "$(echo "$switches / $k" | bc -l)"
+  done
+done
