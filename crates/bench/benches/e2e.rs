@@ -226,8 +226,9 @@ fn ttfb_api_gateway(c: &mut Criterion, rt: &Tokio, s: &Setups) {
     let path = Directive::Once(16).path();
     for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.api_gateway_url())] {
         let url = format!("{base}{path}");
-        group
-            .bench_function(format!("{subject}/{case}"), |b| b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK))));
+        group.bench_function(format!("{subject}/{case}"), |b| {
+            b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK)))
+        });
     }
     group.finish();
 }

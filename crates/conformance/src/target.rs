@@ -287,6 +287,15 @@ pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgo
     })
 }
 
+/// Where a [`Front`] forwards to: the REST API listener (`http://HOST:PORT`, without the stage)
+/// for an API Gateway scenario, the client listener otherwise.
+fn front_upstream(emulator: &Emulator, api_gateway: bool) -> String {
+    match emulator.api_gateway_url() {
+        Some(stage) if api_gateway => stage.trim_end_matches(&format!("/{LOCAL_STAGE}")).to_owned(),
+        _ => emulator.url(),
+    }
+}
+
 async fn attempt_local(
     client: &reqwest::Client,
     scenario: &Scenario,
@@ -320,7 +329,8 @@ async fn attempt_local(
     };
     let front = match front {
         None => None,
-        Some(front) => match front.start(emulator.url(), LOCAL_FUNCTION.to_owned()).await {
+        // Before the REST API listener for the API Gateway scenarios, the client listener otherwise.
+        Some(front) => match front.start(front_upstream(&emulator, api_gateway), LOCAL_FUNCTION.to_owned()).await {
             Ok(running) => Some(running),
             Err(e) => {
                 supervisor.shutdown().await;
@@ -329,10 +339,9 @@ async fn attempt_local(
             }
         },
     };
-    // The API Gateway listener is the emulator's own: a front stands only before the other front
-    // ends (the broken platform's defects are theirs).
     let base = match (emulator.api_gateway_url(), &front) {
-        (Some(stage), _) if api_gateway => stage,
+        (Some(_), Some(f)) if api_gateway => format!("{}/{LOCAL_STAGE}", f.url),
+        (Some(stage), None) if api_gateway => stage,
         (_, Some(f)) => f.url.clone(),
         _ => emulator.url(),
     };
