@@ -15,7 +15,7 @@
 //! the mark was written is in the log. The mark is never logged.
 
 use std::collections::VecDeque;
-use std::io::{BufRead as _, BufReader, PipeReader, PipeWriter, Write as _};
+use std::io::{BufRead as _, BufReader, PipeReader, PipeWriter, Read as _, Write as _};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -161,14 +161,18 @@ impl PipeCapture {
     }
 }
 
-/// Copies one pipe, line by line, to tracing and the log; a sync mark is noted, not logged (text
-/// before it on the same line is: a line the process had not ended).
+/// Longest line taken from a process's output; a longer one is cut into lines of this size, so a
+/// process that prints without newlines cannot grow the emulator's memory (tails are 4 KB).
+const MAX_LINE_BYTES: u64 = 64 * 1024;
+
+/// Copies one pipe, line by line (at most [`MAX_LINE_BYTES`] each), to tracing and the log; a sync
+/// mark is noted, not logged (text before it on the same line is: a line the process had not ended).
 fn read_lines(reader: PipeReader, stream: &'static str, slot: u32, log: &FunctionLog, marks: &watch::Sender<u64>) {
     let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
     loop {
         line.clear();
-        match reader.read_until(b'\n', &mut line) {
+        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut line) {
             Ok(0) | Err(_) => return,
             Ok(_) => {
                 let text = String::from_utf8_lossy(&line);

@@ -33,11 +33,15 @@ pub(crate) struct UrlRequestInfo<'a> {
 /// Builds the v2.0 event for a request.
 pub(crate) fn function_url_event(parts: &http::request::Parts, body: &[u8], info: &UrlRequestInfo<'_>) -> Vec<u8> {
     let mut headers = HeaderMap::new();
-    let mut cookies = Vec::new();
+    let mut cookies: Vec<String> = Vec::new();
     for name in parts.headers.keys() {
-        let values: Vec<&str> = parts.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        // The event is JSON text: a value beyond ASCII is taken as UTF-8, with U+FFFD for what is
+        // not (obs-text); never dropped or emptied, so the function sees every header it was sent.
+        let values: Vec<String> =
+            parts.headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
         if name == http::header::COOKIE {
-            cookies.extend(values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|c| !c.is_empty()));
+            let split = values.iter().flat_map(|v| v.split(';')).map(str::trim).filter(|c| !c.is_empty());
+            cookies.extend(split.map(str::to_owned));
             continue;
         }
         if let Ok(joined) = HeaderValue::from_str(&values.join(",")) {
@@ -95,7 +99,7 @@ pub(crate) fn function_url_event(parts: &http::request::Parts, body: &[u8], info
     event.version = Some("2.0".into());
     event.raw_path = Some(parts.uri.path().to_owned());
     event.raw_query_string = Some(raw_query);
-    event.cookies = (!cookies.is_empty()).then(|| cookies.into_iter().map(str::to_owned).collect());
+    event.cookies = (!cookies.is_empty()).then_some(cookies);
     event.headers = headers;
     event.query_string_parameters = query;
     event.request_context = context;

@@ -26,11 +26,12 @@
 //! `history` finished ones (default [`DEFAULT_HISTORY`], set with
 //! `EmulatorBuilder::history`), at most [`MAX_CHUNK_RECORDS`] chunk records per leg (the byte
 //! totals keep counting beyond), at most [`MAX_FAULTS_PER_INVOCATION`] faults per invocation and
-//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting), and two
-//! excerpts of at most `excerpt_bytes` each per invocation kept. With the defaults a finished
-//! record costs at most 8 KiB of excerpts plus 2 × 1,024 chunk records of 16 bytes (32 KiB),
-//! about 40 KiB, so the history of 64 holds under 3 MiB of them whatever the traffic (plus the
-//! headers and the error document of each, which Lambda's own limits bound). Records of
+//! the last [`MAX_FAULTS`] faults overall ([`Recorder::fault_count`] keeps counting), each fault
+//! message cut to 1 KiB, and two excerpts of at most `excerpt_bytes` each per invocation kept.
+//! With the defaults a finished record costs at most 8 KiB of excerpts plus 2 × 1,024 chunk
+//! records of 16 bytes (32 KiB), about 40 KiB, so the history of 64 holds under 3 MiB of them
+//! whatever the traffic (plus the headers and the error document of each, which Lambda's own
+//! limits bound). Records of
 //! invocations whose client went away without an end are closed by the front end's guard, so
 //! they finish and age out like the others.
 
@@ -58,6 +59,19 @@ pub const MAX_FAULTS_PER_INVOCATION: usize = 64;
 pub const MAX_ERROR_TEXT: usize = 4096;
 /// Invocations kept whatever their state: a last resort against records that never complete.
 const MAX_OPEN_RECORDS: usize = 16_384;
+/// Longest fault message kept, in bytes; a longer one is cut (ending in `…`). A runtime chooses
+/// some of what goes into a message (a request id in a path can be 60 KiB), and faults are kept.
+const MAX_FAULT_MESSAGE_BYTES: usize = 1024;
+
+/// `message`, cut at a character boundary to at most [`MAX_FAULT_MESSAGE_BYTES`].
+fn bounded(mut message: String) -> String {
+    if message.len() > MAX_FAULT_MESSAGE_BYTES {
+        message.truncate(message.floor_char_boundary(MAX_FAULT_MESSAGE_BYTES - '…'.len_utf8()));
+        message.push('…');
+    }
+    message
+}
+
 /// Bytes of the event and of the runtime's answer kept per invocation by default.
 pub const DEFAULT_EXCERPT_BYTES: usize = 4096;
 /// Changes a subscriber may fall behind before it is told it lagged.
@@ -537,7 +551,8 @@ impl Recorder {
     }
 
     pub(crate) fn fault(&self, request_id: Option<&str>, kind: FaultKind, message: impl Into<String>) {
-        let fault = Fault { request_id: request_id.map(str::to_owned), kind, message: message.into(), at: self.now() };
+        let message = bounded(message.into());
+        let fault = Fault { request_id: request_id.map(str::to_owned), kind, message, at: self.now() };
         tracing::warn!(request_id = ?fault.request_id, kind = ?fault.kind, "runtime fault: {}", fault.message);
         let mut state = self.inner.state.lock().unwrap();
         if let Some(record) = request_id.and_then(|id| state.records.get_mut(id))
@@ -564,10 +579,6 @@ fn cap_text(text: &mut String, max: usize) {
         return;
     }
     let total = text.len();
-    let mut cut = max;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    text.truncate(cut);
+    text.truncate(text.floor_char_boundary(max));
     text.push_str(&format!("... ({total} bytes in all)"));
 }

@@ -20,7 +20,7 @@
 //! | mode header not exactly `streaming` | 400 `InvalidFunctionResponseMode` (RIE `rapi/handler/invocationresponse.go`) | fault `InvalidResponseMode` |
 //! | broken chunked framing, or hangs up mid-body | (connection broken) | `Runtime.TruncatedResponse`, fault `BrokenBody` |
 //! | trailer body not base64 JSON | 202 | error type still reported, fault `InvalidTrailer` |
-//! | response over the size cap | 413 | `Function.ResponseSizeTooLarge`, fault `ResponseTooLarge` |
+//! | response (or `/error` document) over the size cap | 413 | `Function.ResponseSizeTooLarge`, fault `ResponseTooLarge` |
 //! | `/init/error` | 202 | the queued invocations fail with the reported error, fault `InitError` |
 //!
 //! Before answering an error the emulator reads what is left of the request body (briefly and up
@@ -373,6 +373,18 @@ async fn error(platform: Arc<Platform>, req: Request<Incoming>, id: &str) -> Res
     let max = usize::try_from(platform.limits.max_buffered_response_bytes).unwrap_or(usize::MAX);
     let bytes = match h::read_limited(body, max).await {
         Ok(bytes) => bytes,
+        // An error document over the buffered cap is an answer too large, as a response would be.
+        Err(h::ReadError::TooLarge { .. }) => {
+            let error = too_large(platform.limits.max_buffered_response_bytes);
+            platform.recorder.fault(Some(id), FaultKind::ResponseTooLarge, &error.error_message);
+            platform.recorder.update(id, |r, at| r.runtime.ended_at = Some(at));
+            platform.abort(&invocation, error.clone());
+            return rie_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE,
+                error.error_message,
+            );
+        }
         Err(e) => {
             let message = e.to_string();
             platform.recorder.fault(Some(id), FaultKind::BrokenBody, &message);

@@ -29,17 +29,17 @@ use futures_util::FutureExt as _;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use lambda_stream_protocol::paths::{self, ClientPath};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::config::{ApiGatewayConfig, Auth, Bandwidth, FunctionConfig, Limits};
 use crate::dashboard::{self, Dashboard};
 use crate::frontends::{api_gateway, function_url, invoke, iwrs, local};
-use crate::http::{ResponseBody, rie_error};
+use crate::http::{ResponseBody, aws_error, rie_error};
 use crate::invocation::FrontEnd;
 use crate::logs::FunctionLog;
 use crate::platform::Platform;
@@ -447,7 +447,16 @@ async fn serve(
                     // A peer that closes its write side once the request is sent (netcat, some
                     // proxies) still gets its answer. Not on the dashboard: its event streams
                     // must end as soon as the page goes away, and a browser never half-closes.
-                    builder.half_close(!matches!(kind, Listener::Dashboard(_)));
+                    // Nor on a runtime connection that opens with `/next`: with half-close on,
+                    // hyper no longer notices a runtime that went away while it waits, and would
+                    // hand the next invocation to the closed connection, where it is lost until
+                    // its deadline.
+                    let half_close = match kind {
+                        Listener::Dashboard(_) => false,
+                        Listener::RuntimeApi(..) => !opens_with_next(&stream).await,
+                        Listener::Clients(_) | Listener::ApiGateway(..) => true,
+                    };
+                    builder.half_close(half_close);
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
@@ -468,6 +477,29 @@ async fn serve(
         }
     }
     connections.shutdown().await;
+}
+
+/// Whether a Runtime API connection's first request is `GET /next`, read with `peek` so that
+/// hyper still reads it. It waits for the first bytes as hyper would, then at most a second more
+/// while what has arrived could still be that request line.
+async fn opens_with_next(stream: &TcpStream) -> bool {
+    let line = ["GET ", paths::NEXT, " "].concat();
+    let mut buf = vec![0u8; line.len()];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        match stream.peek(&mut buf).await {
+            Ok(n) if n > 0 && line.as_bytes().starts_with(&buf[..n]) => {
+                if n == line.len() {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 async fn dispatch(
@@ -494,6 +526,16 @@ async fn dispatch(
 
 /// Routes a client request to its front end.
 async fn client_request(platform: Arc<Platform>, peer: SocketAddr, req: Request<Incoming>) -> Response<ResponseBody> {
+    if req.method() == Method::CONNECT {
+        // Every front end is an origin, not a proxy: none tunnels (RFC 9110 §9.3.6). Passed on to
+        // the function, a 2xx answer would tell the client a tunnel is open, and hyper then
+        // sends the client nothing at all.
+        return aws_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            None,
+            "Method Not Allowed: a function URL does not tunnel (CONNECT)",
+        );
+    }
     let path = req.uri().path();
     if let Some(client_path) = paths::parse_client_path(path) {
         let name = crate::payload::percent_decode(match client_path {

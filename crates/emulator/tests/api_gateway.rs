@@ -140,6 +140,31 @@ async fn the_stage_root_is_a_resource_and_other_paths_are_missing_tokens() {
     common::assert_healthy(&emulator).await;
 }
 
+/// `ANY` is the seven methods API Gateway supports: CONNECT and TRACE match no method, so they
+/// get the missing-token answer of an unknown route and never reach the function (a CONNECT
+/// passed on would have a 2xx from the function taken as an open tunnel, and no answer at all).
+#[tokio::test]
+async fn connect_and_trace_match_no_method() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (emulator, url) = start("methods", ApiGatewayConfig::new("v1")).await;
+    let trace = client().request(reqwest::Method::TRACE, format!("{url}/x")).send().await.unwrap();
+    assert_eq!(trace.status(), 403);
+    assert_eq!(trace.headers()["x-amzn-errortype"], "MissingAuthenticationTokenException");
+    assert_eq!(message_of(trace).await, "Missing Authentication Token");
+
+    let addr = emulator.api_gateway_addr().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("CONNECT {addr} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut answer)).await.unwrap().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403 "), "{answer}");
+    assert!(answer.contains("Missing Authentication Token"), "{answer}");
+
+    assert!(emulator.recorder().invocations().is_empty(), "neither reached the function");
+    common::assert_healthy(&emulator).await;
+}
+
 #[tokio::test]
 async fn status_headers_multi_value_headers_and_cookies_come_from_the_prelude() {
     let (emulator, url) = start("heads", ApiGatewayConfig::default()).await;

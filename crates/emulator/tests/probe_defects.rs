@@ -243,6 +243,8 @@ async fn defect_05_callers_get_the_init_failure_when_the_bootstrap_never_starts(
     let Some(InvokeEvent::InvokeComplete(done)) = frames.last() else { panic!("{frames:?}") };
     assert_eq!(done.error_code.as_deref(), Some("Runtime.ExitError"));
     supervisor.shutdown().await;
+    // Without the broken bootstrap, a runtime started by hand is served.
+    assert_healthy(&emulator).await;
 }
 
 #[tokio::test]
@@ -265,6 +267,7 @@ async fn defect_05_init_error_fails_the_waiting_callers() {
     let body = json_body(response).await;
     assert_eq!(body["errorType"], "Runtime.ConfigError");
     assert_eq!(body["errorMessage"], "DATABASE_URL is not set");
+    assert_healthy(&emulator).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -276,6 +279,7 @@ async fn defect_05_a_runtime_that_never_polls_times_the_caller_out() {
     let body = json_body(response).await;
     assert_eq!(body["errorType"], "Sandbox.Timeout");
     assert!(body["errorMessage"].as_str().unwrap().contains("no runtime called /next"), "{body}");
+    assert_healthy(&emulator).await;
 }
 
 // 6. Framing headers from the prelude reached the client.

@@ -105,6 +105,12 @@ fn gateway_error(ids: &Ids, status: StatusCode, error_type: &str, message: &str)
     response
 }
 
+/// Whether `method` is one of the methods `ANY` covers in a REST API.
+fn is_rest_api_method(method: &Method) -> bool {
+    [Method::DELETE, Method::GET, Method::HEAD, Method::OPTIONS, Method::PATCH, Method::POST, Method::PUT]
+        .contains(method)
+}
+
 /// Where a request path lands: the resource and the path below the stage.
 fn route<'a>(path: &'a str, stage: &str) -> Option<(Resource, &'a str)> {
     let below = path.strip_prefix('/')?.strip_prefix(stage)?;
@@ -132,7 +138,12 @@ pub(crate) async fn serve(
             INTERNAL_SERVER_ERROR,
         );
     };
-    let Some((resource, path)) = route(req.uri().path(), &config.stage).map(|(r, p)| (r, p.to_owned())) else {
+    // `ANY` stands for the seven methods API Gateway supports (APIGW-METHODS); CONNECT or
+    // TRACE match no method, like a path matching no resource. Refused here, CONNECT also never
+    // reaches the function, whose 2xx would tell hyper a tunnel is open and leave the client with
+    // nothing.
+    let routed = if is_rest_api_method(req.method()) { route(req.uri().path(), &config.stage) } else { None };
+    let Some((resource, path)) = routed.map(|(r, p)| (r, p.to_owned())) else {
         tracing::info!(path = %req.uri().path(), stage = %config.stage, "no resource of the REST API matches");
         h::drain(req.into_body()).await;
         return gateway_error(
