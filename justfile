@@ -4,7 +4,8 @@
 test-local:
     bash ci/test-local.sh
 
-# Live AWS scenarios: deploy both examples, invoke (signed URL + IWRS), TTFB, always tear down.
+# Live AWS: deploy both examples and the conformance stack, invoke (signed URL + IWRS), TTFB cold/warm
+# per path, every remote scenario with ci/expected/aws.toml (JUnit), always tear down.
 # Does nothing (and says why) unless LAMBDA_STREAM_AWS=1 and credentials are set.
 test-aws:
     bash ci/test-aws.sh
@@ -33,13 +34,17 @@ ci:
 conform *args:
     cargo run -q -p lambda-stream-cli -- conform {{args}}
 
-# Regenerates ci/expected/MATRIX.md: every rule against our runtime, the official peer, the negative controls and cargo-lambda.
+# Regenerates ci/expected/MATRIX.md: every rule against 4 runtimes (ours, official, AWS's Node client, the broken fixture) x 3 emulators (ours, cargo-lambda URL and IWRS); the broken column holds the negative controls.
 conform-matrix:
     bash ci/conform-matrix.sh
 
 # Fails when MATRIX.md's cheap columns (ours, official, broken) no longer match a fresh run, as CI checks.
 conform-matrix-check:
     bash ci/conform-matrix.sh --check
+
+# AWS's Node runtime client (npm aws-lambda-ric, built by ci/node-ric.sh into target/node-ric) under our emulator.
+conform-node:
+    bash ci/conform-node.sh
 
 # Mutation testing of one package against its own tests (slow: minutes to hours), or `just mutants --in-diff BASE`. See docs/mutants.md.
 mutants *args="lambda-stream-protocol":

@@ -37,6 +37,22 @@ fi
 
 args=()
 for crate in $crates; do args+=(-p "$crate"); done
+
+# Cargo unpacks the temporary local registry it builds for these crates under
+# $CARGO_HOME/registry/src/<hash of the registry's path>/NAME-VERSION and does not unpack again when
+# that directory exists. The path (target/package/tmp-registry) is the same on every run of the
+# same checkout, so a second run verified the tarballs against the FIRST run's sources (CI failed
+# on a constant renamed since). Remove those stale copies first; the crates.io cache
+# (index.crates.io-*) is left alone, and none of these names is on crates.io.
+cargo_home=${CARGO_HOME:-$HOME/.cargo}
+for crate in $crates; do
+  for stale in "$cargo_home"/registry/src/*/"$crate"-[0-9]*; do
+    case "$stale" in
+      */registry/src/index.crates.io-*) ;;
+      *) if [ -d "$stale" ]; then rm -rf -- "$stale"; echo "    removed stale unpacked copy $stale"; fi ;;
+    esac
+  done
+done
 echo "==> cargo package --locked --allow-dirty ${args[*]}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

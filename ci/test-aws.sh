@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Live-AWS scenarios: package and deploy both examples, invoke them through the SigV4-signed
-# function URL and InvokeWithResponseStream, assert they stream, print TTFB cold and warm, and
-# tear everything down, also when a step fails (drop guards in the tests, and the trap below,
-# which sweeps every lambda-stream-tagged stack named ls-live-*, the tests' prefix, so that the
-# account's other lambda-stream stacks are left alone).
+# Live-AWS scenarios, in two parts, tearing everything down also when a step fails (drop guards in
+# the tests, and the trap below, which sweeps every lambda-stream-tagged stack named ls-live-*, the
+# tests' prefix, so that the account's other lambda-stream stacks are left alone):
+# 1. crates/aws/tests/live_aws.rs: package and deploy both examples, invoke them through the
+#    SigV4-signed function URL and InvokeWithResponseStream, assert they stream.
+# 2. crates/conformance/tests/live_aws.rs: deploy the conformance stack (the three handlers, each
+#    behind an AWS_IAM / RESPONSE_STREAM function URL), print TTFB cold and warm per path (function
+#    URL, InvokeWithResponseStream, Invoke), run every scenario that can run remotely with
+#    ci/expected/aws.toml, and write the JUnit report to target/conform-aws.xml.
 # Opt-in only: nothing here contacts AWS unless LAMBDA_STREAM_AWS=1 and credentials are present.
 # Standalone: `bash ci/test-aws.sh` (`just test-aws`).
 set -euo pipefail
@@ -34,3 +38,7 @@ trap sweep EXIT
 
 echo "==> live scenarios (crates/aws/tests/live_aws.rs)"
 cargo test -p lambda-stream-aws --locked --test live_aws -- --ignored --nocapture --test-threads 1
+
+echo "==> the conformance suite on AWS (crates/conformance/tests/live_aws.rs; JUnit: $target_dir/conform-aws.xml)"
+LAMBDA_STREAM_JUNIT="$target_dir/conform-aws.xml" \
+  cargo test -p lambda-stream-conformance --locked --test live_aws -- --ignored --nocapture --test-threads 1

@@ -23,8 +23,50 @@ pub struct AwsConfig {
     /// Fixed credentials; default: the standard chain (environment, profile, web identity,
     /// container and instance roles).
     pub credentials: Option<Credentials>,
-    /// HTTP client for the SDKs; default: hyper on rustls (ring). Tests inject a replay client.
+    /// HTTP client for the SDKs; default: hyper on rustls (ring) trusting [`AwsConfig::trust`].
+    /// Tests inject a replay client.
     pub http_client: Option<SharedHttpClient>,
+    /// Which certificates the SDKs' HTTPS client trusts; default the system's roots.
+    pub trust: Trust,
+}
+
+/// Which certificates a TLS client trusts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Trust {
+    /// The system's root certificates, as the AWS SDKs use them by default.
+    #[default]
+    System,
+    /// Only these PEM certificates (a custom CA: a proxy, LocalStack, `lambda-stream emulate
+    /// --tls`); a server whose chain does not lead to one of them is refused.
+    Pem(Vec<u8>),
+}
+
+impl Trust {
+    /// Trust only the certificates in the PEM file at `path`.
+    pub fn pem_file(path: &std::path::Path) -> Result<Self, Error> {
+        let pem = std::fs::read(path).map_err(|source| Error::Io {
+            action: "reading the CA certificate",
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(Self::Pem(pem))
+    }
+
+    /// rustls roots holding exactly the certificates of `pem` (an error when none parses, so a
+    /// wrong file is caught before the first request).
+    pub(crate) fn pem_roots(pem: &[u8]) -> Result<rustls::RootCertStore, Error> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject as _;
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Invalid(format!("the CA file is not PEM: {e}")))?;
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, _ignored) = roots.add_parsable_certificates(certs);
+        if added == 0 {
+            return Err(Error::Invalid("the CA file holds no usable CERTIFICATE block".into()));
+        }
+        Ok(roots)
+    }
 }
 
 impl AwsConfig {
@@ -36,14 +78,18 @@ impl AwsConfig {
             profile: None,
             credentials: Some(Credentials::new("testing", "testing", None, None, "lambda-stream-local")),
             http_client: None,
+            trust: Trust::System,
         }
     }
 
     /// Resolves region and credentials and builds the service clients. Fails with what to do
     /// when there is no region or no credentials, before any request is made.
     pub async fn connect(&self) -> Result<Clients, Error> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(self.http_client.clone().unwrap_or_else(https_client));
+        let http_client = match &self.http_client {
+            Some(client) => client.clone(),
+            None => https_client_trusting(&self.trust)?,
+        };
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client);
         if let Some(region) = &self.region {
             loader = loader.region(Region::new(region.clone()));
         }
@@ -71,6 +117,24 @@ impl AwsConfig {
 pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// [`https_client`] trusting `trust`: with [`Trust::Pem`] only those certificates, so a server
+/// with another chain fails the handshake (a transport error, never a response). Fails when the
+/// PEM holds no certificate.
+pub fn https_client_trusting(trust: &Trust) -> Result<SharedHttpClient, Error> {
+    use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let Trust::Pem(pem) = trust else { return Ok(https_client()) };
+    Trust::pem_roots(pem)?;
+    let store = TrustStore::empty().with_native_roots(false).with_pem_certificate(pem.clone());
+    let context = TlsContext::builder()
+        .with_trust_store(store)
+        .build()
+        .map_err(|e| Error::Invalid(format!("TLS trust store: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
+        .build_https())
 }
 
 /// The service clients `deploy`, `invoke` and `teardown` use, all from one [`SdkConfig`].

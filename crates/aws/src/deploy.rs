@@ -183,7 +183,7 @@ impl Deployment {
         self.outputs
             .get(key)
             .map(String::as_str)
-            .ok_or_else(|| Error::MissingOutput { stack: self.stack.clone(), output: key })
+            .ok_or_else(|| Error::MissingOutput { stack: self.stack.clone(), output: key.to_owned() })
     }
 
     /// What teardown has to remove.
@@ -515,6 +515,13 @@ impl Deployer {
             p(PARAM_API_GATEWAY_AUTH, api_gateway_auth(options).into()),
             p(PARAM_STAGE_NAME, options.api_gateway.as_ref().map_or_else(|| "prod".to_owned(), |a| a.stage.clone())),
         ]
+        .into_iter()
+        // Only what the template declares: CloudFormation refuses a parameter it does not know,
+        // and the conformance template has no REST API parameters.
+        .filter(|param| {
+            param.parameter_key().is_some_and(|key| options.template.document()["Parameters"].get(key).is_some())
+        })
+        .collect()
     }
 
     fn tags(options: &DeployOptions, artifact: &Artifact) -> Vec<Tag> {
@@ -891,9 +898,63 @@ fn resource_complete(status: &ResourceStatus) -> bool {
     }
 }
 
+/// Tears a stack down when dropped, also when the code that deployed it panicked halfway: the
+/// drop guard of every test and tool that creates real stacks (live AWS, LocalStack). Drop cannot
+/// be async, so the teardown runs on a runtime of its own on another thread, and the guard waits
+/// for it; a failure is logged with the command that sweeps what is left.
+#[derive(Debug)]
+pub struct TeardownGuard {
+    /// Who tears down.
+    pub deployer: Deployer,
+    /// What to tear down; `None` once there is nothing (or nothing yet).
+    pub cleanup: Option<Cleanup>,
+}
+
+impl Drop for TeardownGuard {
+    fn drop(&mut self) {
+        let Some(cleanup) = self.cleanup.take() else { return };
+        let deployer = self.deployer.clone();
+        let stack = cleanup.stack.clone();
+        let torn = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for the teardown: {e}"))?;
+            runtime.block_on(deployer.teardown(&cleanup, &mut |_| {})).map_err(|e| e.to_string())
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the teardown thread panicked".to_owned()));
+        match torn {
+            Ok(report) => tracing::info!("torn down: {report:?}"),
+            Err(e) => tracing::error!(
+                "TEARDOWN FAILED for {stack}: {e}; sweep with: lambda-stream teardown --all-tagged --name-prefix {stack} --yes"
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_are_the_ones_the_template_declares() {
+        let artifact = Artifact { bucket: "b".into(), key: "s/abc.zip".into(), bucket_created: false };
+        let keys = |options: &DeployOptions| {
+            Deployer::parameters(options, &artifact)
+                .iter()
+                .filter_map(|p| p.parameter_key().map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        let mut options = DeployOptions::new("s", "a.zip");
+        assert!(keys(&options).contains(&PARAM_API_GATEWAY.to_owned()), "{:?}", keys(&options));
+        // The conformance stack has no REST API: CloudFormation would refuse its parameters.
+        options.template = Template::conformance();
+        assert_eq!(
+            keys(&options),
+            ["CodeBucket", "CodeKey", "Architecture", "MemorySize", "Timeout", "CallerRoleName"]
+        );
+    }
 
     #[test]
     fn artifacts_round_trip_through_their_tag() {

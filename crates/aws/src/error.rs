@@ -106,7 +106,7 @@ pub enum Error {
         /// The stack name.
         stack: String,
         /// The output key.
-        output: &'static str,
+        output: String,
     },
     /// An argument cannot work (bad URL, header value).
     #[error("{0}")]
@@ -120,6 +120,90 @@ pub enum Error {
     /// The function reported an error in InvokeWithResponseStream's event stream.
     #[error("reading the event stream failed: {0}")]
     EventStream(String),
+    /// The Lambda API answered a call with an error (its status, code and raw answer kept):
+    /// throttling and refused credentials are the caller's problem ([`Error::is_throttling`],
+    /// [`Error::is_auth_failure`]); others, such as `ResourceNotFoundException`, are answers.
+    #[error("{} answered {} {}: {}{}", .0.operation, .0.status, .0.code, .0.message, .0.hint())]
+    Service(Box<Rejection>),
+}
+
+/// A Lambda API error answer, as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rejection {
+    /// The API operation (`InvokeWithResponseStream`, `Invoke`).
+    pub operation: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// The error code (`ResourceNotFoundException`, `TooManyRequestsException`, ...).
+    pub code: String,
+    /// The service's message.
+    pub message: String,
+    /// The answer's headers (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// The answer's body.
+    pub body: Vec<u8>,
+}
+
+/// Error codes AWS uses for throttling (Lambda API reference, Invoke "Errors"; the SDKs' retry
+/// classifier lists the generic ones).
+const THROTTLING_CODES: [&str; 5] =
+    ["TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded", "EC2ThrottledException"];
+
+/// Error codes of refused credentials or signatures (AWS common errors; function URLs answer
+/// `AccessDeniedException`).
+const AUTH_CODES: [&str; 9] = [
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "ExpiredTokenException",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "AuthFailure",
+];
+
+impl Rejection {
+    /// Whether the service throttled the call (429 or a throttling code).
+    pub fn is_throttling(&self) -> bool {
+        self.status == 429 || THROTTLING_CODES.contains(&self.code.as_str())
+    }
+
+    /// Whether the service refused the caller's credentials or signature.
+    pub fn is_auth_failure(&self) -> bool {
+        AUTH_CODES.contains(&self.code.as_str())
+    }
+
+    fn hint(&self) -> &'static str {
+        if self.is_throttling() {
+            " (throttled: retry later, or raise the function's concurrency)"
+        } else if self.is_auth_failure() {
+            " (check the credentials, the region and that the caller may invoke the function)"
+        } else {
+            ""
+        }
+    }
+}
+
+/// Whether an `x-amzn-errortype` value (`AccessDeniedException:http://...`, or the bare code)
+/// names throttling or refused credentials: how a function URL front end says that the caller,
+/// not the function, was refused.
+pub fn caller_refused(error_type: &str) -> bool {
+    let code = error_type.split(':').next().unwrap_or_default();
+    THROTTLING_CODES.contains(&code) || AUTH_CODES.contains(&code)
+}
+
+impl Error {
+    /// Whether the service throttled the call.
+    pub fn is_throttling(&self) -> bool {
+        matches!(self, Error::Service(r) if r.is_throttling())
+    }
+
+    /// Whether the service refused the caller's credentials or signature, or there were none.
+    pub fn is_auth_failure(&self) -> bool {
+        matches!(self, Error::NoCredentials(_)) || matches!(self, Error::Service(r) if r.is_auth_failure())
+    }
 }
 
 /// An SDK error with its service code and message (the `Display` of `SdkError` alone only says

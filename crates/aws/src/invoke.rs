@@ -11,24 +11,40 @@
 //! - [`invoke_with_response_stream`]: the `InvokeWithResponseStream` API through aws-sdk-lambda,
 //!   one `PayloadChunk` event per chunk, then `InvokeComplete`.
 //!
+//! - [`invoke_buffered`]: the buffered `Invoke` API, the whole answer at once.
+//!
 //! Both report the time to the response head and to the first body byte (TTFB) measured from
-//! just before the request was sent, and each chunk's arrival time.
+//! just before the request was sent, and each chunk's arrival time. The SDK calls take
+//! [`InvokeOptions`] (qualifier, log tail, client context, dry run) and keep the answer's raw HTTP
+//! status and headers as the SDK received them (an interceptor reads them before deserializing),
+//! so a caller can check the wire head, not only the fields the SDK maps. A service error keeps
+//! its status, code, headers and body ([`Error::Service`]); [`Error::is_throttling`] and
+//! [`Error::is_auth_failure`] tell the caller's problems apart from the function's.
 
 use std::pin::Pin;
 use std::time::{Duration, Instant, SystemTime};
 
+use std::sync::{Arc, Mutex};
+
 use aws_credential_types::Credentials;
+use aws_sdk_lambda::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_lambda::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_lambda::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::operation::invoke_with_response_stream::InvokeWithResponseStreamOutput;
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
+use aws_sdk_lambda::types::{
+    InvocationType, InvokeWithResponseStreamResponseEvent, LogType, ResponseStreamingInvocationType,
+};
 use aws_sigv4::http_request::{PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::http::Response as HttpResponse;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use http::{HeaderMap, Method};
 use http_body_util::{BodyDataStream, Full};
 
-use crate::Error;
+use crate::config::Trust;
+use crate::{Error, error::Rejection};
 
 /// One piece of the body, as it arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +133,11 @@ impl UrlResponse {
         self.first_byte
     }
 
+    /// Time since just before the request was sent.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// Reads the rest of the body into chunks (for tests and summaries).
     pub async fn collect(mut self) -> Result<Vec<Chunk>, Error> {
         let mut chunks = Vec::new();
@@ -177,14 +198,29 @@ impl FunctionUrlClient {
     /// (`ID.lambda-url.REGION.on.aws`) that one is used instead, as the signature must match
     /// the function's region.
     pub fn new(credentials: Credentials, region: impl Into<String>) -> Result<Self, Error> {
-        // ring, the provider the SDK clients use too, so the binary carries a single TLS stack;
-        // the system's root certificates, as the SDK clients use them.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .map_err(|e| Error::Http(format!("cannot set up TLS (root certificates): {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        Self::with_trust(credentials, region, &Trust::System)
+    }
+
+    /// [`FunctionUrlClient::new`] trusting `trust` for HTTPS: [`Trust::Pem`] for a custom CA (a
+    /// TLS emulator, a proxy); a server whose chain leads elsewhere fails the handshake.
+    pub fn with_trust(credentials: Credentials, region: impl Into<String>, trust: &Trust) -> Result<Self, Error> {
+        // ring, the provider the SDK clients use too, so the binary carries a single TLS stack.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = match trust {
+            // The system's root certificates, as the SDK clients use them.
+            Trust::System => hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(provider)
+                .map_err(|e| Error::Http(format!("cannot set up TLS (root certificates): {e}")))?,
+            Trust::Pem(pem) => {
+                let config = rustls::ClientConfig::builder_with_provider(provider)
+                    .with_safe_default_protocol_versions()
+                    .map_err(|e| Error::Http(format!("cannot set up TLS: {e}")))?
+                    .with_root_certificates(Trust::pem_roots(pem)?)
+                    .with_no_client_auth();
+                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+            }
+        };
+        let connector = builder.https_or_http().enable_http1().build();
         let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         Ok(Self { http, credentials, region: region.into(), signing: Signing::Lambda })
     }
@@ -200,11 +236,10 @@ impl FunctionUrlClient {
         let (parts, ()) = signed.into_parts();
         let outgoing = http::Request::from_parts(parts, Full::new(request.body.clone()));
         let started = Instant::now();
-        let response = self
-            .http
-            .request(outgoing)
-            .await
-            .map_err(|e| Error::Http(format!("{} {}: {e}", request.method, request.url)))?;
+        let response =
+            self.http.request(outgoing).await.map_err(|e| {
+                Error::Http(format!("{} {}: {}", request.method, request.url, crate::error::describe(&e)))
+            })?;
         let head_after = started.elapsed();
         let (head, body) = response.into_parts();
         Ok(UrlResponse {
@@ -293,6 +328,8 @@ pub struct IwrsResponse {
     pub content_type: Option<String>,
     /// Time to the response head.
     pub head_after: Duration,
+    /// The HTTP response headers as the SDK received them (lower-case names).
+    pub headers: Vec<(String, String)>,
     started: Instant,
     first_byte: Option<Duration>,
     output: InvokeWithResponseStreamOutput,
@@ -352,6 +389,58 @@ impl IwrsResponse {
     pub fn ttfb(&self) -> Option<Duration> {
         self.first_byte
     }
+
+    /// Time since just before the call was sent.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+/// What to ask of `InvokeWithResponseStream` or `Invoke` beyond the payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvokeOptions {
+    /// A version or alias (`Qualifier`).
+    pub qualifier: Option<String>,
+    /// `X-Amz-Log-Type: Tail`: the last 4 KB of the invocation's log come back (`LogResult`).
+    pub log_tail: bool,
+    /// `X-Amz-Client-Context`: base64 of a JSON object, passed to the function.
+    pub client_context: Option<String>,
+    /// `X-Amz-Invocation-Type: DryRun`: check the call without running the function.
+    pub dry_run: bool,
+}
+
+/// An answer's HTTP status and headers, as they came.
+type RawHead = (u16, Vec<(String, String)>);
+
+/// Reads the raw HTTP status and headers of the answer before the SDK deserializes it.
+#[derive(Debug, Clone, Default)]
+struct HeadCapture(Arc<Mutex<Option<RawHead>>>);
+
+impl HeadCapture {
+    fn take(&self) -> Option<RawHead> {
+        self.0.lock().ok()?.take()
+    }
+}
+
+impl Intercept for HeadCapture {
+    fn name(&self) -> &'static str {
+        "lambda-stream raw response head"
+    }
+
+    fn read_before_deserialization(
+        &self,
+        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let headers =
+            response.headers().iter().map(|(name, value)| (name.to_ascii_lowercase(), value.to_owned())).collect();
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some((response.status().as_u16(), headers));
+        }
+        Ok(())
+    }
 }
 
 /// Calls `InvokeWithResponseStream` on `function` (name or ARN) with `payload`.
@@ -360,24 +449,140 @@ pub async fn invoke_with_response_stream(
     function: &str,
     payload: impl Into<Bytes>,
 ) -> Result<IwrsResponse, Error> {
+    invoke_with_response_stream_with(lambda, function, payload, &InvokeOptions::default()).await
+}
+
+/// [`invoke_with_response_stream`] with [`InvokeOptions`].
+pub async fn invoke_with_response_stream_with(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: impl Into<Bytes>,
+    options: &InvokeOptions,
+) -> Result<IwrsResponse, Error> {
+    const OPERATION: &str = "InvokeWithResponseStream";
+    let capture = HeadCapture::default();
+    let mut call = lambda.invoke_with_response_stream().function_name(function).payload(Blob::new(payload.into()));
+    if let Some(qualifier) = &options.qualifier {
+        call = call.qualifier(qualifier);
+    }
+    if options.log_tail {
+        call = call.log_type(LogType::Tail);
+    }
+    if let Some(context) = &options.client_context {
+        call = call.client_context(context);
+    }
+    if options.dry_run {
+        call = call.invocation_type(ResponseStreamingInvocationType::DryRun);
+    }
     let started = Instant::now();
-    let output = lambda
-        .invoke_with_response_stream()
-        .function_name(function)
-        .payload(Blob::new(payload.into()))
+    let output = call
+        .customize()
+        .interceptor(capture.clone())
         .send()
         .await
-        .map_err(crate::error::aws("InvokeWithResponseStream"))?;
+        .map_err(|e| service_error(OPERATION, e, &capture))?;
+    let head_after = started.elapsed();
+    let status = u16::try_from(output.status_code).unwrap_or(0);
+    let headers = capture.take().map(|(_, h)| h).unwrap_or_default();
     Ok(IwrsResponse {
-        status: u16::try_from(output.status_code).unwrap_or(0),
+        status,
         executed_version: output.executed_version.clone(),
         content_type: output.response_stream_content_type.clone(),
-        head_after: started.elapsed(),
+        head_after,
+        headers,
         started,
         first_byte: None,
         output,
         completed: false,
     })
+}
+
+/// A buffered `Invoke` answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BufferedResponse {
+    /// HTTP status (200; 204 for DryRun).
+    pub status: u16,
+    /// The HTTP response headers as the SDK received them (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// `X-Amz-Function-Error` (`Unhandled`) when the function failed.
+    pub function_error: Option<String>,
+    /// `X-Amz-Log-Result`: the base64 log tail, with `log_tail`.
+    pub log_result: Option<String>,
+    /// `X-Amz-Executed-Version`.
+    pub executed_version: Option<String>,
+    /// The function's answer, whole (or its error document).
+    pub payload: Bytes,
+    /// Time until the whole answer had arrived.
+    pub elapsed: Duration,
+}
+
+/// Calls the buffered `Invoke` on `function` with `payload`.
+pub async fn invoke_buffered(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    payload: impl Into<Bytes>,
+    options: &InvokeOptions,
+) -> Result<BufferedResponse, Error> {
+    const OPERATION: &str = "Invoke";
+    let capture = HeadCapture::default();
+    let mut call = lambda.invoke().function_name(function).payload(Blob::new(payload.into()));
+    if let Some(qualifier) = &options.qualifier {
+        call = call.qualifier(qualifier);
+    }
+    if options.log_tail {
+        call = call.log_type(LogType::Tail);
+    }
+    if let Some(context) = &options.client_context {
+        call = call.client_context(context);
+    }
+    if options.dry_run {
+        call = call.invocation_type(InvocationType::DryRun);
+    }
+    let started = Instant::now();
+    let output = call
+        .customize()
+        .interceptor(capture.clone())
+        .send()
+        .await
+        .map_err(|e| service_error(OPERATION, e, &capture))?;
+    Ok(BufferedResponse {
+        status: u16::try_from(output.status_code).unwrap_or(0),
+        headers: capture.take().map(|(_, h)| h).unwrap_or_default(),
+        function_error: output.function_error,
+        log_result: output.log_result,
+        executed_version: output.executed_version,
+        payload: output.payload.map(|b| Bytes::from(b.into_inner())).unwrap_or_default(),
+        elapsed: started.elapsed(),
+    })
+}
+
+/// An SDK error as [`Error::Service`] when the service answered (its status, code, message, raw
+/// headers and body kept), else as [`Error::Aws`] (the call never got an answer: transport, TLS,
+/// timeout, credentials).
+fn service_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>, capture: &HeadCapture) -> Error
+where
+    E: std::error::Error + ProvideErrorMetadata + 'static,
+{
+    let headers = capture.take().map(|(_, h)| h).unwrap_or_default();
+    match &err {
+        SdkError::ServiceError(service) => {
+            let raw = service.raw();
+            let meta = service.err();
+            Error::Service(Box::new(Rejection {
+                operation,
+                status: raw.status().as_u16(),
+                code: meta.code().unwrap_or_default().to_owned(),
+                message: meta.message().unwrap_or_default().to_owned(),
+                headers: if headers.is_empty() {
+                    raw.headers().iter().map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned())).collect()
+                } else {
+                    headers
+                },
+                body: raw.body().bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+            }))
+        }
+        _ => crate::error::aws(operation)(err),
+    }
 }
 
 #[cfg(test)]

@@ -40,13 +40,15 @@ pub mod template;
 
 /// CloudFormation's status types, as [`Progress`] events and [`Error`]s carry them.
 pub use aws_sdk_cloudformation::types::{ResourceStatus, StackStatus};
-pub use config::{AwsConfig, Clients, https_client};
+pub use config::{AwsConfig, Clients, Trust, https_client, https_client_trusting};
 pub use deploy::{
-    Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, RestApiOptions, StackAction, TeardownReport,
+    Cleanup, DeployError, DeployOptions, Deployer, Deployment, Progress, RestApiOptions, StackAction, TeardownGuard,
+    TeardownReport,
 };
-pub use error::Error;
+pub use error::{Error, Rejection, caller_refused};
 pub use invoke::{
-    Chunk, FunctionUrlClient, IwrsEvent, IwrsResponse, Signing, UrlRequest, UrlResponse, invoke_with_response_stream,
+    BufferedResponse, Chunk, FunctionUrlClient, InvokeOptions, IwrsEvent, IwrsResponse, Signing, UrlRequest,
+    UrlResponse, invoke_buffered, invoke_with_response_stream, invoke_with_response_stream_with,
 };
 pub use package::{Arch, Builder, Package, PackageOptions};
-pub use template::Template;
+pub use template::{ConformanceEndpoints, Template};

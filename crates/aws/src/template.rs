@@ -1,5 +1,6 @@
-//! The CloudFormation template `deploy` uses (`templates/lambda-stream.json`, also usable by hand
-//! and checked by cfn-lint in CI) and its variants.
+//! The CloudFormation templates `deploy` uses (`templates/lambda-stream.json` for one function,
+//! `templates/conformance.json` for the conformance stack; both usable by hand and checked by
+//! cfn-lint in CI) and their variants.
 //!
 //! The API Gateway REST API is in the same template behind the condition `HasApiGateway`
 //! (parameter [`PARAM_API_GATEWAY`] = `true`): a REST API, `ANY` on the root and on `{proxy+}`
@@ -15,7 +16,11 @@
 //! alone: moto (the offline AWS used in CI) has no `AWS::Lambda::Url`, so the offline tests deploy
 //! the same template without that resource and its output ([`Template::without_function_url`]).
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
+
+use crate::Error;
 
 /// The template's text, as committed in `templates/lambda-stream.json`.
 pub const TEMPLATE_JSON: &str = include_str!("../../../templates/lambda-stream.json");
@@ -41,6 +46,42 @@ pub const PARAM_API_GATEWAY_AUTH: &str = "ApiGatewayAuth";
 /// Parameter: the REST API's stage name.
 pub const PARAM_STAGE_NAME: &str = "StageName";
 
+/// The conformance stack's template, as committed in `templates/conformance.json`.
+pub const CONFORMANCE_JSON: &str = include_str!("../../../templates/conformance.json");
+
+/// The conformance stack's handlers (the names scenarios use, and the `Handler` setting that
+/// `conformance-bootstrap` reads from `_HANDLER`) and the prefix of their resources and outputs:
+/// `PREFIXFunction`, `PREFIXUrl`; outputs `PREFIXFunctionUrl` and `PREFIXFunctionName`.
+pub const CONFORMANCE_HANDLERS: [(&str, &str); 3] =
+    [("send-numbers", "SendNumbers"), ("conditional-streaming", "ConditionalStreaming"), ("probe", "Probe")];
+
+/// The bin the conformance stack's zip holds.
+pub const CONFORMANCE_BIN: &str = "conformance-bootstrap";
+
+/// What a conformance stack's outputs say: the function URL and the function name per handler.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConformanceEndpoints {
+    /// Handler to function URL.
+    pub urls: BTreeMap<String, String>,
+    /// Handler to function name.
+    pub functions: BTreeMap<String, String>,
+}
+
+impl ConformanceEndpoints {
+    /// Reads a conformance stack's outputs; names the first output missing.
+    pub fn from_outputs(stack: &str, outputs: &BTreeMap<String, String>) -> Result<Self, Error> {
+        let mut endpoints = Self::default();
+        for (handler, prefix) in CONFORMANCE_HANDLERS {
+            let get = |key: String| {
+                outputs.get(&key).cloned().ok_or_else(|| Error::MissingOutput { stack: stack.to_owned(), output: key })
+            };
+            endpoints.urls.insert(handler.to_owned(), get(format!("{prefix}FunctionUrl"))?);
+            endpoints.functions.insert(handler.to_owned(), get(format!("{prefix}FunctionName"))?);
+        }
+        Ok(endpoints)
+    }
+}
+
 /// A CloudFormation template body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -51,6 +92,12 @@ impl Template {
     /// The full template: role, function, log group, URL (`AWS_IAM`, `RESPONSE_STREAM`), policy.
     pub fn standard() -> Self {
         Self { document: serde_json::from_str(TEMPLATE_JSON).expect("templates/lambda-stream.json is valid JSON") }
+    }
+
+    /// The conformance stack: the three handlers on one bootstrap zip, each with its function
+    /// URL (`AWS_IAM`, `RESPONSE_STREAM`), and one policy to invoke them all.
+    pub fn conformance() -> Self {
+        Self { document: serde_json::from_str(CONFORMANCE_JSON).expect("templates/conformance.json is valid JSON") }
     }
 
     /// The same without the function URL and its output, for emulators that lack
@@ -152,6 +199,57 @@ mod tests {
             assert_eq!(tags[0]["Key"], "lambda-stream:stack", "{id}");
             assert_eq!(tags[0]["Value"]["Ref"], "AWS::StackName", "{id}");
         }
+    }
+
+    #[test]
+    fn the_conformance_stack_serves_each_handler_behind_a_streaming_iam_url() {
+        let t = Template::conformance();
+        for (handler, prefix) in CONFORMANCE_HANDLERS {
+            let function = t.document().pointer(&format!("/Resources/{prefix}Function/Properties")).unwrap();
+            assert_eq!(function["Handler"], handler, "conformance-bootstrap reads the handler from _HANDLER");
+            assert_eq!(function["Runtime"], "provided.al2023");
+            let url = t.document().pointer(&format!("/Resources/{prefix}Url/Properties")).unwrap();
+            assert_eq!(url["AuthType"], "AWS_IAM");
+            assert_eq!(url["InvokeMode"], "RESPONSE_STREAM");
+            assert_eq!(url["TargetFunctionArn"]["Fn::GetAtt"][0], format!("{prefix}Function"));
+            for output in [format!("{prefix}FunctionUrl"), format!("{prefix}FunctionName")] {
+                assert!(t.document().pointer(&format!("/Outputs/{output}")).is_some(), "{output}");
+            }
+            let tags = t.document().pointer(&format!("/Resources/{prefix}Function/Properties/Tags")).unwrap();
+            assert_eq!(tags[0]["Key"], "lambda-stream:stack");
+        }
+        let statements = t.document().pointer("/Resources/InvokePolicy/Properties/PolicyDocument/Statement").unwrap();
+        for statement in statements.as_array().unwrap() {
+            assert_eq!(statement["Resource"].as_array().unwrap().len(), 3, "{statement}");
+        }
+        // The standard template's function parameters, so `deploy` fills both alike; not its REST
+        // API ones (`deploy` passes only the parameters a template declares).
+        let standard = Template::standard();
+        let function_params: Vec<&String> = standard.document()["Parameters"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| {
+                ![PARAM_API_GATEWAY, PARAM_API_GATEWAY_AUTH, PARAM_STAGE_NAME, "IntegrationTimeoutMillis"]
+                    .contains(&k.as_str())
+            })
+            .collect();
+        assert_eq!(t.document()["Parameters"].as_object().unwrap().keys().collect::<Vec<_>>(), function_params);
+    }
+
+    #[test]
+    fn conformance_endpoints_come_from_the_outputs_or_name_the_missing_one() {
+        let mut outputs = BTreeMap::new();
+        for (_, prefix) in CONFORMANCE_HANDLERS {
+            outputs.insert(format!("{prefix}FunctionUrl"), format!("https://{prefix}.lambda-url.eu-west-1.on.aws/"));
+            outputs.insert(format!("{prefix}FunctionName"), format!("stack-{prefix}"));
+        }
+        let endpoints = ConformanceEndpoints::from_outputs("s", &outputs).unwrap();
+        assert_eq!(endpoints.functions["probe"], "stack-Probe");
+        assert_eq!(endpoints.urls["send-numbers"], "https://SendNumbers.lambda-url.eu-west-1.on.aws/");
+        outputs.remove("ProbeFunctionName");
+        let err = ConformanceEndpoints::from_outputs("s", &outputs).unwrap_err().to_string();
+        assert!(err.contains("ProbeFunctionName"), "{err}");
     }
 
     #[test]

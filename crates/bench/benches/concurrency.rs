@@ -23,10 +23,9 @@ use lambda_stream_bench::concurrency::{
     ConcurrencyFigure, FILE, FUNCTION_URL, IWRS, LEVELS, cpu_time, percentile, ticks_per_second,
 };
 use lambda_stream_bench::peers::{
-    CARGO_LAMBDA_FUNCTION, CargoLambda, OFFICIAL, OURS, note_skip, release_bin, spawn_function,
+    CARGO_LAMBDA_FUNCTION, CargoLambda, OFFICIAL, OURS, listening_url, note_skip, release_bin, spawn_function,
 };
 use lambda_stream_bench::target_dir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// MB each invocation streams.
 const SIZE_MB: u32 = 1;
@@ -164,21 +163,7 @@ async fn start_emulator(emulate: &Path, bin: &Path, n: usize) -> Result<(tokio::
         .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return Some(url.trim().to_owned());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .ok_or("bench-emulate printed no `listening on` line within 60 s")?;
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let url = listening_url(&mut child, Duration::from_secs(60)).await?;
     Ok((child, url))
 }
 

@@ -20,13 +20,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use lambda_stream_bench::client::{BoxError, fetch_all, http_client, ttfb};
-use lambda_stream_bench::peers::{OFFICIAL, OURS, note_skip, release_bin, spawn_function};
+use lambda_stream_bench::peers::{OFFICIAL, OURS, listening_url, note_skip, release_bin, spawn_function};
 use lambda_stream_bench::report::{
     ColdStartFigure, MEMORY_RUNTIMES, MemoryFigure, ProcessFigures, SizeFigure, StreamFigure,
 };
 use lambda_stream_bench::sink::Sink;
 use lambda_stream_bench::target_dir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The large response, in MB: 199, not 200, because the emulator counts the HTTP-integration
 /// prelude the example writes first against its 200 MB streamed-response cap and cuts a 200 MB
@@ -117,22 +116,7 @@ async fn memory(label: &str, emulate: &Path, bin: &Path, figures: &mut ProcessFi
         .kill_on_drop(true)
         .spawn()?;
     let emulator_pid = emulator.id().ok_or("the emulator exited at once")?;
-    let stdout = emulator.stdout.take().ok_or("no stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                return Some(url.trim().to_owned());
-            }
-        }
-        None
-    })
-    .await
-    .ok()
-    .flatten()
-    .ok_or("bench-emulate printed no `listening on` line within 30 s")?;
-    // Keep reading stdout so the emulator never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let url = listening_url(&mut emulator, Duration::from_secs(30)).await?;
 
     let client = http_client();
     let result = async {

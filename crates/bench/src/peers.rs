@@ -145,3 +145,26 @@ impl CargoLambda {
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|p| p.is_file())
 }
+
+/// Waits up to `wait` for a `bench-emulate` child (spawned with piped stdout) to print its
+/// `listening on URL` line and returns the URL; afterwards its stdout keeps being read in the
+/// background so the emulator never blocks on a full pipe.
+pub async fn listening_url(child: &mut Child, wait: Duration) -> Result<String, crate::client::BoxError> {
+    use tokio::io::{AsyncBufReadExt as _, BufReader};
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(wait, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return Some(url.trim().to_owned());
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or_else(|| format!("bench-emulate printed no `listening on` line within {} s", wait.as_secs()))?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(url)
+}

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
+use lambda_stream_aws::template;
 use lambda_stream_aws::{
     Arch, AwsConfig, Builder, Cleanup, DeployOptions, Deployer, FunctionUrlClient, IwrsEvent, PackageOptions, Progress,
     RestApiOptions, StackAction, Template, UrlRequest, invoke_with_response_stream,
@@ -158,11 +159,17 @@ pub(crate) struct DeployArgs {
     #[arg(long)]
     stack: String,
     /// A bootstrap zip made by `lambda-stream package`.
-    #[arg(long, conflicts_with = "bin", required_unless_present = "bin")]
+    #[arg(long, conflicts_with = "bin", required_unless_present_any = ["bin", "conformance"])]
     zip: Option<PathBuf>,
     /// Package this binary target (a `[[bin]]` name) first, as `lambda-stream package --bin BIN` does.
     #[arg(long)]
     bin: Option<String>,
+    /// Deploy the conformance stack (templates/conformance.json): send-numbers,
+    /// conditional-streaming and the probe, three functions on one conformance-bootstrap zip
+    /// (packaged first unless --zip gives one), each behind a function URL with AuthType AWS_IAM
+    /// and InvokeMode RESPONSE_STREAM. `lambda-stream conform --stack NAME` runs the scenarios on it.
+    #[arg(long, conflicts_with_all = ["bin", "no_function_url"])]
+    conformance: bool,
     #[command(flatten)]
     build: BuildArgs,
     /// Memory in MB (128 to 10240).
@@ -241,13 +248,17 @@ fn on_progress(bar: &ProgressBar) -> impl FnMut(Progress) + Send + '_ {
 }
 
 pub(crate) async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
-    let zip = match (&args.zip, &args.bin) {
+    if args.conformance && args.front.contains(&Front::ApiGateway) {
+        bail!("--front api-gateway is for the standard stack; the conformance stack (--conformance) has no REST API");
+    }
+    let bin = args.bin.clone().or_else(|| args.conformance.then(|| template::CONFORMANCE_BIN.to_owned()));
+    let zip = match (&args.zip, &bin) {
         (Some(zip), _) => zip.clone(),
         (None, Some(bin)) => {
             let options = package_options(bin, &args.build, None);
             tokio::task::spawn_blocking(move || run_package_blocking(&options)).await??.zip
         }
-        (None, None) => bail!("give --zip (from lambda-stream package) or --bin to package one"),
+        (None, None) => bail!("give --zip (from lambda-stream package), --bin to package one, or --conformance"),
     };
     let clients = args.aws.config().connect().await.context("cannot reach AWS")?;
     let mut options = DeployOptions::new(&args.stack, zip);
@@ -258,6 +269,9 @@ pub(crate) async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     options.caller_role = args.caller_role.clone();
     if args.no_function_url {
         options.template = Template::standard().without_function_url();
+    }
+    if args.conformance {
+        options.template = Template::conformance();
     }
     if args.front.contains(&Front::ApiGateway) {
         options.api_gateway =
@@ -284,6 +298,9 @@ pub(crate) async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
             }
             if deployment.api_url().is_ok() {
                 eprintln!("try: lambda-stream invoke --stack {} --via api-gateway --data '{{}}'", deployment.stack);
+            }
+            if args.conformance {
+                eprintln!("try: lambda-stream conform --stack {} --expected ci/expected/aws.toml", deployment.stack);
             }
             Ok(())
         }
@@ -571,6 +588,15 @@ mod tests {
         assert_eq!(Arch::from(args.build.arch), Arch::Arm64);
         assert_eq!((args.memory, args.timeout), (128, 15), "Lambda-like defaults");
         assert!(parse(&["deploy", "--stack", "s", "--zip", "a.zip", "--timeout", "901"]).is_err(), "at most 900 s");
+    }
+
+    #[test]
+    fn deploy_conformance_packages_the_conformance_bootstrap_unless_given_a_zip() {
+        let Cmd::Deploy(args) = parse(&["deploy", "--stack", "c", "--conformance"]).unwrap() else { panic!("deploy") };
+        assert!(args.conformance && args.zip.is_none() && args.bin.is_none());
+        assert!(parse(&["deploy", "--stack", "c", "--conformance", "--zip", "c.zip"]).is_ok());
+        assert!(parse(&["deploy", "--stack", "c", "--conformance", "--bin", "send-numbers"]).is_err());
+        assert!(parse(&["deploy", "--stack", "c", "--conformance", "--no-function-url"]).is_err());
     }
 
     #[test]

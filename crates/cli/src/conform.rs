@@ -6,10 +6,13 @@
 use std::collections::BTreeMap;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::ValueEnum;
+use lambda_stream_aws::{AwsConfig, ConformanceEndpoints, Deployer, Trust};
 use lambda_stream_conformance::html;
+use lambda_stream_conformance::remote::{Remote, RemoteConfig};
 use lambda_stream_conformance::report::{self, Format};
 use lambda_stream_conformance::run::{self, RunOptions};
 use lambda_stream_conformance::sign::SigV4Keys;
@@ -29,6 +32,12 @@ pub(crate) enum TargetKind {
     FunctionUrl,
     /// An InvokeWithResponseStream endpoint (`--endpoint`, `--function-name [HANDLER=]NAME`).
     Iwrs,
+    /// Functions as AWS serves them: function URLs over HTTPS signed with SigV4 (`--url`), and
+    /// InvokeWithResponseStream and Invoke through aws-sdk-lambda (`--function-name`), with the
+    /// usual credential chain (`--region`, `--profile`, `--endpoint` for a stand-in, `--ca-cert`
+    /// for a custom CA). `--stack` fills the URLs and names from a conformance stack. Wire checks
+    /// are not run there.
+    Remote,
     /// An API Gateway REST API stage per handler (`--url [HANDLER=]STAGE_URL`, `--sigv4` when its
     /// methods use IAM); api-gateway scenarios only.
     ApiGateway,
@@ -65,12 +74,34 @@ pub(crate) struct ConformArgs {
     /// names no region), for methods with AWS_IAM authorization.
     #[arg(long)]
     sigv4: bool,
-    /// IWRS target: `http://HOST:PORT` of the Lambda API.
+    /// IWRS target: `http://HOST:PORT` of the Lambda API, for every handler or (`HANDLER=URL`,
+    /// repeatable) per handler where each function has a server of its own (cargo-lambda).
+    /// Remote target: the Lambda API endpoint instead of AWS's own (LocalStack, `lambda-stream
+    /// emulate --tls`), one for all.
+    #[arg(long, value_name = "[HANDLER=]URL")]
+    endpoint: Vec<String>,
+    /// Remote target: a stack deployed by `lambda-stream deploy --conformance`; its outputs name
+    /// the function URL and function of each handler.
+    #[arg(long, value_name = "NAME")]
+    stack: Option<String>,
+    /// Remote target: AWS region (default: AWS_REGION or the profile's; a function URL names its own).
     #[arg(long)]
-    endpoint: Option<String>,
+    region: Option<String>,
+    /// Remote target: AWS profile (default: AWS_PROFILE or `default`).
+    #[arg(long)]
+    profile: Option<String>,
+    /// Remote target: trust only this CA certificate (PEM) for HTTPS, e.g. the one
+    /// `lambda-stream emulate --tls` writes; default the system's roots.
+    #[arg(long, value_name = "PEM")]
+    ca_cert: Option<PathBuf>,
     /// IWRS target: the function serving a handler (default handler: conditional-streaming). Repeatable.
     #[arg(long, value_name = "[HANDLER=]NAME")]
     function_name: Vec<String>,
+    /// IWRS target: the API version in the operation's path when the endpoint serves it elsewhere
+    /// than the documented 2021-11-15 (cargo-lambda: 2015-03-31); the scenario that checks the
+    /// documented path still uses it.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    iwrs_api_version: Option<String>,
     /// Expected deviations of this target (`ci/expected/<target>.toml`).
     #[arg(long)]
     expected: Option<PathBuf>,
@@ -89,7 +120,9 @@ pub(crate) struct ConformArgs {
     /// Name of the run in reports (e.g. `official`); default the target kind.
     #[arg(long)]
     label: Option<String>,
-    /// Local target: run `cargo build` for missing default bootstraps instead of failing.
+    /// Local target: run `cargo build` for the default bootstraps first, so they are current
+    /// (a no-op when they are); without it, missing ones are an error and present ones are used
+    /// as they are.
     #[arg(long)]
     build: bool,
     /// Local target: where the default bootstraps live; default the directory of this executable.
@@ -132,7 +165,50 @@ fn default_bin_dir() -> anyhow::Result<PathBuf> {
     Ok(exe.parent().map(Path::to_owned).unwrap_or_default())
 }
 
-fn target(args: &ConformArgs) -> anyhow::Result<Target> {
+/// The remote target: URLs and function names from `--stack`'s outputs or from `--url` and
+/// `--function-name`; credentials from the usual chain.
+async fn remote_target(args: &ConformArgs) -> anyhow::Result<Target> {
+    let endpoint_url = match args.endpoint.as_slice() {
+        [] => None,
+        [one] if !one.split_once('=').is_some_and(|(handler, _)| HANDLERS.contains(&handler)) => Some(one.clone()),
+        _ => bail!("--target remote takes one --endpoint URL for every handler, got {:?}", args.endpoint),
+    };
+    let mut aws =
+        AwsConfig { region: args.region.clone(), endpoint_url, profile: args.profile.clone(), ..AwsConfig::default() };
+    if let Some(ca) = &args.ca_cert {
+        aws.trust = Trust::pem_file(ca).with_context(|| format!("--ca-cert {}", ca.display()))?;
+    }
+    let mut config = RemoteConfig { aws, ..RemoteConfig::default() };
+    if let Some(stack) = &args.stack {
+        let clients = config.aws.connect().await.context("cannot reach AWS")?;
+        let found = Deployer::new(clients).describe_stack(stack).await?.with_context(|| {
+            format!("stack {stack} does not exist: deploy it with `lambda-stream deploy --conformance --stack {stack}`")
+        })?;
+        let outputs = found
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+            .collect();
+        let endpoints = ConformanceEndpoints::from_outputs(stack, &outputs)?;
+        config.urls = endpoints.urls;
+        config.functions = endpoints.functions;
+    }
+    config.urls.extend(by_handler(&args.url, &["conditional-streaming"])?);
+    config.functions.extend(by_handler(&args.function_name, &["conditional-streaming"])?);
+    if config.urls.is_empty() && config.functions.is_empty() {
+        bail!("--target remote needs --stack NAME, or --url [HANDLER=]URL and/or --function-name [HANDLER=]NAME");
+    }
+    Ok(Target::Remote(Arc::new(Remote::connect(config).await?)))
+}
+
+async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
+    if args.stack.is_some() {
+        return remote_target(args).await;
+    }
+    if args.target != TargetKind::Remote && (args.ca_cert.is_some() || args.region.is_some() || args.profile.is_some())
+    {
+        bail!("--ca-cert, --region and --profile are for --target remote (or --stack)");
+    }
     Ok(match args.target {
         TargetKind::Local if !args.bootstrap.is_empty() => {
             let bootstraps = by_handler(&args.bootstrap, &HANDLERS)?
@@ -147,15 +223,10 @@ fn target(args: &ConformArgs) -> anyhow::Result<Target> {
                 None => default_bin_dir()?,
             };
             let target = Target::Local { bootstraps: Target::local_defaults(&bin_dir) };
-            if let Err(missing) = target.check_bootstraps() {
-                let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
-                if !args.build {
-                    bail!(
-                        "the default bootstraps are not built: missing {}.\nBuild them with:\n    {BUILD_COMMAND}\n\
-                         (or pass --build to let conform run that, or --bootstrap HANDLER=COMMAND for others)",
-                        list.join(", ")
-                    );
-                }
+            if args.build {
+                // Always, not only when a binary is missing: a bootstrap left from older sources
+                // would be judged in place of the code in the tree (cargo is quick when nothing
+                // changed).
                 eprintln!("building the default bootstraps: {BUILD_COMMAND}");
                 let mut words = BUILD_COMMAND.split_whitespace();
                 let status = std::process::Command::new(words.next().unwrap_or("cargo"))
@@ -165,12 +236,21 @@ fn target(args: &ConformArgs) -> anyhow::Result<Target> {
                 if !status.success() {
                     bail!("`{BUILD_COMMAND}` failed ({status})");
                 }
-                if let Err(still) = target.check_bootstraps() {
+            }
+            if let Err(missing) = target.check_bootstraps() {
+                let list: Vec<String> = missing.iter().map(|p| p.display().to_string()).collect();
+                if args.build {
                     bail!(
-                        "still missing after the build: {still:?}; is {} the cargo target directory?",
+                        "still missing after the build: {}; is {} the cargo target directory?",
+                        list.join(", "),
                         bin_dir.display()
                     );
                 }
+                bail!(
+                    "the default bootstraps are not built: missing {}.\nBuild them with:\n    {BUILD_COMMAND}\n\
+                     (or pass --build to let conform run that, or --bootstrap HANDLER=COMMAND for others)",
+                    list.join(", ")
+                );
             }
             target
         }
@@ -181,12 +261,19 @@ fn target(args: &ConformArgs) -> anyhow::Result<Target> {
             Target::FunctionUrl { urls: by_handler(&args.url, &["conditional-streaming"])? }
         }
         TargetKind::Iwrs => {
-            let endpoint = args.endpoint.clone().context("--target iwrs needs --endpoint http://HOST:PORT")?;
+            if args.endpoint.is_empty() {
+                bail!("--target iwrs needs --endpoint [HANDLER=]http://HOST:PORT");
+            }
             if args.function_name.is_empty() {
                 bail!("--target iwrs needs --function-name [HANDLER=]NAME");
             }
-            Target::Iwrs { endpoint, functions: by_handler(&args.function_name, &["conditional-streaming"])? }
+            Target::Iwrs {
+                endpoints: by_handler(&args.endpoint, &HANDLERS)?,
+                functions: by_handler(&args.function_name, &["conditional-streaming"])?,
+                api_version: args.iwrs_api_version.clone(),
+            }
         }
+        TargetKind::Remote => remote_target(args).await?,
         TargetKind::ApiGateway => {
             if args.url.is_empty() {
                 bail!("--target api-gateway needs --url [HANDLER=]STAGE_URL (the REST API stage's invoke URL)");
@@ -212,7 +299,7 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
         None => scenario::embedded()?,
     };
     run::validate(&catalogue, &scenarios)?;
-    let target = target(&args)?;
+    let target = target(&args).await?;
     let expected = match &args.expected {
         Some(path) => Expected::load(path)?,
         None => Expected::default(),
@@ -236,6 +323,14 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
         None => std::io::stdout().write_all(rendered.as_bytes()).context("writing the report")?,
     }
     let failures: Vec<&str> = report.unexpected_failures().iter().map(|r| r.id.as_str()).collect();
+    let target_errors = report.target_errors();
+    if !target_errors.is_empty() {
+        let (scenario, first) = target_errors[0];
+        bail!(
+            "the target could not be asked in {} scenario(s) (no rule was judged there): first, in {scenario}: {first}",
+            target_errors.len()
+        );
+    }
     if !report.ok() {
         let stale: Vec<String> = report.stale.iter().map(|d| d.subject()).collect();
         let incomplete: Vec<&str> = report.incomplete().iter().map(|r| r.id.as_str()).collect();

@@ -5,10 +5,11 @@
 //!
 //! ## Subcommands
 //! - `emulate [--host] [--port] [--function-name] [--timeout] [--auth] [--aws-limits]
-//!   [--concurrency N] -- <bootstrap> [args]`: plays the Lambda service on one port (Runtime API,
-//!   function URL, InvokeWithResponseStream, Invoke, `/invoke`) and supervises the bootstrap
-//!   (`lambda_stream_emulator::emulate`). When ready it prints exactly one line to stdout,
-//!   `listening on http://HOST:PORT`, so scripts can wait for it; logs go to stderr. Ctrl-C (or
+//!   [--tls | --tls-cert PEM --tls-key PEM] [--concurrency N] -- <bootstrap> [args]`: plays the
+//!   Lambda service on one port (Runtime API, function URL, InvokeWithResponseStream, Invoke,
+//!   `/invoke`) and supervises the bootstrap (`lambda_stream_emulator::emulate`). When ready it
+//!   prints exactly one line to stdout, `listening on http://HOST:PORT` (`https://` with TLS), so
+//!   scripts can wait for it; logs go to stderr. Ctrl-C (or
 //!   SIGTERM) stops the bootstrap processes, then the emulator. `--dashboard [PORT]` also serves
 //!   the live dashboard on a loopback port of its own (its address goes to stderr).
 //!   `--api-gateway [--api-gateway-port N] [--stage S] [--endpoint-type T] [--api-gateway-auth

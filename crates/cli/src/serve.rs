@@ -6,9 +6,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::ValueEnum;
-use lambda_stream_emulator::{ApiGatewayConfig, Auth, EmulateOptions, Emulator, EndpointType};
+use lambda_stream_emulator::{ApiGatewayConfig, Auth, EmulateOptions, Emulator, EndpointType, TlsConfig};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AuthMode {
@@ -87,6 +87,21 @@ pub(crate) struct ServeArgs {
     /// 127.0.0.1:PORT, a port of its own; without PORT a free one. Its address goes to stderr.
     #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "0")]
     dashboard: Option<u16>,
+    /// Serve the client port over HTTPS with a self-signed certificate for localhost, 127.0.0.1
+    /// and ::1, made at start-up. Its PEM is written to --tls-cert-out (default a file in the
+    /// temporary directory, logged at start) for clients to trust, e.g. `curl --cacert FILE` or
+    /// `lambda-stream conform --target remote --ca-cert FILE`.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls: bool,
+    /// Serve the client port over HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// With --tls: where to write the self-signed certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    tls_cert_out: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -106,6 +121,7 @@ impl ServeArgs {
         // Loopback whatever --host says: the page shows payload excerpts.
         options.dashboard = self.dashboard.map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
         options.args = args;
+        options.tls = self.tls_config()?;
         if self.api_gateway {
             let endpoint_type = match self.endpoint_type {
                 EndpointKind::Regional => EndpointType::Regional,
@@ -122,6 +138,29 @@ impl ServeArgs {
             options.api_gateway_port = self.api_gateway_port;
         }
         Ok(options)
+    }
+
+    /// The TLS configuration `--tls` or `--tls-cert/--tls-key` ask for; a self-signed
+    /// certificate is written where clients can read it, and its path logged.
+    fn tls_config(&self) -> anyhow::Result<Option<TlsConfig>> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return Ok(Some(TlsConfig::from_pem_files(cert, key).context("--tls-cert/--tls-key")?));
+        }
+        if !self.tls {
+            return Ok(None);
+        }
+        let tls = TlsConfig::self_signed()?;
+        let path = self.tls_cert_out.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("lambda-stream-emulate-{}-cert.pem", std::process::id()))
+        });
+        std::fs::write(&path, tls.certificate_pem())
+            .with_context(|| format!("writing the self-signed certificate to {}", path.display()))?;
+        tracing::info!(
+            "TLS: self-signed certificate for localhost, 127.0.0.1 and ::1 in {0}; trust it with `curl --cacert {0}` \
+             or `lambda-stream conform --target remote --ca-cert {0}`",
+            path.display()
+        );
+        Ok(Some(tls))
     }
 }
 

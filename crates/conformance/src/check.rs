@@ -10,7 +10,7 @@ use lambda_stream_protocol::names;
 use serde::Serialize;
 
 use crate::observe::{FrameKind, Observation};
-use crate::scenario::{Expect, InvokeCompleteExpect, OriginExpect, WireExpect};
+use crate::scenario::{BandwidthExpect, Expect, InvokeCompleteExpect, JsonExpect, LogExpect, OriginExpect, WireExpect};
 use crate::wire::{self, WireObservation};
 
 /// A verdict.
@@ -175,6 +175,167 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(ic) = &e.invoke_complete {
         invoke_complete_checks(ic, o, c);
     }
+    if !e.json.is_empty() {
+        json_checks(&e.json, o, c);
+    }
+    if let Some(log) = &e.log {
+        log_checks(log, o, c);
+    }
+    if let Some(shape) = &e.bandwidth {
+        bandwidth_checks(shape, o, c);
+    }
+}
+
+/// Checks on values of the body read as JSON, each found by its pointer.
+fn json_checks(checks: &[JsonExpect], o: &Observation, c: &mut Checks) {
+    let document: Result<serde_json::Value, String> = if o.body.len() as u64 == o.body_size {
+        serde_json::from_slice(&o.body)
+            .map_err(|e| format!("a body that is not JSON ({e}): {}", short(&lossy(&o.body))))
+    } else {
+        Err(format!("a body of {} bytes, too large to read as JSON", o.body_size))
+    };
+    for j in checks {
+        let at = if j.pointer.is_empty() { "the body".to_owned() } else { format!("{} in the body", j.pointer) };
+        let found = document.as_ref().map(|d| d.pointer(&j.pointer));
+        let seen = |v: Option<&serde_json::Value>| match v {
+            Some(v) => format!("{at}: {}", short(&v.to_string())),
+            None => format!("nothing at {at}"),
+        };
+        let value = match found {
+            Ok(v) => v,
+            Err(why) => {
+                c.check(format!("{at} read as JSON"), false, why.clone());
+                continue;
+            }
+        };
+        if let Some(want) = &j.equals {
+            c.check(format!("{at} = {}", short(&want.to_string())), value == Some(want), seen(value));
+        }
+        if let Some(pattern) = &j.matches {
+            let text = value.and_then(scalar_text);
+            let ok = text.as_deref().is_some_and(|t| regex::Regex::new(pattern).is_ok_and(|r| r.is_match(t)));
+            c.check(format!("{at} matches /{pattern}/"), ok, seen(value));
+        }
+        if let Some(absent) = j.absent {
+            let what = if absent { format!("nothing at {at}") } else { format!("a value at {at}") };
+            c.check(what, value.is_none() == absent, seen(value));
+        }
+        if let Some(future) = j.epoch_ms_in_future {
+            // 5 s for clocks that disagree, 16 min for Lambda's longest timeout and a margin.
+            let (low, high) = (o.sent_epoch_ms - 5_000.0, o.sent_epoch_ms + 16.0 * 60_000.0);
+            let ms = value.and_then(scalar_text).and_then(|t| t.parse::<f64>().ok());
+            let ok = ms.is_some_and(|ms| ms >= low && ms <= high);
+            c.check(
+                format!("{at} is a Unix time in ms after the request was sent ({:.0}): {future}", o.sent_epoch_ms),
+                ok == future,
+                seen(value),
+            );
+        }
+        if let Some(header) = &j.equals_header {
+            let want = o.header(header);
+            let got = value.and_then(scalar_text);
+            c.check(
+                format!("{at} equals response header {header} ({want:?})"),
+                want.is_some() && got.as_deref() == want,
+                seen(value),
+            );
+        }
+        if let Some(lower) = j.keys_lowercase {
+            let keys: Vec<&str> = value
+                .and_then(serde_json::Value::as_object)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let upper: Vec<&str> = keys.iter().copied().filter(|k| k.chars().any(|ch| ch.is_uppercase())).collect();
+            c.check(
+                format!("every key of {at} is lower case: {lower}"),
+                !keys.is_empty() && upper.is_empty() == lower,
+                if upper.is_empty() { format!("keys {keys:?}") } else { format!("keys with capitals {upper:?}") },
+            );
+        }
+    }
+}
+
+/// A string's text, or a number's or boolean's as written.
+fn scalar_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The log tail (IWRS `LogResult` or Invoke's `X-Amz-Log-Result`), decoded.
+fn log_checks(e: &LogExpect, o: &Observation, c: &mut Checks) {
+    let tail = o.log_result();
+    let seen = || match &tail {
+        Some(t) => {
+            format!("log tail of {} bytes ending {}", t.len(), short(t.get(t.len().saturating_sub(120)..).unwrap_or(t)))
+        }
+        None => "no log tail".to_owned(),
+    };
+    if let Some(text) = &e.contains {
+        c.check(
+            format!("log tail contains {text:?}"),
+            tail.as_deref().is_some_and(|t| t.contains(text.as_str())),
+            seen(),
+        );
+    }
+    if let Some(text) = &e.not_contains {
+        c.check(
+            format!("log tail does not contain {text:?}"),
+            tail.as_deref().is_some_and(|t| !t.contains(text.as_str())),
+            seen(),
+        );
+    }
+    if let Some(max) = e.size_at_most {
+        c.check(
+            format!("log tail of at most {max} bytes"),
+            tail.as_ref().is_some_and(|t| t.len() as u64 <= max),
+            seen(),
+        );
+    }
+}
+
+/// The arrival shape: the first `burst_bytes` quickly, the rest no faster than the cap.
+fn bandwidth_checks(e: &BandwidthExpect, o: &Observation, c: &mut Checks) {
+    let Some(first) = o.ttfb_ms() else {
+        c.check("a body to measure", false, "no body arrived");
+        return;
+    };
+    let mut total = 0u64;
+    let mut burst_at = None;
+    for chunk in &o.chunks {
+        total += chunk.len as u64;
+        if burst_at.is_none() && total >= e.burst_bytes {
+            burst_at = Some(chunk.at_ms);
+        }
+    }
+    let Some(burst_at) = burst_at.filter(|_| o.body_size > e.burst_bytes) else {
+        c.check(
+            format!("more than the {} burst bytes", e.burst_bytes),
+            false,
+            format!("{} bytes arrived", o.body_size),
+        );
+        return;
+    };
+    let burst_ms = burst_at - first;
+    c.check(
+        format!("the first {} bytes within {:.0} ms of the first byte", e.burst_bytes, e.burst_within_ms),
+        burst_ms <= e.burst_within_ms,
+        format!("they took {burst_ms:.0} ms"),
+    );
+    // The bytes beyond the burst over the whole transfer: a token bucket refills while the burst
+    // drains, so measuring from the burst's end would overstate the rate; from the first byte,
+    // both a bucket and "6 MB free, then 2 MB/s" need at least (size - burst) / rate.
+    let after = (o.body_size - e.burst_bytes) as f64;
+    let secs = (o.end_ms - first) / 1000.0;
+    let rate = if secs > 0.0 { after / secs } else { f64::INFINITY };
+    c.check(
+        format!("the bytes beyond the burst at most {:.0} bytes/s over the transfer", e.max_bytes_per_s_after),
+        rate <= e.max_bytes_per_s_after,
+        format!("{after:.0} bytes beyond the burst, {:.0} ms from first byte to end: {rate:.0} bytes/s", secs * 1000.0),
+    );
 }
 
 /// Status, headers, cookies.
@@ -239,6 +400,18 @@ fn body_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     }
     if let Some(size) = e.body_size {
         c.check(format!("body of {size} bytes"), o.body_size == size, format!("{} bytes", o.body_size));
+    }
+    if let Some(b64) = &e.body_base64 {
+        let want = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes()).unwrap_or_default();
+        let first_difference = o.body.iter().zip(&want).position(|(a, b)| a != b);
+        c.check(
+            format!("body of {} bytes exactly as expected (base64)", want.len()),
+            kept_all && o.body == want,
+            match first_difference {
+                Some(i) => format!("{} bytes, first difference at byte {i}", o.body_size),
+                None => format!("{} bytes", o.body_size),
+            },
+        );
     }
     if let Some(size) = e.body_size_at_most {
         c.check(format!("body of at most {size} bytes"), o.body_size <= size, format!("{} bytes", o.body_size));

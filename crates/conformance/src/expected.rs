@@ -2,6 +2,10 @@
 //! each entry names a rule or a scenario and says why it fails there. A listed deviation that no
 //! longer happens is reported as stale, so the file cannot rot into a blanket excuse; an entry
 //! marked `intermittent = true` (observed both failing and passing) is exempt from that.
+//!
+//! A `[[not_run]]` entry names a scenario the target cannot express at all (Node's streams have
+//! no typed writer misuse to provoke): it is not sent, and its rules read "not run" with the
+//! reason, never pass and never fail.
 
 use std::path::Path;
 
@@ -55,6 +59,19 @@ pub struct Expected {
     /// The deviations.
     #[serde(default)]
     pub deviation: Vec<Deviation>,
+    /// Scenarios this target cannot express: not sent, reported as not run.
+    #[serde(default)]
+    pub not_run: Vec<NotRun>,
+}
+
+/// A scenario the target cannot express, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotRun {
+    /// The scenario.
+    pub scenario: String,
+    /// Why it cannot run there.
+    pub reason: String,
 }
 
 impl Expected {
@@ -65,6 +82,14 @@ impl Expected {
         for d in &expected.deviation {
             if d.rule.is_some() == d.scenario.is_some() {
                 return Err(Error::Invalid(format!("{what}: each deviation names one rule or one scenario: {d:?}")));
+            }
+        }
+        for n in &expected.not_run {
+            if expected.for_scenario(&n.scenario).is_some() {
+                return Err(Error::Invalid(format!(
+                    "{what}: scenario {} is both a deviation and not run; keep one",
+                    n.scenario
+                )));
             }
         }
         Ok(expected)
@@ -79,6 +104,11 @@ impl Expected {
     /// The deviation for a rule.
     pub fn for_rule(&self, id: &str) -> Option<&Deviation> {
         self.deviation.iter().find(|d| d.rule.as_deref() == Some(id))
+    }
+
+    /// Why a scenario is not run on this target, if it is listed as such.
+    pub fn not_run(&self, scenario: &str) -> Option<&str> {
+        self.not_run.iter().find(|n| n.scenario == scenario).map(|n| n.reason.as_str())
     }
 
     /// The deviation for a scenario.

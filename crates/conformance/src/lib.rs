@@ -13,7 +13,10 @@
 //!   recorder then also shows the function's side of the wire; its API Gateway listener serves the
 //!   `api-gateway` scenarios), optionally behind a [`target::Front`], a remote function URL, a
 //!   remote InvokeWithResponseStream endpoint, a remote API Gateway REST API stage ([`sign`]: SigV4
-//!   for `execute-api` when it uses IAM).
+//!   for `execute-api` when it uses IAM), and [`remote`].
+//! - [`remote`]: functions the suite did not start, reached as clients reach Lambda: function URLs
+//!   over HTTPS with SigV4, InvokeWithResponseStream and Invoke through aws-sdk-lambda, throttling
+//!   and refused credentials reported as target errors, not rule failures.
 //! - [`observe`]: the client: reqwest, every chunk timed on arrival, IWRS frames decoded with the
 //!   protocol crate's `EventStreamDecoder`.
 //! - [`wire`]: the function's side of an invocation as the emulator's recorder saw it, in the
@@ -44,6 +47,7 @@ pub mod expected;
 pub mod html;
 pub mod observe;
 pub mod probe;
+pub mod remote;
 pub mod report;
 pub mod run;
 pub mod scenario;

@@ -76,6 +76,9 @@ pub struct Observation {
     pub body: Vec<u8>,
     /// SHA-256 of the whole payload, lower-case hex (every byte, also beyond [`MAX_KEPT_BODY`]).
     pub body_sha256: String,
+    /// The running SHA-256 of the payload so far; [`Observation::seal_digest`] writes it out.
+    #[serde(skip)]
+    pub(crate) digest: Sha256,
     /// When the body ended (ms after sending).
     pub end_ms: f64,
     /// Why the body was cut, if it was.
@@ -90,6 +93,9 @@ pub struct Observation {
     pub frame_after_complete: bool,
     /// The request id the answer named (`x-amzn-requestid`).
     pub request_id: Option<String>,
+    /// When the request was sent, in milliseconds since the Unix epoch (for deadlines the
+    /// function reports).
+    pub sent_epoch_ms: f64,
 }
 
 impl Observation {
@@ -113,14 +119,25 @@ impl Observation {
         self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
     }
 
-    /// Decoded `LogResult` of the last InvokeComplete.
+    /// Decoded log tail: `LogResult` of the last InvokeComplete (IWRS), else the
+    /// `X-Amz-Log-Result` header (buffered Invoke).
     pub fn log_result(&self) -> Option<String> {
-        let raw = self.completes.last()?.log_result.as_ref()?;
+        let raw = match self.completes.last().and_then(|c| c.log_result.as_deref()) {
+            Some(raw) => raw,
+            None => self.header(names::AMZ_LOG_RESULT)?,
+        };
         base64::engine::general_purpose::STANDARD.decode(raw).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
     }
 
-    fn keep(&mut self, digest: &mut Sha256, bytes: &[u8]) {
-        digest.update(bytes);
+    /// Writes the digest of every byte [`Observation::keep`] saw into `body_sha256`; called once
+    /// the body has ended.
+    pub(crate) fn seal_digest(&mut self) {
+        self.body_sha256 = self.digest.clone().finalize().iter().map(|b| format!("{b:02x}")).collect();
+    }
+
+    /// Counts, digests and (up to [`MAX_KEPT_BODY`]) keeps a piece of the body.
+    pub(crate) fn keep(&mut self, bytes: &[u8]) {
+        self.digest.update(bytes);
         self.body_size += bytes.len() as u64;
         let room = MAX_KEPT_BODY.saturating_sub(self.body.len());
         self.body.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -150,10 +167,15 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         builder = builder.header(name, value);
     }
     let started = Instant::now();
+    let sent_epoch_ms = epoch_ms_now();
     let ms = move || started.elapsed().as_secs_f64() * 1000.0;
-    let response =
-        builder.body(request.body).send().await.map_err(|e| format!("{} {}: {e}", request.method, request.url))?;
+    let response = builder
+        .body(request.body)
+        .send()
+        .await
+        .map_err(|e| format!("{} {}: {}", request.method, request.url, error_chain(&e)))?;
     let mut obs = Observation {
+        sent_epoch_ms,
         status: response.status().as_u16(),
         head_ms: ms(),
         headers: response
@@ -169,7 +191,6 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
             .header(reqwest::header::CONTENT_TYPE.as_str())
             .is_some_and(|ct| ct.starts_with(names::EVENT_STREAM_CONTENT_TYPE));
     let mut decoder = EventStreamDecoder::new();
-    let mut digest = Sha256::new();
     let mut stream = response.bytes_stream();
     while let Some(piece) = stream.next().await {
         let piece = match piece {
@@ -181,11 +202,11 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         };
         let at_ms = ms();
         if is_event_stream {
-            if !on_event_stream_piece(&mut obs, &mut decoder, &mut digest, at_ms, &piece) {
+            if !on_event_stream_piece(&mut obs, &mut decoder, at_ms, &piece) {
                 break;
             }
         } else {
-            on_http_piece(&mut obs, &mut digest, at_ms, &piece);
+            on_http_piece(&mut obs, at_ms, &piece);
         }
     }
     if is_event_stream
@@ -195,23 +216,17 @@ pub async fn send(client: &reqwest::Client, request: Outgoing) -> Result<Observa
         obs.aborted = Some(e.to_string());
     }
     obs.end_ms = ms();
-    obs.body_sha256 = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    obs.seal_digest();
     Ok(obs)
 }
 
 /// Decodes the frames `piece` completes; `false` once the stream is unreadable (nothing after
 /// that point can be framed).
-fn on_event_stream_piece(
-    obs: &mut Observation,
-    decoder: &mut EventStreamDecoder,
-    digest: &mut Sha256,
-    at_ms: f64,
-    piece: &[u8],
-) -> bool {
+fn on_event_stream_piece(obs: &mut Observation, decoder: &mut EventStreamDecoder, at_ms: f64, piece: &[u8]) -> bool {
     decoder.push(piece);
     loop {
         match decoder.next_message() {
-            Ok(Some(message)) => on_frame(obs, digest, at_ms, &message),
+            Ok(Some(message)) => on_frame(obs, at_ms, &message),
             Ok(None) => break,
             Err(e) => {
                 obs.frame_errors.push(e.to_string());
@@ -220,11 +235,17 @@ fn on_event_stream_piece(
             }
         }
     }
-    obs.frame_errors.is_empty()
+    // Only a framing error (checked by the decoder) makes the rest unreadable.
+    obs.aborted.is_none()
+}
+
+/// Now, in milliseconds since the Unix epoch.
+pub(crate) fn epoch_ms_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Adds an HTTP body piece to the current arrival, or starts a new one.
-fn on_http_piece(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, piece: &[u8]) {
+pub(crate) fn on_http_piece(obs: &mut Observation, at_ms: f64, piece: &[u8]) {
     let keep = obs.body.len() < MAX_KEPT_BODY;
     match obs.chunks.last_mut() {
         // Pieces join an arrival while they come within the window of its start, so a
@@ -237,10 +258,10 @@ fn on_http_piece(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, piece: 
         }
         _ => obs.chunks.push(Arrival { at_ms, len: piece.len(), bytes: keep.then(|| piece.to_vec()) }),
     }
-    obs.keep(digest, piece);
+    obs.keep(piece);
 }
 
-fn on_frame(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, message: &Message) {
+fn on_frame(obs: &mut Observation, at_ms: f64, message: &Message) {
     if !obs.completes.is_empty() {
         obs.frame_after_complete = true;
     }
@@ -249,20 +270,46 @@ fn on_frame(obs: &mut Observation, digest: &mut Sha256, at_ms: f64, message: &Me
             obs.frames.push(Frame { at_ms, kind: FrameKind::PayloadChunk, len: bytes.len() });
             let keep = obs.body.len() < MAX_KEPT_BODY;
             obs.chunks.push(Arrival { at_ms, len: bytes.len(), bytes: keep.then(|| bytes.to_vec()) });
-            obs.keep(digest, &bytes);
+            obs.keep(&bytes);
         }
         Ok(InvokeEvent::InvokeComplete(done)) => {
             obs.frames.push(Frame { at_ms, kind: FrameKind::InvokeComplete, len: message.payload().len() });
             obs.completes.push(done);
         }
         Err(e) => {
+            // The frame is well framed (length and CRCs held) but its headers are not what the
+            // SDK accepts: the frame fails `frames_valid`, and its payload still counts by its
+            // `:event-type`, so when and what arrived can be judged too (cargo-lambda's frames
+            // lack `:message-type`, and the time they arrive is the other half of its story).
             obs.frames.push(Frame { at_ms, kind: FrameKind::Invalid(e.to_string()), len: message.payload().len() });
             obs.frame_errors.push(e.to_string());
+            match event_type(message) {
+                Some("PayloadChunk") => {
+                    let bytes = message.payload();
+                    let keep = obs.body.len() < MAX_KEPT_BODY;
+                    obs.chunks.push(Arrival { at_ms, len: bytes.len(), bytes: keep.then(|| bytes.to_vec()) });
+                    obs.keep(bytes);
+                }
+                Some("InvokeComplete") => {
+                    if let Ok(done) = serde_json::from_slice::<InvokeComplete>(message.payload()) {
+                        obs.completes.push(done);
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// A message's `:event-type` header, when it is a string.
+fn event_type(message: &Message) -> Option<&str> {
+    match message.headers().iter().find(|h| h.name().as_str() == ":event-type")?.value() {
+        aws_smithy_types::event_stream::HeaderValue::String(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -83,6 +83,9 @@ pub fn table(report: &Report) -> String {
     for d in &report.stale {
         let _ = writeln!(out, "\nSTALE expected deviation: {} no longer fails ({})", d.subject(), d.reason);
     }
+    for (scenario, error) in report.target_errors() {
+        let _ = writeln!(out, "\nTARGET ERROR in {scenario}: {error}");
+    }
     let count = |v: Verdict| report.rules.iter().filter(|r| r.verdict == v).count();
     for r in report.incomplete() {
         let _ = writeln!(
@@ -174,6 +177,12 @@ pub fn junit(report: &Report) -> Result<String, Error> {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_message(format!("{} is {}: this target must judge every rule in full", r.id, r.verdict.label()));
         rules.add_test_case(TestCase::new(format!("incomplete: {}", r.id), status));
+    }
+    // A target error is the run's failure, not a rule's: one error case per scenario it hit.
+    for (scenario, error) in report.target_errors() {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+        status.set_message(format!("target error: {error}"));
+        scenarios.add_test_case(TestCase::new(format!("target error: {scenario}"), status));
     }
     junit.add_test_suite(scenarios);
     junit.add_test_suite(rules);

@@ -74,6 +74,9 @@ pub struct ScenarioResult {
     pub blocks: Vec<BlockResult>,
     /// The deviation that excused it, if any.
     pub deviation: Option<Deviation>,
+    /// The target could not be asked (throttled, refused credentials, TLS): no evidence either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_error: Option<String>,
     /// When each piece crossed the wire, for timelines (absent when nothing was observed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeline: Option<ScenarioTimeline>,
@@ -247,10 +250,19 @@ impl Report {
         self.rules.iter().filter(|r| matches!(r.verdict, Verdict::NotRun | Verdict::Partial)).collect()
     }
 
-    /// Whether the run counts as a success: no unexpected failure, no stale deviation, and (where
-    /// the expected file requires it) no rule left not run or partial.
+    /// Whether the run counts as a success: no unexpected failure, no stale deviation, every
+    /// scenario could ask the target (a target error leaves its rules unjudged, not passed), and
+    /// (where the expected file requires it) no rule left not run or partial.
     pub fn ok(&self) -> bool {
-        self.unexpected_failures().is_empty() && self.stale.is_empty() && self.incomplete().is_empty()
+        self.unexpected_failures().is_empty()
+            && self.stale.is_empty()
+            && self.target_errors().is_empty()
+            && self.incomplete().is_empty()
+    }
+
+    /// `(scenario, error)` for each scenario whose request the target could not answer.
+    pub fn target_errors(&self) -> Vec<(&str, &str)> {
+        self.scenarios.iter().filter_map(|s| Some((s.name.as_str(), s.target_error.as_deref()?))).collect()
     }
 
     /// The result of a rule.
@@ -304,14 +316,16 @@ pub fn select(scenarios: Vec<Scenario>, globs: &[String]) -> Result<Vec<Scenario
     Ok(chosen)
 }
 
-/// Runs one scenario and judges its blocks (no deviations applied).
-pub async fn run_scenario(
-    client: &reqwest::Client,
-    target: &Target,
-    scenario: &Scenario,
-) -> Result<ScenarioResult, Error> {
-    let attempt = target.attempt(client, scenario).await?;
-    let mut result = ScenarioResult {
+/// A scenario left unsent: every block not run, with the reason.
+fn not_run_result(scenario: &Scenario, reason: String) -> ScenarioResult {
+    let mut result = empty_result(scenario);
+    result.blocks = skipped_blocks(scenario, &reason);
+    result.note = Some(reason);
+    result
+}
+
+fn empty_result(scenario: &Scenario) -> ScenarioResult {
+    ScenarioResult {
         name: scenario.name.clone(),
         description: scenario.description.clone(),
         handler: scenario.handler.clone(),
@@ -324,22 +338,43 @@ pub async fn run_scenario(
         end_ms: None,
         blocks: Vec::new(),
         deviation: None,
+        target_error: None,
         timeline: None,
-    };
+    }
+}
+
+fn skipped_blocks(scenario: &Scenario, reason: &str) -> Vec<BlockResult> {
+    scenario
+        .expect
+        .iter()
+        .map(|e| BlockResult {
+            rules: e.rules.clone(),
+            verdict: Verdict::NotRun,
+            checks: Vec::new(),
+            skipped: Some(reason.to_owned()),
+            unchecked: vec![format!("every check ({reason})")],
+        })
+        .collect()
+}
+
+/// Runs one scenario and judges its blocks (no deviations applied).
+pub async fn run_scenario(
+    client: &reqwest::Client,
+    target: &Target,
+    scenario: &Scenario,
+) -> Result<ScenarioResult, Error> {
+    let attempt = target.attempt(client, scenario).await?;
+    let mut result = empty_result(scenario);
     match attempt {
+        Attempt::TargetError { error } => {
+            let reason = format!("target error: {error}");
+            result.blocks = skipped_blocks(scenario, &reason);
+            result.note = Some(reason);
+            result.target_error = Some(error);
+        }
         Attempt::NotRun { reason } => {
-            result.note = Some(reason.clone());
-            result.blocks = scenario
-                .expect
-                .iter()
-                .map(|e| BlockResult {
-                    rules: e.rules.clone(),
-                    verdict: Verdict::NotRun,
-                    checks: Vec::new(),
-                    skipped: Some(reason.clone()),
-                    unchecked: vec![format!("every check ({reason})")],
-                })
-                .collect();
+            result.blocks = skipped_blocks(scenario, &reason);
+            result.note = Some(reason);
         }
         Attempt::Failed { error } => {
             result.note = Some(error.clone());
@@ -387,6 +422,14 @@ fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
 
 /// Runs the suite.
 pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunOptions) -> Result<Report, Error> {
+    for n in &options.expected.not_run {
+        if !scenarios.iter().any(|s| s.name == n.scenario) {
+            return Err(Error::Invalid(format!(
+                "the expected file lists unknown scenario {:?} as not run",
+                n.scenario
+            )));
+        }
+    }
     let scenarios = select(scenarios, &options.scenario_globs)?;
     let client = reqwest::Client::builder().build().map_err(|e| Error::Target(format!("HTTP client: {e}")))?;
     let jobs = if options.target.parallel() { options.jobs.max(1) } else { 1 };
@@ -404,6 +447,11 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
     let mut tasks = tokio::task::JoinSet::new();
     for (i, scenario) in scenarios.iter().cloned().enumerate() {
         let (client, target, semaphore) = (client.clone(), options.target.clone(), semaphore.clone());
+        if let Some(reason) = options.expected.not_run(&scenario.name) {
+            let reason = format!("not expressible on this target: {reason}");
+            tasks.spawn(async move { (i, Ok(not_run_result(&scenario, reason))) });
+            continue;
+        }
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await;
             (i, run_scenario(&client, &target, &scenario).await)
@@ -609,6 +657,7 @@ mod tests {
                 unchecked: Vec::new(),
             }],
             deviation: None,
+            target_error: None,
             timeline: None,
         }
     }
@@ -676,6 +725,7 @@ mod rollup_tests {
             blocks,
             deviation: None,
             timeline: None,
+            target_error: None,
         }
     }
 

@@ -77,9 +77,39 @@ pub struct RequestSpec {
     /// Request body (the event for IWRS and Invoke).
     #[serde(default)]
     pub body: Option<String>,
+    /// Request body as standard base64, for binary bodies (instead of `body`).
+    #[serde(default)]
+    pub body_base64: Option<String>,
+    /// Header lines sent as given after `headers`, a name may repeat: `[["x-a", "1"], ["x-a", "2"]]`.
+    #[serde(default)]
+    pub header_lines: Vec<(String, String)>,
     /// Function name to address (IWRS and Invoke) instead of the target's; for unknown-function cases.
     #[serde(default)]
     pub function: Option<String>,
+    /// IWRS: send to the documented path (`/2021-11-15/...`) even when the target is told that its
+    /// endpoint serves the operation under another API version (cargo-lambda's `/2015-03-31`):
+    /// the evidence that the documented path works.
+    #[serde(default)]
+    pub documented_path: bool,
+}
+
+impl RequestSpec {
+    /// The body's bytes: `body_base64` decoded, else `body`, else empty.
+    pub fn body_bytes(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        match (&self.body_base64, &self.body) {
+            (Some(_), Some(_)) => Err("give body or body_base64, not both".into()),
+            (Some(b64), None) => base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|e| format!("body_base64 is not standard base64: {e}")),
+            (None, body) => Ok(body.clone().unwrap_or_default().into_bytes()),
+        }
+    }
+
+    /// Every header line to send: `headers`, then `header_lines`.
+    pub fn header_pairs(&self) -> Vec<(String, String)> {
+        self.headers.iter().map(|(k, v)| (k.clone(), v.clone())).chain(self.header_lines.iter().cloned()).collect()
+    }
 }
 
 /// Inclusive bounds in milliseconds.
@@ -117,6 +147,65 @@ pub struct InvokeCompleteExpect {
     /// The decoded `LogResult` tail contains this text.
     #[serde(default)]
     pub log_contains: Option<String>,
+}
+
+/// A check on one value of the body read as JSON (`[[expect.json]]`), found by a JSON Pointer
+/// (RFC 6901, e.g. `/headers/x-a`). At least one of the checks must be given.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonExpect {
+    /// Where: a JSON Pointer into the body.
+    pub pointer: String,
+    /// The value, exactly (strings, numbers, booleans, arrays, tables).
+    #[serde(default)]
+    pub equals: Option<serde_json::Value>,
+    /// The value is a string (or number) matching this regex.
+    #[serde(default)]
+    pub matches: Option<String>,
+    /// `true`: nothing is at the pointer; `false`: something is.
+    #[serde(default)]
+    pub absent: Option<bool>,
+    /// The value is a Unix time in milliseconds (number or numeric string) after the request was
+    /// sent (5 s of clock skew allowed) and at most 16 minutes after it: a deadline in the future
+    /// within Lambda's 15-minute maximum.
+    #[serde(default)]
+    pub epoch_ms_in_future: Option<bool>,
+    /// The value equals this response header's value (e.g. `x-amzn-requestid`).
+    #[serde(default)]
+    pub equals_header: Option<String>,
+    /// Every key of the object at the pointer is lower case.
+    #[serde(default)]
+    pub keys_lowercase: Option<bool>,
+}
+
+/// Expectations on the invocation's log tail: `InvokeComplete.LogResult` (IWRS) or the
+/// `X-Amz-Log-Result` header (Invoke), base64-decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogExpect {
+    /// The tail contains this text.
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// The tail does not contain this text (it was cut off).
+    #[serde(default)]
+    pub not_contains: Option<String>,
+    /// The decoded tail is at most this many bytes.
+    #[serde(default)]
+    pub size_at_most: Option<u64>,
+}
+
+/// The bandwidth shape of the body's arrival: a burst, then a capped rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandwidthExpect {
+    /// Bytes of the burst (Lambda: 6 MB).
+    pub burst_bytes: u64,
+    /// The burst's bytes arrived within this many ms of the first byte (faster than the cap
+    /// would allow; a generous bound).
+    pub burst_within_ms: f64,
+    /// The bytes beyond the burst, divided by the time from the first byte to the end, are at most
+    /// this many per second (a lower bound on time, so a busy machine cannot make it fail).
+    pub max_bytes_per_s_after: f64,
 }
 
 /// Where a scenario expects the invocation's error to come from (`error_origin`).
@@ -382,6 +471,18 @@ pub struct Expect {
     /// IWRS: the final `InvokeComplete`.
     #[serde(default)]
     pub invoke_complete: Option<InvokeCompleteExpect>,
+    /// The body, exactly, as standard base64 (binary bodies).
+    #[serde(default)]
+    pub body_base64: Option<String>,
+    /// Checks on the body read as JSON.
+    #[serde(default)]
+    pub json: Vec<JsonExpect>,
+    /// The invocation's log tail.
+    #[serde(default)]
+    pub log: Option<LogExpect>,
+    /// The bandwidth shape of the body's arrival.
+    #[serde(default)]
+    pub bandwidth: Option<BandwidthExpect>,
     /// The function's side of the wire (local target only).
     #[serde(default)]
     pub wire: Option<WireExpect>,
@@ -414,8 +515,10 @@ pub struct Scenario {
     /// has AWS's fixed 5 minutes or 30 seconds).
     #[serde(default)]
     pub idle_timeout_ms: Option<u64>,
-    /// Lambda's (and API Gateway's) bandwidth caps on (`--aws-limits`); a deployed function has
-    /// them anyway, so remote targets run it as it is.
+    /// Lambda's (and API Gateway's) bandwidth caps on (`--aws-limits`: 6 MiB burst, then 2 MiB/s;
+    /// API Gateway's 10 MiB, then 2 MiB/s). Function URL, IWRS and remote targets leave such a
+    /// scenario not run (see [`Scenario::needs_local_emulator`]); an API Gateway stage target runs it
+    /// as it is, since a deployed REST API has the caps anyway.
     #[serde(default)]
     pub aws_limits: bool,
     /// The request.
@@ -440,11 +543,41 @@ impl Scenario {
             if block.rules.is_empty() {
                 return Err(Error::Invalid(format!("scenario {name}: [[expect]] block {} names no rule", i + 1)));
             }
-            for pattern in [&block.body_regex, &block.body_not_regex].into_iter().flatten() {
+            let json_patterns = block.json.iter().filter_map(|j| j.matches.as_ref());
+            for pattern in [&block.body_regex, &block.body_not_regex].into_iter().flatten().chain(json_patterns) {
                 regex::Regex::new(pattern)
                     .map_err(|e| Error::Invalid(format!("scenario {name}: bad regex {pattern:?}: {e}")))?;
             }
+            for json in &block.json {
+                let checks = [
+                    json.equals.is_some(),
+                    json.matches.is_some(),
+                    json.absent.is_some(),
+                    json.epoch_ms_in_future.is_some(),
+                    json.equals_header.is_some(),
+                    json.keys_lowercase.is_some(),
+                ];
+                if !json.pointer.is_empty() && !json.pointer.starts_with('/') {
+                    return Err(Error::Invalid(format!(
+                        "scenario {name}: JSON pointer {:?} must be empty or start with '/'",
+                        json.pointer
+                    )));
+                }
+                if !checks.contains(&true) {
+                    return Err(Error::Invalid(format!(
+                        "scenario {name}: [[expect.json]] at {:?} makes no check",
+                        json.pointer
+                    )));
+                }
+            }
+            if let Some(b64) = &block.body_base64 {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64.as_bytes())
+                    .map_err(|e| Error::Invalid(format!("scenario {name}: expected body_base64 is not base64: {e}")))?;
+            }
         }
+        scenario.request.body_bytes().map_err(|e| Error::Invalid(format!("scenario {name}: {e}")))?;
         Ok(scenario)
     }
 
@@ -459,9 +592,17 @@ impl Scenario {
         out
     }
 
-    /// Whether it needs per-scenario emulator settings only a local target can apply.
+    /// Whether it needs per-scenario emulator settings only a local target can apply: a timeout, a
+    /// size cap or API Gateway's idle timeout.
     pub fn needs_emulator_settings(&self) -> bool {
         self.timeout_ms.is_some() || self.max_streamed_bytes.is_some() || self.idle_timeout_ms.is_some()
+    }
+
+    /// Whether it needs those settings or bandwidth shaping (`aws_limits`), which only the local
+    /// emulator switches on per scenario: a function URL or IWRS endpoint that does not shape
+    /// (cargo-lambda, LocalStack, a plain emulator) would fail it for a reason of its own.
+    pub fn needs_local_emulator(&self) -> bool {
+        self.needs_emulator_settings() || self.aws_limits
     }
 }
 

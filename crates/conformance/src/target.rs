@@ -1,9 +1,9 @@
 //! Where scenarios run: the local emulator with a bootstrap per handler, a remote function URL,
-//! a remote InvokeWithResponseStream endpoint, or a remote API Gateway REST API stage. Each
-//! scenario on the local target gets an emulator and bootstrap process of its own (with an API
-//! Gateway listener for `api-gateway` scenarios), so scenarios run in parallel without sharing a
-//! recorder, and per-scenario timeouts, size caps, idle timeouts and bandwidth caps apply to that
-//! scenario only.
+//! a remote InvokeWithResponseStream endpoint, a remote API Gateway REST API stage, or the signed
+//! remote target of [`crate::remote`]. Each scenario on the local target gets an emulator and
+//! bootstrap process of its own (with an API Gateway listener for `api-gateway` scenarios), so
+//! scenarios run in parallel without sharing a recorder, and per-scenario timeouts, size caps, idle
+//! timeouts and bandwidth caps apply to that scenario only.
 //!
 //! The local target can also put a [`Front`] between the client and the emulator
 //! ([`Target::LocalFront`]): something that serves the front ends in the emulator's place, with
@@ -24,6 +24,7 @@ use lambda_stream_protocol::paths;
 
 use crate::Error;
 use crate::observe::{self, Observation, Outgoing};
+use crate::remote::Remote;
 use crate::scenario::{InvokePath, Scenario};
 use crate::sign::{SigV4Keys, sign_execute_api};
 use crate::wire::WireObservation;
@@ -65,11 +66,20 @@ pub enum Target {
     /// An InvokeWithResponseStream endpoint (AWS, LocalStack, another emulator); also used for
     /// buffered Invoke scenarios.
     Iwrs {
-        /// `http://HOST:PORT`.
-        endpoint: String,
+        /// Handler name to the endpoint serving its function, `http://HOST:PORT` (one for all
+        /// on AWS or LocalStack; one per handler where each function has a server of its own, as
+        /// cargo-lambda runs one function per process).
+        endpoints: BTreeMap<String, String>,
         /// Handler name to function name.
         functions: BTreeMap<String, String>,
+        /// The API version in the InvokeWithResponseStream path when the endpoint serves it
+        /// elsewhere than the documented `2021-11-15` (cargo-lambda: `2015-03-31`); scenarios
+        /// with `documented_path` still use the documented one.
+        api_version: Option<String>,
     },
+    /// Function URLs over HTTPS with SigV4 and the Lambda API through aws-sdk-lambda: AWS (a
+    /// deployed conformance stack), LocalStack, or a TLS emulator ([`crate::remote`]).
+    Remote(Arc<Remote>),
     /// A deployed (or emulated) API Gateway REST API per handler: the stage's invoke URL
     /// (`https://ID.execute-api.REGION.amazonaws.com/STAGE`); `api-gateway` scenarios only.
     ApiGateway {
@@ -124,6 +134,13 @@ pub enum Attempt {
         /// What went wrong.
         error: String,
     },
+    /// The target could not be asked: throttled, credentials or signature refused, TLS or the
+    /// connection failed. Not evidence about any rule: the scenario is not run and the run fails
+    /// as a whole, naming the error.
+    TargetError {
+        /// What went wrong, with what to do.
+        error: String,
+    },
 }
 
 impl Target {
@@ -133,6 +150,7 @@ impl Target {
             Target::Local { .. } | Target::LocalFront { .. } => "local",
             Target::FunctionUrl { .. } => "function-url",
             Target::Iwrs { .. } => "iwrs",
+            Target::Remote(_) => "remote",
             Target::ApiGateway { .. } => "api-gateway",
         }
     }
@@ -168,9 +186,11 @@ impl Target {
 
     /// Runs one scenario's request.
     pub async fn attempt(&self, client: &reqwest::Client, scenario: &Scenario) -> Result<Attempt, Error> {
-        let remote_settings =
-            "needs a per-scenario timeout, size cap or idle timeout, which only the local emulator sets";
+        let remote_settings = "needs a per-scenario timeout, size cap, idle timeout or bandwidth shaping, which only the local \
+             emulator sets";
+        let mut api_version = None;
         let (base, function) = match self {
+            Target::Remote(remote) => return remote.attempt(scenario).await,
             Target::Local { bootstraps } | Target::LocalFront { bootstraps, .. } => {
                 let Some(command) = bootstraps.get(&scenario.handler) else {
                     return Ok(not_run(format!("no bootstrap serves handler {:?} on this target", scenario.handler)));
@@ -186,7 +206,7 @@ impl Target {
                     let path = scenario.request.path.name();
                     return Ok(not_run(format!("a function URL target has no {path} front end")));
                 }
-                if scenario.needs_emulator_settings() {
+                if scenario.needs_local_emulator() {
                     return Ok(not_run(remote_settings.into()));
                 }
                 let Some(base) = urls.get(&scenario.handler) else {
@@ -194,16 +214,23 @@ impl Target {
                 };
                 (base.as_str(), "")
             }
-            Target::Iwrs { endpoint, functions } => {
+            Target::Iwrs { endpoints, functions, api_version: version } => {
+                api_version = version.as_deref().filter(|_| {
+                    matches!(scenario.request.path, InvokePath::InvokeWithResponseStream)
+                        && !scenario.request.documented_path
+                });
                 if !matches!(scenario.request.path, InvokePath::InvokeWithResponseStream | InvokePath::Invoke) {
                     let path = scenario.request.path.name();
                     return Ok(not_run(format!("an IWRS target has no {path} front end")));
                 }
-                if scenario.needs_emulator_settings() {
+                if scenario.needs_local_emulator() {
                     return Ok(not_run(remote_settings.into()));
                 }
                 let Some(function) = functions.get(&scenario.handler) else {
                     return Ok(not_run(format!("no function name given for handler {:?}", scenario.handler)));
+                };
+                let Some(endpoint) = endpoints.get(&scenario.handler) else {
+                    return Ok(not_run(format!("no endpoint given for handler {:?}", scenario.handler)));
                 };
                 (endpoint.as_str(), function.as_str())
             }
@@ -213,7 +240,9 @@ impl Target {
                     return Ok(not_run(format!("an API Gateway target has no {path} front end")));
                 }
                 if scenario.needs_emulator_settings() {
-                    return Ok(not_run(remote_settings.into()));
+                    let reason =
+                        "needs a per-scenario timeout, size cap or idle timeout, which only the local emulator sets";
+                    return Ok(not_run(reason.into()));
                 }
                 let Some(base) = urls.get(&scenario.handler) else {
                     return Ok(not_run(format!("no REST API URL given for handler {:?}", scenario.handler)));
@@ -228,7 +257,10 @@ impl Target {
                 });
             }
         };
-        let outgoing = outgoing(scenario, base, function)?;
+        let mut outgoing = outgoing(scenario, base, function)?;
+        if let Some(version) = api_version {
+            outgoing.url = outgoing.url.replacen(&format!("/{}/", paths::IWRS_API_VERSION), &format!("/{version}/"), 1);
+        }
         Ok(match send_all(client, outgoing, scenario.sends.unwrap_or(1)).await {
             Ok(client) => Attempt::Observed { client: Box::new(client), wire: None, wire_visible: false },
             Err(error) => Attempt::Failed { error },
@@ -278,11 +310,12 @@ pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgo
     }
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|e| Error::Invalid(format!("scenario {}: method {:?}: {e}", scenario.name, request.method)))?;
+    let body = request.body_bytes().map_err(|e| Error::Invalid(format!("scenario {}: {e}", scenario.name)))?;
     Ok(Outgoing {
         method,
         url: url.to_string(),
-        headers: request.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        body: request.body.clone().unwrap_or_default().into_bytes(),
+        headers: request.header_pairs(),
+        body,
         event_stream: matches!(request.path, InvokePath::InvokeWithResponseStream),
     })
 }

@@ -41,8 +41,10 @@ fn the_official_runtime_is_caught_writing_trailers_into_the_body() {
     assert!(evidence.iter().all(Evidence::is_failure), "{evidence:?}");
     let text: Vec<String> = evidence.iter().map(ToString::to_string).collect();
     assert!(text.join("\n").contains("Lambda-Runtime-Function-Error"), "{text:?}");
-    // What it gets right is still reported as right.
-    for rule in ["runtime.mode-header", "url.prelude-status-headers", "url.streams-as-written", "iwrs.frame-headers"] {
+    // What it gets right is still reported as right. (Not its pacing: `url.streams-as-written`
+    // is intermittent for this runtime, see ci/expected/official.toml.)
+    for rule in ["runtime.mode-header", "url.prelude-status-headers", "iwrs.frame-headers", "iwrs.invoke-complete-last"]
+    {
         assert_eq!(report.rule(rule).unwrap().verdict, Verdict::Pass, "{rule}\n{table}");
     }
 }

@@ -166,12 +166,20 @@ fn every_cited_spec_section_exists_in_docs_protocol() {
 #[test]
 fn the_localstack_expectations_name_the_pinned_image() {
     let root = workspace_root();
-    let test = std::fs::read_to_string(root.join("crates/aws/tests/localstack.rs")).expect("the LocalStack tests");
-    let pin = test
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("const LOCALSTACK_TAG: &str = \""))
-        .and_then(|rest| rest.strip_suffix("\";"))
-        .expect("crates/aws/tests/localstack.rs pins LOCALSTACK_TAG");
+    // Both container tests start LocalStack; they must pin the same image.
+    let pins: Vec<String> = ["crates/conformance/tests/localstack.rs", "crates/aws/tests/localstack.rs"]
+        .iter()
+        .map(|path| {
+            let test = std::fs::read_to_string(root.join(path)).expect("the LocalStack tests");
+            test.lines()
+                .find_map(|l| l.trim().strip_prefix("const LOCALSTACK_TAG: &str = \""))
+                .and_then(|rest| rest.strip_suffix("\";"))
+                .unwrap_or_else(|| panic!("{path} pins LOCALSTACK_TAG"))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(pins[0], pins[1], "the two LocalStack container tests pin different images");
+    let pin = &pins[0];
     let expected =
         std::fs::read_to_string(root.join("ci/expected/localstack.toml")).expect("ci/expected/localstack.toml");
     let named: Vec<&str> = expected

@@ -109,6 +109,44 @@ fn expected_deviations_excuse_what_they_name_and_go_stale_when_fixed() {
 }
 
 #[test]
+fn a_scenario_listed_as_not_run_is_not_sent_and_its_rules_are_not_run_never_passed() {
+    // The broken trailer fails iwrs.error-details in iwrs-fail-mid-stream; listed as not run, that
+    // scenario is not sent: its rules read "not run" with the reason, and the rule that only it
+    // judges is neither failed nor passed.
+    let report = broken_trailer_run(
+        r#"
+        [[deviation]]
+        rule = "runtime.trailer-base64"
+        reason = "sends raw JSON"
+        [[not_run]]
+        scenario = "iwrs-fail-mid-stream"
+        reason = "this runtime has no such call"
+        "#,
+    );
+    let scenario = report.scenario("iwrs-fail-mid-stream").unwrap();
+    assert_eq!(scenario.verdict, Verdict::NotRun);
+    assert!(scenario.status.is_none() && scenario.timeline.is_none(), "nothing was sent");
+    assert_eq!(scenario.note.as_deref(), Some("not expressible on this target: this runtime has no such call"));
+    let details = report.rule("iwrs.error-details").unwrap();
+    assert_eq!(details.verdict, Verdict::NotRun, "{details:?}");
+    assert!(details.evidence[0].to_string().contains("this runtime has no such call"), "{details:?}");
+    // The URL scenario still ran and still fails the base64 rule (excused by its deviation).
+    assert_eq!(report.rule("runtime.trailer-base64").unwrap().verdict, Verdict::ExpectedFail);
+    assert!(report.ok(), "{}", render(&report, Format::Table).unwrap());
+
+    // An unknown scenario, or one listed both ways, is refused.
+    let mut options = RunOptions::new(common::broken(""));
+    options.expected = Expected::parse("t", "[[not_run]]\nscenario = \"no-such\"\nreason = \"r\"\n").unwrap();
+    let err = common::tokio()
+        .block_on(run(&Catalogue::embedded().unwrap(), scenario::embedded().unwrap(), &options))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown scenario \"no-such\""), "{err}");
+    let both = "[[deviation]]\nscenario = \"url-empty\"\nreason = \"r\"\n[[not_run]]\nscenario = \"url-empty\"\nreason = \"r\"\n";
+    assert!(Expected::parse("t", both).is_err());
+}
+
+#[test]
 fn reports_carry_the_verdicts_in_every_format() {
     let report = broken_trailer_run("");
     let json: serde_json::Value = serde_json::from_str(&render(&report, Format::Json).unwrap()).unwrap();

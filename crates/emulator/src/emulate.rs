@@ -46,6 +46,9 @@ pub struct EmulateOptions {
     pub bootstrap: PathBuf,
     /// Its arguments.
     pub args: Vec<OsString>,
+    /// Serve the client front ends over HTTPS with this certificate (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::TlsConfig>,
 }
 
 impl EmulateOptions {
@@ -66,6 +69,8 @@ impl EmulateOptions {
             dashboard: None,
             bootstrap: bootstrap.into(),
             args: Vec::new(),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -127,6 +132,10 @@ impl EmulateOptions {
         }
         if let Some(addr) = self.dashboard {
             builder = builder.dashboard(addr.to_string());
+        }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = self.tls.clone() {
+            builder = builder.tls(tls);
         }
         if let Some(config) = &self.api_gateway {
             builder = builder

@@ -29,6 +29,9 @@ pub enum Error {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The TLS certificate or key cannot be used (feature `tls`).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// Waiting on the recorder gave up.
     #[error("timed out after {after:?} waiting for {what}")]
     Timeout {

@@ -41,13 +41,17 @@
 //!   when it exits or misses a deadline, captures its output into tracing and the
 //!   [`FunctionLog`] that `LogResult` tails come from, and [replaces](Supervisor::replace) the
 //!   program without dropping an invocation (`lambda-stream dev`).
+//! - `TlsConfig` (feature `tls`): HTTPS on the public listener, with a self-signed certificate
+//!   made at start-up or one from PEM files, so that remote clients (SigV4, the AWS SDK's HTTPS
+//!   client, a custom trust root) can be tested against it on 127.0.0.1.
 //! - [`emulate`]: emulator plus supervisor from one set of [`EmulateOptions`], what
 //!   `lambda-stream emulate -- <bootstrap>` needs.
 //!
 //! ## Inside, in layers (each module imports only from the layers below it)
 //! 1. `config`, `error`, `time`, `logs`, `auth` (SigV4 verifier), `payload` (function URL event
 //!    builder), `rest_event` (API Gateway REST event builder), `shaping` (token bucket), `http`
-//!    (response bodies, bounded body reading, the JSON error answers);
+//!    (response bodies, bounded body reading, the JSON error answers), `tls` (feature `tls`:
+//!    certificate and acceptor);
 //! 2. `invocation` (one invocation in flight and its public types), then `recorder`, then
 //!    `timeline`;
 //! 3. `platform`: the shared state of the one function (queue, registry of what is in flight,
@@ -102,6 +106,8 @@ mod shaping;
 mod supervisor;
 mod time;
 pub mod timeline;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use config::{ApiGatewayConfig, Auth, Bandwidth, EndpointType, FunctionConfig, Limits};
 pub use emulate::{EmulateOptions, Emulation, emulate};
@@ -115,3 +121,5 @@ pub use recorder::{
 };
 pub use server::{Emulator, EmulatorBuilder};
 pub use supervisor::{BootstrapCommand, Drained, Supervisor, SupervisorConfig};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;

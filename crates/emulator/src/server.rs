@@ -64,6 +64,8 @@ pub struct EmulatorBuilder {
     history: usize,
     excerpt_bytes: usize,
     dashboard: Option<String>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
     api_gateway: Option<ApiGatewayConfig>,
     api_gateway_bind: Option<String>,
 }
@@ -148,6 +150,14 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serve the client front ends over TLS (HTTPS) with this certificate; the Runtime API
+    /// listeners (and the dashboard and the API Gateway listener) stay plain HTTP.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Serves the live dashboard on a listener of its own at `addr` (e.g. `127.0.0.1:0`): the
     /// invocations as they happen and each one's wire timeline. See [`Emulator::dashboard_url`].
     pub fn dashboard(mut self, addr: impl Into<String>) -> Self {
@@ -194,7 +204,13 @@ impl EmulatorBuilder {
             Recorder::new(self.history, self.excerpt_bytes),
         ));
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let clients = tokio::spawn(serve(listener, Listener::Clients(platform.clone()), shutdown_rx.clone(), None));
+        #[cfg(feature = "tls")]
+        let tls = self.tls.map(|t| Acceptor(t.acceptor().clone()));
+        #[cfg(not(feature = "tls"))]
+        let tls: Option<Acceptor> = None;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let clients =
+            tokio::spawn(serve(listener, Listener::Clients(platform.clone(), tls), shutdown_rx.clone(), None));
         let runtime = tokio::spawn(serve(
             runtime_listener,
             Listener::RuntimeApi(platform.clone(), None),
@@ -223,6 +239,7 @@ impl EmulatorBuilder {
         tracing::info!(%local_addr, runtime_api = %runtime_addr, api_gateway = ?api_gateway_addr, function = %platform.function.name, "emulator listening");
         Ok(Emulator {
             platform,
+            scheme,
             local_addr,
             runtime_addr,
             api_gateway_addr,
@@ -244,6 +261,8 @@ async fn bind(addr: &str) -> Result<(TcpListener, SocketAddr), Error> {
 #[derive(Debug)]
 pub struct Emulator {
     platform: Arc<Platform>,
+    /// `http`, or `https` when the client listener serves TLS.
+    scheme: &'static str,
     local_addr: SocketAddr,
     runtime_addr: SocketAddr,
     api_gateway_addr: Option<SocketAddr>,
@@ -317,6 +336,8 @@ impl Emulator {
             history: DEFAULT_HISTORY,
             excerpt_bytes: DEFAULT_EXCERPT_BYTES,
             dashboard: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             api_gateway: None,
             api_gateway_bind: None,
         }
@@ -338,9 +359,9 @@ impl Emulator {
         self.runtime_addr.to_string()
     }
 
-    /// `http://HOST:PORT` of the client front ends.
+    /// `http://HOST:PORT` of the client front ends (`https://` when they serve TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("{}://{}", self.scheme, self.local_addr)
     }
 
     /// The address of the API Gateway listener, when there is one.
@@ -406,12 +427,34 @@ impl Drop for Emulator {
     }
 }
 
+/// The TLS acceptor of the client listener, when it serves HTTPS.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+struct Acceptor(tokio_rustls::TlsAcceptor);
+
+#[cfg(feature = "tls")]
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Acceptor(TLS)")
+    }
+}
+
+/// Without the `tls` feature there is never an acceptor.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+enum Acceptor {}
+
+/// How long a client may take for its TLS handshake.
+#[cfg(feature = "tls")]
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What a listener serves.
 #[derive(Debug, Clone)]
 enum Listener {
-    /// The client front ends.
-    Clients(Arc<Platform>),
-    /// The API Gateway REST API, on this port.
+    /// The client front ends, over TLS when an acceptor is given.
+    Clients(Arc<Platform>, Option<Acceptor>),
+    /// The API Gateway REST API, on this port (plain HTTP, like the dashboard: `--tls` is for the
+    /// client front ends' listener).
     ApiGateway(Arc<Platform>, u16),
     /// The Runtime API, for the supervised process on a slot or for runtimes started by hand.
     RuntimeApi(Arc<Platform>, Option<u32>),
@@ -454,19 +497,43 @@ async fn serve(
                     let half_close = match kind {
                         Listener::Dashboard(_) => false,
                         Listener::RuntimeApi(..) => !opens_with_next(&stream).await,
-                        Listener::Clients(_) | Listener::ApiGateway(..) => true,
+                        Listener::Clients(..) | Listener::ApiGateway(..) => true,
                     };
                     builder.half_close(half_close);
                     match kind {
                         // A runtime's connection idles between invocations, and `/next` is a
                         // long poll: no timeout there.
                         Listener::RuntimeApi(..) => builder.header_read_timeout(None),
-                        Listener::Clients(_) | Listener::ApiGateway(..) | Listener::Dashboard(_) => {
+                        Listener::Clients(..) | Listener::ApiGateway(..) | Listener::Dashboard(_) => {
                             builder.timer(TokioTimer::new()).header_read_timeout(CLIENT_HEADER_TIMEOUT)
                         }
                     };
+                    let acceptor = match &kind {
+                        Listener::Clients(_, acceptor) => acceptor.clone(),
+                        _ => None,
+                    };
                     let service = service_fn(move |req| dispatch(kind.clone(), peer, req));
-                    if let Err(e) = builder.serve_connection(TokioIo::new(stream), service).await {
+                    let served = match acceptor {
+                        None => builder.serve_connection(TokioIo::new(stream), service).await,
+                        #[cfg(feature = "tls")]
+                        Some(Acceptor(acceptor)) => {
+                            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => tls,
+                                Ok(Err(e)) => {
+                                    tracing::info!(%peer, "TLS handshake failed: {e}");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::info!(%peer, "TLS handshake took longer than {TLS_HANDSHAKE_TIMEOUT:?}");
+                                    return;
+                                }
+                            };
+                            builder.serve_connection(TokioIo::new(tls), service).await
+                        }
+                        #[cfg(not(feature = "tls"))]
+                        Some(never) => match never {},
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(%peer, "connection ended with an error: {e}");
                     }
                 });
@@ -512,7 +579,7 @@ async fn dispatch(
         Listener::RuntimeApi(platform, slot) => {
             AssertUnwindSafe(runtime_api::handle(platform, slot, req)).catch_unwind().await
         }
-        Listener::Clients(platform) => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
+        Listener::Clients(platform, _) => AssertUnwindSafe(client_request(platform, peer, req)).catch_unwind().await,
         Listener::Dashboard(dashboard) => AssertUnwindSafe(dashboard::handle(dashboard, req)).catch_unwind().await,
         Listener::ApiGateway(platform, port) => {
             AssertUnwindSafe(api_gateway::serve(platform, peer, port, req)).catch_unwind().await

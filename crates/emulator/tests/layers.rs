@@ -10,7 +10,7 @@ use std::path::Path;
 #[rustfmt::skip]
 const LAYERS: &[&[&str]] = &[
     &["error", "config", "time", "logs", "http"],
-    &["auth", "payload", "shaping"],
+    &["auth", "payload", "shaping", "tls"],
     // The API Gateway REST event builder uses the function URL event builder's decoding.
     &["rest_event"],
     &["invocation"],

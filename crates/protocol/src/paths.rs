@@ -45,6 +45,9 @@ pub fn parse_invocation_path(path: &str) -> Option<InvocationPath<'_>> {
     }
 }
 
+/// The API version in InvokeWithResponseStream's path (IWRS API reference).
+pub const IWRS_API_VERSION: &str = "2021-11-15";
+
 /// Prefix of the client-facing function paths of both invoke APIs.
 const IWRS_PREFIX: &str = "/2021-11-15/functions/";
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
