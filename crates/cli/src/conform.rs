@@ -290,7 +290,8 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
     })
 }
 
-/// Runs `conform`; fails (exit status 1) on unexpected failures or stale deviations.
+/// Runs `conform`; fails (exit status 1) on unexpected failures, stale deviations, or (where the
+/// expected file says `every_rule_judged = true`) rules left not run or partial.
 pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
     let catalogue = Catalogue::embedded()?;
     let scenarios = match &args.scenarios_dir {
@@ -332,7 +333,11 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
     }
     if !report.ok() {
         let stale: Vec<String> = report.stale.iter().map(|d| d.subject()).collect();
-        bail!("conformance failed: unexpected failures {failures:?}, stale deviations {stale:?}");
+        let incomplete: Vec<&str> = report.incomplete().iter().map(|r| r.id.as_str()).collect();
+        bail!(
+            "conformance failed: unexpected failures {failures:?}, stale deviations {stale:?}, rules not judged in \
+             full where the expected file requires it {incomplete:?}"
+        );
     }
     Ok(())
 }
