@@ -111,6 +111,10 @@ pub(crate) struct ConformArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also write the run's JSON report here (one run, two reports: e.g. `--format html` for
+    /// people and this for `lambda-stream report` and the matrix).
+    #[arg(long, value_name = "PATH")]
+    json_output: Option<PathBuf>,
     /// Run only scenarios whose name matches this glob. Repeatable.
     #[arg(long, value_name = "GLOB")]
     scenario: Vec<String>,
@@ -321,6 +325,10 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
     match &args.output {
         Some(path) => std::fs::write(path, &rendered).with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes()).context("writing the report")?,
+    }
+    if let Some(path) = &args.json_output {
+        let json = report::render(&report, Format::Json)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     let failures: Vec<&str> = report.unexpected_failures().iter().map(|r| r.id.as_str()).collect();
     let target_errors = report.target_errors();
