@@ -34,13 +34,21 @@ ci:
 conform *args:
     cargo run -q -p lambda-stream-cli -- conform {{args}}
 
-# Regenerates ci/expected/MATRIX.md: every rule against 4 runtimes (ours, official, AWS's Node client, the broken fixture) x 3 emulators (ours, cargo-lambda URL and IWRS).
+# Regenerates ci/expected/MATRIX.md: every rule against 4 runtimes (ours, official, AWS's Node client, the broken fixture) x 3 emulators (ours, cargo-lambda URL and IWRS); the broken column holds the negative controls.
 conform-matrix:
     bash ci/conform-matrix.sh
+
+# Fails when MATRIX.md's cheap columns (ours, official, broken) no longer match a fresh run, as CI checks.
+conform-matrix-check:
+    bash ci/conform-matrix.sh --check
 
 # AWS's Node runtime client (npm aws-lambda-ric, built by ci/node-ric.sh into target/node-ric) under our emulator.
 conform-node:
     bash ci/conform-node.sh
+
+# Mutation testing of one package against its own tests (slow: minutes to hours), or `just mutants --in-diff BASE`. See docs/mutants.md.
+mutants *args="lambda-stream-protocol":
+    bash ci/mutants.sh {{args}}
 
 # The conformance run CI keeps: target/conform-report.html (a timeline per scenario), .json, and a matrix page.
 conform-report:

@@ -42,7 +42,7 @@ type Sample = (Duration, u64);
 
 async fn url_invocation(client: &HttpClient, base: &str) -> Result<Sample, BoxError> {
     let start = Instant::now();
-    let mut body = post(client, &format!("{base}/?scenario=large&size_mb={SIZE_MB}")).await?;
+    let mut body = post(client, &format!("{base}/?scenario=large&size_mb={SIZE_MB}"), http::StatusCode::OK).await?;
     let mut first = None;
     let mut bytes = 0;
     while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {

@@ -23,8 +23,9 @@ use aws_sdk_lambda::config::{Credentials, Region, StalledStreamProtectionConfig}
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use criterion::{Criterion, Throughput};
+use http::StatusCode;
 use hyper::body::Incoming;
-use lambda_stream_bench::client::{BoxError, HttpClient, drain, fetch_all, http_client, post, read_bytes, ttfb};
+use lambda_stream_bench::client::{BoxError, HttpClient, drain, fetch_exactly, http_client, post, read_bytes, ttfb};
 use lambda_stream_bench::floor::Floor;
 use lambda_stream_bench::hog::Hog;
 use lambda_stream_bench::in_process::{FUNCTION, InProcess, spawn_runtime};
@@ -40,6 +41,8 @@ use tokio::sync::{mpsc, oneshot};
 const AT_ONCE: &str = "scenario_bad-request";
 const AT_ONCE_QUERY: &str = "/?scenario=bad-request";
 const AT_ONCE_EVENT: &str = r#"{"scenario":"bad-request"}"#;
+/// The status `bad-request` answers with, on purpose: the one case where a 400 is the answer measured.
+const AT_ONCE_STATUS: StatusCode = StatusCode::BAD_REQUEST;
 
 /// The function-URL TTFB case of the process setups: the example's `large` scenario at 1 MB, whose
 /// first 64 KiB write goes out at once. Both runtimes stream it, so it runs under cargo-lambda too
@@ -100,7 +103,7 @@ impl Setups {
             .await?;
             let setup = Emulated { subject, emulator, supervisor };
             // The first call waits for the process to start; later ones are what is measured.
-            ttfb(&client, &format!("{}{AT_ONCE_QUERY}", setup.emulator.url())).await?;
+            ttfb(&client, &format!("{}{AT_ONCE_QUERY}", setup.emulator.url()), AT_ONCE_STATUS).await?;
             emulated.push(setup);
 
             let cl_subject = if subject.starts_with("official") {
@@ -145,7 +148,7 @@ async fn start_under_cargo_lambda(
         .map_err(|e| format!("{} did not start: {e}", bin.display()))?;
     let mut setup = UnderCargoLambda { subject, cargo_lambda, _function: function };
     let probe = format!("{}{STREAMED_AT_ONCE_QUERY}", setup.cargo_lambda.url());
-    match tokio::time::timeout(Duration::from_secs(30), ttfb(client, &probe)).await {
+    match tokio::time::timeout(Duration::from_secs(30), ttfb(client, &probe, StatusCode::OK)).await {
         Ok(Ok(_)) => Ok(setup),
         Ok(Err(e)) => Err(format!("the first call through cargo-lambda ({STREAMED_AT_ONCE_QUERY}) failed: {e}")),
         Err(_) => {
@@ -196,8 +199,9 @@ fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
     let path = Directive::Once(16).path();
     for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.url())] {
         let url = format!("{base}{path}");
-        group
-            .bench_function(format!("{subject}/{case}"), |b| b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url))));
+        group.bench_function(format!("{subject}/{case}"), |b| {
+            b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK)))
+        });
     }
     let processes = s.emulated.iter().map(|e| (e.subject, e.emulator.url()));
     let cargo_lambda = s.cargo_lambda.iter().map(|c| (c.subject, c.cargo_lambda.url()));
@@ -205,7 +209,7 @@ fn ttfb_function_url(c: &mut Criterion, rt: &Tokio, s: &Setups, load: Load) {
     for (subject, base) in peers {
         let url = format!("{base}{STREAMED_AT_ONCE_QUERY}");
         group.bench_function(format!("{subject}/{STREAMED_AT_ONCE}"), |b| {
-            b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url)))
+            b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK)))
         });
     }
     group.finish();
@@ -222,8 +226,9 @@ fn ttfb_api_gateway(c: &mut Criterion, rt: &Tokio, s: &Setups) {
     let path = Directive::Once(16).path();
     for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.api_gateway_url())] {
         let url = format!("{base}{path}");
-        group
-            .bench_function(format!("{subject}/{case}"), |b| b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url))));
+        group.bench_function(format!("{subject}/{case}"), |b| {
+            b.iter_custom(|n| timed(rt, n, || ttfb(&s.client, &url, StatusCode::OK)))
+        });
     }
     group.finish();
 }
@@ -253,6 +258,11 @@ async fn iwrs_ttfb(client: &aws_sdk_lambda::Client, payload: &str) -> Result<Dur
         .await?;
     let mut elapsed = None;
     while let Some(event) = output.event_stream.recv().await? {
+        if let InvokeWithResponseStreamResponseEvent::InvokeComplete(done) = &event
+            && let Some(code) = done.error_code()
+        {
+            return Err(format!("the invocation failed: InvokeComplete ErrorCode {code}").into());
+        }
         if elapsed.is_none()
             && let InvokeWithResponseStreamResponseEvent::PayloadChunk(chunk) = event
             && chunk.payload().is_some_and(|p| !p.as_ref().is_empty())
@@ -304,7 +314,7 @@ impl ChunkSession {
             let (written, _) = oneshot::channel();
             commands.send(ChunkCommand { bytes: pattern(1), written }).await
         };
-        let (body, primed) = tokio::join!(post(client, &url), primer);
+        let (body, primed) = tokio::join!(post(client, &url, StatusCode::OK), primer);
         primed.map_err(|_| "the function did not take the chunk session")?;
         let mut session = Self { commands, body: body?, sent: 1 };
         read_bytes(&mut session.body, 1).await?;
@@ -395,7 +405,7 @@ fn throughput(c: &mut Criterion, rt: &Tokio, s: &Setups, short: bool) {
         for (subject, base) in [("floor", s.floor.url()), ("lambda-stream", s.ours.url())] {
             let url = format!("{base}{path}");
             group.bench_function(format!("{subject}/{label}_in_64KiB_writes"), |b| {
-                b.iter_custom(|n| timed(rt, n, || async { Ok(fetch_all(&s.client, &url).await?.0) }))
+                b.iter_custom(|n| timed(rt, n, || fetch_exactly(&s.client, &url, total)))
             });
         }
     }
@@ -406,7 +416,7 @@ fn throughput(c: &mut Criterion, rt: &Tokio, s: &Setups, short: bool) {
     for (subject, base) in processes.chain(cargo_lambda) {
         let url = format!("{base}/?scenario=large&size_mb=64");
         group.bench_function(format!("{subject}/scenario_large_64MB"), |b| {
-            b.iter_custom(|n| timed(rt, n, || async { Ok(fetch_all(&s.client, &url).await?.0) }))
+            b.iter_custom(|n| timed(rt, n, || fetch_exactly(&s.client, &url, 64_000_000)))
         });
     }
     group.finish();

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use lambda_stream_bench::client::{BoxError, fetch_all, http_client, ttfb};
 use lambda_stream_bench::peers::{OFFICIAL, OURS, listening_url, note_skip, release_bin, spawn_function};
 use lambda_stream_bench::report::{
-    ColdStartFigure, MemoryFigure, OFFICIAL_LABEL, OURS_LABEL, ProcessFigures, SizeFigure, StreamFigure,
+    ColdStartFigure, MEMORY_RUNTIMES, MemoryFigure, ProcessFigures, SizeFigure, StreamFigure,
 };
 use lambda_stream_bench::sink::Sink;
 use lambda_stream_bench::target_dir;
@@ -32,13 +32,20 @@ use lambda_stream_bench::target_dir;
 /// payload just before its end (`Function.ResponseSizeTooLarge`).
 const LARGE_MB: u32 = 199;
 
-const RUNTIMES: [(&str, &str); 2] = [(OURS_LABEL, OURS), (OFFICIAL_LABEL, OFFICIAL)];
+/// The runtimes measured, labelled as the memory verdict requires them ([`MEMORY_RUNTIMES`]).
+const RUNTIMES: [(&str, &str); 2] = [(MEMORY_RUNTIMES[0], OURS), (MEMORY_RUNTIMES[1], OFFICIAL)];
 
 /// A field of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// [`status_kib`], or an error naming what could not be read: an unreadable figure is not 0 KiB
+/// (which would pass any memory target), it is a run that measured nothing.
+fn read_kib(pid: u32, field: &str) -> Result<u64, BoxError> {
+    status_kib(pid, field).ok_or_else(|| format!("{field} of process {pid} is unreadable (/proc/{pid}/status)").into())
 }
 
 /// The children of `pid` (from `/proc/*/stat`, whose 4th field is the parent).
@@ -114,23 +121,25 @@ async fn memory(label: &str, emulate: &Path, bin: &Path, figures: &mut ProcessFi
     let client = http_client();
     let result = async {
         // A first small call: the runtime is up and both processes are past start-up.
-        ttfb(&client, &format!("{url}/?scenario=bad-request")).await?;
+        ttfb(&client, &format!("{url}/?scenario=bad-request"), http::StatusCode::BAD_REQUEST).await?;
         let runtime_pid = *children(emulator_pid).first().ok_or("the emulator's runtime process was not found")?;
-        let before = (status_kib(emulator_pid, "VmRSS").unwrap_or(0), status_kib(runtime_pid, "VmRSS").unwrap_or(0));
+        let before = (read_kib(emulator_pid, "VmRSS")?, read_kib(runtime_pid, "VmRSS")?);
         let (elapsed, bytes) = fetch_all(&client, &format!("{url}/?scenario=large&size_mb={LARGE_MB}")).await?;
-        let hwm = (status_kib(emulator_pid, "VmHWM").unwrap_or(0), status_kib(runtime_pid, "VmHWM").unwrap_or(0));
+        let hwm = (read_kib(emulator_pid, "VmHWM")?, read_kib(runtime_pid, "VmHWM")?);
         if bytes != u64::from(LARGE_MB) * 1_000_000 {
             return Err::<_, BoxError>(format!("the large response had {bytes} bytes, not {LARGE_MB} MB").into());
         }
         figures.streams.push(StreamFigure { setup: setup.clone(), bytes, seconds: elapsed.as_secs_f64() });
         figures.memory.push(MemoryFigure {
             process: "emulator (lambda-stream emulate)".into(),
+            runtime: label.to_owned(),
             setup: setup.clone(),
             before_kib: before.0,
             peak_kib: hwm.0,
         });
         figures.memory.push(MemoryFigure {
             process: format!("runtime ({label})"),
+            runtime: label.to_owned(),
             setup: setup.clone(),
             before_kib: before.1,
             peak_kib: hwm.1,

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use http::StatusCode;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
@@ -25,21 +26,25 @@ pub fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build(connector)
 }
 
-/// Sends `POST url` with an empty body and returns the response body, after checking the status.
-pub async fn post(client: &HttpClient, url: &str) -> Result<Incoming, BoxError> {
+/// Sends `POST url` with an empty body and returns the response body, after checking that the
+/// status is exactly `expect`: a case that measures a 200 must fail on a 400 (a function
+/// answering "bad request" quickly is not a fast stream), and the one case that measures an
+/// answer chosen to be a 400 says so.
+pub async fn post(client: &HttpClient, url: &str, expect: StatusCode) -> Result<Incoming, BoxError> {
     let request = http::Request::post(url).body(Full::new(Bytes::new()))?;
     let response = client.request(request).await?;
-    if !response.status().is_success() && response.status() != http::StatusCode::BAD_REQUEST {
-        return Err(format!("POST {url} answered {}", response.status()).into());
+    if response.status() != expect {
+        return Err(format!("POST {url} answered {}, not {expect}", response.status()).into());
     }
     Ok(response.into_body())
 }
 
-/// Time from sending `POST url` to holding the first body byte; the rest of the body is read
-/// (outside the measured time) so that the connection and the function are free for the next call.
-pub async fn ttfb(client: &HttpClient, url: &str) -> Result<Duration, BoxError> {
+/// Time from sending `POST url` to holding the first body byte of an answer with status
+/// `expect`; the rest of the body is read (outside the measured time) so that the connection and
+/// the function are free for the next call.
+pub async fn ttfb(client: &HttpClient, url: &str, expect: StatusCode) -> Result<Duration, BoxError> {
     let start = Instant::now();
-    let mut body = post(client, url).await?;
+    let mut body = post(client, url, expect).await?;
     loop {
         match body.frame().await {
             Some(frame) => {
@@ -55,12 +60,23 @@ pub async fn ttfb(client: &HttpClient, url: &str) -> Result<Duration, BoxError> 
     Ok(elapsed)
 }
 
-/// Time to read a whole `POST url` body, and its length.
+/// Time to read a whole `POST url` body (status 200), and its length.
 pub async fn fetch_all(client: &HttpClient, url: &str) -> Result<(Duration, u64), BoxError> {
     let start = Instant::now();
-    let mut body = post(client, url).await?;
+    let mut body = post(client, url, StatusCode::OK).await?;
     let bytes = drain(&mut body).await?;
     Ok((start.elapsed(), bytes))
+}
+
+/// Time to read a whole `POST url` body that must be exactly `expected` bytes long: a throughput
+/// figure is bytes over time, so the bytes are the ones received, and a short (cut) or long body
+/// is an error rather than a faster or slower stream.
+pub async fn fetch_exactly(client: &HttpClient, url: &str, expected: u64) -> Result<Duration, BoxError> {
+    let (elapsed, bytes) = fetch_all(client, url).await?;
+    if bytes != expected {
+        return Err(format!("POST {url}: received {bytes} bytes, expected {expected}").into());
+    }
+    Ok(elapsed)
 }
 
 /// Reads a body to its end without keeping it; returns its length.
@@ -88,4 +104,54 @@ pub async fn read_bytes(body: &mut Incoming, n: usize) -> Result<Instant, BoxErr
         }
     }
     Ok(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use hyper::server::conn::http1;
+    use hyper::service::service_fn;
+    use hyper_util::rt::TokioIo;
+
+    use super::*;
+
+    /// A server on 127.0.0.1:0 answering every request with `status` and `body`.
+    async fn answering(status: StatusCode, body: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let service = service_fn(move |_req| async move {
+                    let mut response = http::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                    *response.status_mut() = status;
+                    Ok::<_, Infallible>(response)
+                });
+                tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_status_other_than_the_expected_one_is_an_error() {
+        let client = http_client();
+        let bad_request = answering(StatusCode::BAD_REQUEST, "no").await;
+        let e = ttfb(&client, &bad_request, StatusCode::OK).await.unwrap_err();
+        assert!(e.to_string().contains("answered 400 Bad Request, not 200 OK"), "{e}");
+        // The case that measures a 400 on purpose names it.
+        assert!(ttfb(&client, &bad_request, StatusCode::BAD_REQUEST).await.is_ok());
+        let ok = answering(StatusCode::OK, "hello").await;
+        assert!(ttfb(&client, &ok, StatusCode::BAD_REQUEST).await.is_err());
+        assert!(fetch_all(&client, &bad_request).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn throughput_counts_the_bytes_received() {
+        let client = http_client();
+        let url = answering(StatusCode::OK, "hello").await;
+        assert!(fetch_exactly(&client, &url, 5).await.is_ok());
+        let e = fetch_exactly(&client, &url, 64).await.unwrap_err();
+        assert!(e.to_string().contains("received 5 bytes, expected 64"), "{e}");
+    }
 }

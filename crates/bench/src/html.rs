@@ -360,6 +360,7 @@ mod tests {
             process: Some(ProcessFigures {
                 memory: vec![MemoryFigure {
                     process: "emulate".into(),
+                    runtime: "lambda-stream".into(),
                     setup: "<200 MB>".into(),
                     before_kib: 1000,
                     peak_kib: 9000,

@@ -146,6 +146,9 @@ pub fn read_criterion(criterion_dir: &Path, since: Option<SystemTime>) -> Vec<Me
 pub struct MemoryFigure {
     /// Which process (`lambda-stream emulate`, the runtime binary).
     pub process: String,
+    /// The runtime of the setup, one of [`MEMORY_RUNTIMES`] (empty in files written before it).
+    #[serde(default)]
+    pub runtime: String,
     /// Which setup it was part of.
     pub setup: String,
     /// VmRSS before the large response, KiB.
@@ -570,7 +573,17 @@ fn peer_verdict(all: &[Measurement], peer: Peer) -> (String, Verdict) {
     (peer.target(), judge_all(figures, ahead, &format!("no {} rows to compare with", peer.name())))
 }
 
-/// Peak memory per process while the large response streamed.
+/// The runtimes whose setups the memory verdict needs, each as two figures (the emulator's and
+/// the runtime's peak), as `benches/process.rs` labels them.
+pub const MEMORY_RUNTIMES: [&str; 2] = [OURS_LABEL, OFFICIAL_LABEL];
+
+/// The two processes of each setup, as [`MemoryFigure::process`] starts.
+const MEMORY_PROCESSES: [&str; 2] = ["emulator", "runtime"];
+
+/// Peak memory per process while the large response streamed. The target names every process of
+/// every setup in [`MEMORY_RUNTIMES`]: a figure over the limit misses it; otherwise any figure
+/// missing (a run that failed, a process not found) leaves it "not measured", never met on the
+/// figures that happened to be taken.
 fn memory_verdict(process: Option<&ProcessFigures>) -> (String, Verdict) {
     let name = "memory flat, <= 32 MiB per process while ~200 MB stream".to_owned();
     let memory = process.map(|p| p.memory.as_slice()).unwrap_or_default();
@@ -582,7 +595,19 @@ fn memory_verdict(process: Option<&ProcessFigures>) -> (String, Verdict) {
         .map(|m| Figure::new(format!("{} ({})", m.process, m.setup), m.peak_kib as f64 / 1024.0, Unit::Mib))
         .collect();
     let limit_mib = MEMORY_TARGET_KIB as f64 / 1024.0;
-    (name, judge_all(figures, |f| f.value <= limit_mib, ""))
+    let missing: Vec<String> = MEMORY_RUNTIMES
+        .iter()
+        .flat_map(|runtime| MEMORY_PROCESSES.map(|p| (*runtime, p)))
+        .filter(|(runtime, p)| !memory.iter().any(|m| m.runtime == *runtime && m.process.starts_with(p)))
+        .map(|(runtime, p)| format!("{p} of the {runtime} setup"))
+        .collect();
+    let judged = judge_all(figures, |f| f.value <= limit_mib, "");
+    match judged {
+        Verdict::Met(_) if !missing.is_empty() => {
+            (name, Verdict::NotMeasured(format!("no figure for: {}", missing.join(", "))))
+        }
+        other => (name, other),
+    }
 }
 
 fn judge_all(figures: Vec<Figure>, ok: impl Fn(&Figure) -> bool, missing: &str) -> Verdict {
@@ -987,6 +1012,7 @@ mod tests {
         let process = ProcessFigures {
             memory: vec![MemoryFigure {
                 process: "emulator".into(),
+                runtime: MEMORY_RUNTIMES[0].into(),
                 setup: "s".into(),
                 before_kib: 5000,
                 peak_kib: 40_000,
@@ -1019,6 +1045,36 @@ mod tests {
             ),
             "{md}"
         );
+    }
+
+    #[test]
+    fn the_memory_target_needs_every_figure_it_names() {
+        let figure = |process: &str, runtime: &str, peak_kib: u64| MemoryFigure {
+            process: format!("{process} (x)"),
+            runtime: runtime.into(),
+            setup: format!("emulate + {runtime}"),
+            before_kib: 4000,
+            peak_kib,
+        };
+        let judged = |memory: Vec<MemoryFigure>| {
+            let process = ProcessFigures { memory, ..Default::default() };
+            memory_verdict(Some(&process)).1
+        };
+        let ours = || vec![figure("emulator", MEMORY_RUNTIMES[0], 9000), figure("runtime", MEMORY_RUNTIMES[0], 3000)];
+        // Only our setup measured (the official run failed): not measured, not met.
+        let v = judged(ours());
+        assert!(matches!(&v, Verdict::NotMeasured(why) if why.contains("official lambda_runtime")), "{v:?}");
+        // Every figure there and under the limit: met.
+        let mut all = ours();
+        all.extend([figure("emulator", MEMORY_RUNTIMES[1], 9000), figure("runtime", MEMORY_RUNTIMES[1], 5000)]);
+        assert!(matches!(judged(all.clone()), Verdict::Met(f) if f.len() == 4));
+        // One over the limit misses it, even with another figure missing.
+        let mut over = ours();
+        over[1].peak_kib = 40_000;
+        assert!(matches!(judged(over), Verdict::Missed(_)));
+        // One process of a setup missing is not measured either.
+        all.remove(3);
+        assert!(matches!(judged(all), Verdict::NotMeasured(why) if why.contains("runtime of the official")));
     }
 
     #[test]

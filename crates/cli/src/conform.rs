@@ -111,6 +111,10 @@ pub(crate) struct ConformArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Also write the run's JSON report here (one run, two reports: e.g. `--format html` for
+    /// people and this for `lambda-stream report` and the matrix).
+    #[arg(long, value_name = "PATH")]
+    json_output: Option<PathBuf>,
     /// Run only scenarios whose name matches this glob. Repeatable.
     #[arg(long, value_name = "GLOB")]
     scenario: Vec<String>,
@@ -290,7 +294,8 @@ async fn target(args: &ConformArgs) -> anyhow::Result<Target> {
     })
 }
 
-/// Runs `conform`; fails (exit status 1) on unexpected failures or stale deviations.
+/// Runs `conform`; fails (exit status 1) on unexpected failures, stale deviations, or (where the
+/// expected file says `every_rule_judged = true`) rules left not run or partial.
 pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
     let catalogue = Catalogue::embedded()?;
     let scenarios = match &args.scenarios_dir {
@@ -321,6 +326,10 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
         Some(path) => std::fs::write(path, &rendered).with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes()).context("writing the report")?,
     }
+    if let Some(path) = &args.json_output {
+        let json = report::render(&report, Format::Json)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
     let failures: Vec<&str> = report.unexpected_failures().iter().map(|r| r.id.as_str()).collect();
     let target_errors = report.target_errors();
     if !target_errors.is_empty() {
@@ -332,7 +341,11 @@ pub(crate) async fn run(args: ConformArgs) -> anyhow::Result<()> {
     }
     if !report.ok() {
         let stale: Vec<String> = report.stale.iter().map(|d| d.subject()).collect();
-        bail!("conformance failed: unexpected failures {failures:?}, stale deviations {stale:?}");
+        let incomplete: Vec<&str> = report.incomplete().iter().map(|r| r.id.as_str()).collect();
+        bail!(
+            "conformance failed: unexpected failures {failures:?}, stale deviations {stale:?}, rules not judged in \
+             full where the expected file requires it {incomplete:?}"
+        );
     }
     Ok(())
 }

@@ -1,6 +1,9 @@
 //! Judging: each `[[expect]]` block against what the client saw and what the recorder saw. A
-//! block passes when every check it asks for holds, fails when one does not (with the evidence),
-//! and is "not run" when none of its checks could be made (e.g. wire checks on a remote target).
+//! block passes when every check it asks for was made and held; it fails when one does not hold
+//! (with the evidence); it is "partial" when every check made held but some could not be made (the
+//! target cannot see the function's side, or what a check judges was absent, e.g. trailers), and
+//! "not run" when none could be made. A check that was not made is listed by name in
+//! [`BlockResult::unchecked`], with why: a block never passes on checks it skipped.
 
 use base64::Engine as _;
 use lambda_stream_protocol::names;
@@ -16,6 +19,9 @@ use crate::wire::{self, WireObservation};
 pub enum Verdict {
     /// Every check held.
     Pass,
+    /// Every check made held, but some of the evidence could not be checked on this target (not a
+    /// pass: a rule judged on part of its evidence).
+    Partial,
     /// A check failed, and an expected-deviations entry says it would.
     ExpectedFail,
     /// Nothing could be checked.
@@ -29,6 +35,7 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
+            Verdict::Partial => "partial",
             Verdict::ExpectedFail => "expected-fail",
             Verdict::NotRun => "not run",
             Verdict::Fail => "FAIL",
@@ -67,16 +74,45 @@ pub struct BlockResult {
     pub verdict: Verdict,
     /// Checks made.
     pub checks: Vec<Check>,
-    /// Why checks were skipped (wire checks without the emulator), if any were.
+    /// Why checks were skipped (wire checks without the emulator, trailers absent), if any were:
+    /// the first reason.
     pub skipped: Option<String>,
+    /// Every check the block asks for that was not made, as `WHAT (WHY)`; non-empty makes the block
+    /// "partial" (or "not run" when no check was made at all).
+    #[serde(default)]
+    pub unchecked: Vec<String>,
 }
 
 #[derive(Default)]
-struct Checks(Vec<Check>);
+struct Checks {
+    made: Vec<Check>,
+    unchecked: Vec<String>,
+    skipped: Option<String>,
+}
 
 impl Checks {
     fn check(&mut self, what: impl Into<String>, ok: bool, evidence: impl Into<String>) {
-        self.0.push(Check { what: what.into(), ok, evidence: evidence.into() });
+        self.made.push(Check { what: what.into(), ok, evidence: evidence.into() });
+    }
+
+    /// A check the block asks for that cannot be made, and why.
+    fn skip(&mut self, what: impl std::fmt::Display, why: &str) {
+        self.unchecked.push(format!("{what} ({why})"));
+        self.skipped.get_or_insert_with(|| why.to_owned());
+    }
+}
+
+/// A block's verdict from its checks: any failure fails it; no check made is "not run"; a check
+/// left unmade makes it "partial"; otherwise it passes.
+pub fn block_verdict(checks: &[Check], unchecked: &[String]) -> Verdict {
+    if checks.iter().any(|c| !c.ok) {
+        Verdict::Fail
+    } else if checks.is_empty() {
+        Verdict::NotRun
+    } else if !unchecked.is_empty() {
+        Verdict::Partial
+    } else {
+        Verdict::Pass
     }
 }
 
@@ -113,22 +149,19 @@ fn fmt_ms(values: &[f64]) -> String {
 pub fn judge(expect: &Expect, client: &Observation, wire: Option<&WireObservation>, wire_visible: bool) -> BlockResult {
     let mut c = Checks::default();
     client_checks(expect, client, &mut c);
-    let mut skipped = None;
     if let Some(w) = &expect.wire {
         match (wire, wire_visible) {
             (Some(obs), _) => wire_checks(w, obs, &mut c),
             (None, true) => c.check("the emulator recorded the invocation", false, "no invocation was recorded"),
-            (None, false) => skipped = Some("wire checks need the emulator in the loop".to_owned()),
+            (None, false) => {
+                for name in w.names() {
+                    c.skip(format_args!("wire {name}"), "wire checks need the emulator in the loop");
+                }
+            }
         }
     }
-    let verdict = if c.0.is_empty() {
-        Verdict::NotRun
-    } else if c.0.iter().all(|x| x.ok) {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
-    BlockResult { rules: expect.rules.clone(), verdict, checks: c.0, skipped }
+    let verdict = block_verdict(&c.made, &c.unchecked);
+    BlockResult { rules: expect.rules.clone(), verdict, checks: c.made, skipped: c.skipped, unchecked: c.unchecked }
 }
 
 /// Checks on what the client saw, phase by phase: the head, the body, its chunks and their
@@ -383,6 +416,16 @@ fn body_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(size) = e.body_size_at_most {
         c.check(format!("body of at most {size} bytes"), o.body_size <= size, format!("{} bytes", o.body_size));
     }
+    if let Some(size) = e.body_size_at_least {
+        c.check(format!("body of at least {size} bytes"), o.body_size >= size, format!("{} bytes", o.body_size));
+    }
+    if let Some(digest) = &e.body_sha256 {
+        c.check(
+            format!("body with SHA-256 {digest}"),
+            o.body_sha256.eq_ignore_ascii_case(digest),
+            format!("SHA-256 {} of {} bytes", o.body_sha256, o.body_size),
+        );
+    }
 }
 
 /// How the payload was cut into chunks.
@@ -436,9 +479,8 @@ fn timing_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     if let Some(limit) = e.end_before_ms {
         c.check(format!("body ended within {limit:.0} ms"), o.end_ms <= limit, format!("ended at {:.0} ms", o.end_ms));
     }
-    if let Some(floor) = e.end_after_ms {
-        let what = format!("body ended no sooner than {floor:.0} ms");
-        c.check(what, o.end_ms >= floor, format!("ended at {:.0} ms", o.end_ms));
+    if let Some(limit) = e.end_after_ms {
+        c.check(format!("body ended after {limit:.0} ms"), o.end_ms >= limit, format!("ended at {:.0} ms", o.end_ms));
     }
 }
 
@@ -529,10 +571,34 @@ fn invoke_complete_checks(ic: &InvokeCompleteExpect, o: &Observation, c: &mut Ch
 /// Checks on the function's side of the wire, phase by phase: the answer's head, its body
 /// chunks, its trailers, and how the invocation ended.
 fn wire_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    wire_scenario_checks(e, w, c);
+    if !w.recorded {
+        // The request never became an invocation the emulator knows (or its record was not
+        // found): checks on that invocation fail rather than pass on an empty record.
+        if e.names().iter().any(|n| !WireExpect::SCENARIO_WIDE.contains(n)) {
+            c.check("the emulator recorded the invocation", false, "no invocation was recorded for this request");
+        }
+        return;
+    }
     wire_head_checks(e, w, c);
     wire_body_checks(e, w, c);
     wire_trailer_checks(e, w, c);
     wire_outcome_checks(e, w, c);
+}
+
+/// What holds for the whole scenario, recorded or not: how many invocations the runtime took and
+/// how often the process exited.
+fn wire_scenario_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
+    if let Some(n) = e.invocations {
+        c.check(
+            format!("the runtime took {n} invocations"),
+            w.invocations_taken == n,
+            format!("{} taken with GET /next", w.invocations_taken),
+        );
+    }
+    if let Some(n) = e.process_exits {
+        c.check(format!("bootstrap exited {n} times"), w.process_exits == n, format!("{} exits", w.process_exits));
+    }
 }
 
 /// Response mode, framing, declared trailers, content type.
@@ -604,12 +670,22 @@ fn wire_trailer_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
         );
     }
     // The trailer's type and body can only be judged when the runtime sent error trailers at all;
-    // without them these checks are not made (whether they should exist is `error_trailers`).
-    if let Some(t) = e.trailer_error_type.as_ref().filter(|_| sent_trailers) {
-        let got = w.trailer(names::FUNCTION_ERROR_TYPE);
-        c.check(format!("trailer error type {t}"), got == Some(t.as_str()), format!("{got:?}"));
+    // without them these checks are not made, and say so (whether they should exist is
+    // `error_trailers`).
+    const NO_TRAILERS: &str = "no error trailers were sent";
+    if let Some(t) = &e.trailer_error_type {
+        if sent_trailers {
+            let got = w.trailer(names::FUNCTION_ERROR_TYPE);
+            c.check(format!("trailer error type {t}"), got == Some(t.as_str()), format!("{got:?}"));
+        } else {
+            c.skip(format_args!("trailer error type {t}"), NO_TRAILERS);
+        }
     }
-    if let Some(want) = e.trailer_body_base64_json.filter(|_| sent_trailers) {
+    if let Some(want) = e.trailer_body_base64_json {
+        if !sent_trailers {
+            c.skip("error body trailer is base64 of the error JSON", NO_TRAILERS);
+            return;
+        }
         let raw = w.trailer(names::FUNCTION_ERROR_BODY);
         let decoded = raw.and_then(|r| base64::engine::general_purpose::STANDARD.decode(r.trim()).ok());
         let json = decoded.as_deref().and_then(|d| serde_json::from_slice::<serde_json::Value>(d).ok());
@@ -643,9 +719,6 @@ fn wire_outcome_checks(e: &WireExpect, w: &WireObservation, c: &mut Checks) {
             format!("faults {}", wire::fault_list(&w.faults)),
         );
     }
-    if let Some(n) = e.process_exits {
-        c.check(format!("bootstrap exited {n} times"), w.process_exits == n, format!("{} exits", w.process_exits));
-    }
     if let Some(bounds) = e.returned_after_end_ms {
         let after = w.returned_ms.zip(w.client_end_ms).map(|(returned, end)| returned - end);
         c.check(
@@ -676,7 +749,12 @@ mod tests {
     fn failed_endpoint() -> WireObservation {
         let mut error = InvocationError::platform("Function.X", "m");
         error.origin = lambda_stream_emulator::ErrorOrigin::ErrorEndpoint;
-        WireObservation { error: Some(error), faults: vec![FaultKind::LateAnswer], ..WireObservation::default() }
+        WireObservation {
+            recorded: true,
+            error: Some(error),
+            faults: vec![FaultKind::LateAnswer],
+            ..WireObservation::default()
+        }
     }
 
     fn verdict(wire: &str, seen: &WireObservation) -> BlockResult {
@@ -694,8 +772,9 @@ mod tests {
         assert_eq!(wrong.verdict, Verdict::Fail);
         assert_eq!(wrong.checks[0].to_string(), "expected error reported via platform; saw via error-endpoint");
         assert_eq!(verdict("{ error_origin = 'none' }", &seen).verdict, Verdict::Fail);
-        assert_eq!(verdict("{ error_origin = 'none' }", &WireObservation::default()).verdict, Verdict::Pass);
-        assert_eq!(verdict("{ error_origin = 'trailers' }", &WireObservation::default()).verdict, Verdict::Fail);
+        let clean = WireObservation { recorded: true, ..WireObservation::default() };
+        assert_eq!(verdict("{ error_origin = 'none' }", &clean).verdict, Verdict::Pass);
+        assert_eq!(verdict("{ error_origin = 'trailers' }", &clean).verdict, Verdict::Fail);
     }
 
     #[test]
@@ -705,7 +784,8 @@ mod tests {
         let none = verdict("{ faults = [] }", &seen);
         assert_eq!(none.verdict, Verdict::Fail);
         assert_eq!(none.checks[0].to_string(), "expected runtime faults []; saw faults [late-answer]");
-        assert_eq!(verdict("{ faults = [] }", &WireObservation::default()).verdict, Verdict::Pass);
+        let clean = WireObservation { recorded: true, ..WireObservation::default() };
+        assert_eq!(verdict("{ faults = [] }", &clean).verdict, Verdict::Pass);
         let text = "description = 'd'\nhandler = 'h'\n[request]\npath = 'invoke'\n[[expect]]\nrules = ['r']\n";
         let err = Scenario::parse("t", &format!("{text}wire = {{ faults = ['LateAnswer'] }}\n")).unwrap_err();
         assert!(err.to_string().contains("unknown fault kind \"LateAnswer\""), "{err}");
@@ -727,5 +807,84 @@ mod tests {
         assert_eq!(judge(&expect, &seen, None, false).verdict, Verdict::Fail);
         expect.complete_last = Some(false);
         assert_eq!(judge(&expect, &seen, None, false).verdict, Verdict::Pass);
+    }
+}
+
+#[cfg(test)]
+mod partial_tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    fn block(text: &str) -> Expect {
+        let toml =
+            format!("description = 'd'\nhandler = 'h'\n[request]\npath = 'invoke'\n[[expect]]\nrules = ['r']\n{text}");
+        Scenario::parse("t", &toml).unwrap().expect.remove(0)
+    }
+
+    fn seen(status: u16, body: &str) -> Observation {
+        Observation { status, body: body.as_bytes().to_vec(), body_size: body.len() as u64, ..Observation::default() }
+    }
+
+    #[test]
+    fn a_block_with_a_skipped_wire_check_is_partial_never_pass() {
+        let expect =
+            block("status = 200\nbody_prefix = 'a'\nwire = { error_trailers = true, mode_header = 'streaming' }\n");
+        let remote = judge(&expect, &seen(200, "abc"), None, false);
+        assert_eq!(remote.verdict, Verdict::Partial, "{remote:?}");
+        assert_eq!(remote.checks.len(), 2);
+        assert_eq!(
+            remote.unchecked,
+            [
+                "wire mode_header (wire checks need the emulator in the loop)",
+                "wire error_trailers (wire checks need the emulator in the loop)"
+            ]
+        );
+        // A failed check still fails the block.
+        assert_eq!(judge(&expect, &seen(500, "abc"), None, false).verdict, Verdict::Fail);
+        // Only wire checks, none made: not run.
+        assert_eq!(judge(&block("wire = { chunked = true }\n"), &seen(200, ""), None, false).verdict, Verdict::NotRun);
+    }
+
+    #[test]
+    fn trailer_checks_without_trailers_are_named_as_not_made() {
+        let expect =
+            block("body_prefix = 'a'\nwire = { trailer_error_type = 'Function.X', trailer_body_base64_json = true }\n");
+        let wire = WireObservation { recorded: true, ..WireObservation::default() };
+        let result = judge(&expect, &seen(200, "abc"), Some(&wire), true);
+        assert_eq!(result.verdict, Verdict::Partial);
+        assert_eq!(result.skipped.as_deref(), Some("no error trailers were sent"));
+        assert_eq!(result.unchecked.len(), 2, "{:?}", result.unchecked);
+    }
+
+    #[test]
+    fn digest_size_window_and_end_bounds_are_checked() {
+        let mut o = seen(200, "hello");
+        o.body_sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824".into();
+        o.end_ms = 1600.0;
+        let ok = block(
+            "body_sha256 = '2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824'\n\
+             body_size_at_least = 5\nbody_size_at_most = 5\nend_after_ms = 1400\nend_before_ms = 5000\n",
+        );
+        assert_eq!(judge(&ok, &o, None, false).verdict, Verdict::Pass);
+        // The same size and prefix with one byte changed: only the digest tells.
+        o.body_sha256 = "0".repeat(64);
+        assert_eq!(judge(&ok, &o, None, false).verdict, Verdict::Fail);
+        let late = block("end_before_ms = 1500\n");
+        assert_eq!(judge(&late, &o, None, false).verdict, Verdict::Fail, "a cut after the upper bound fails");
+        let short = block("body_size_at_least = 6\n");
+        assert_eq!(judge(&short, &o, None, false).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn an_unrecorded_request_passes_only_scenario_wide_wire_checks() {
+        let none = WireObservation { recorded: false, invocations_taken: 0, ..WireObservation::default() };
+        let not_run = block("status = 204\nwire = { invocations = 0, process_exits = 0 }\n");
+        assert_eq!(judge(&not_run, &seen(204, ""), Some(&none), true).verdict, Verdict::Pass);
+        let ran = WireObservation { invocations_taken: 1, ..none.clone() };
+        let result = judge(&not_run, &seen(204, ""), Some(&ran), true);
+        assert_eq!(result.verdict, Verdict::Fail);
+        assert_eq!(result.checks[1].to_string(), "expected the runtime took 0 invocations; saw 1 taken with GET /next");
+        let per_invocation = block("wire = { faults = [] }\n");
+        assert_eq!(judge(&per_invocation, &seen(200, ""), Some(&none), true).verdict, Verdict::Fail);
     }
 }

@@ -50,6 +50,12 @@ pub struct Expected {
     /// What the file is for (free text).
     #[serde(default)]
     pub target: Option<String>,
+    /// Every rule of the catalogue must be judged in full on this target (pass, or fail as a
+    /// listed deviation): a rule left "not run" or "partial" then fails the run
+    /// ([`Report::ok`](crate::Report::ok)). For targets that run every scenario with the emulator
+    /// in the loop (our runtime), so that a check that silently stopped being made shows up.
+    #[serde(default)]
+    pub every_rule_judged: bool,
     /// The deviations.
     #[serde(default)]
     pub deviation: Vec<Deviation>,

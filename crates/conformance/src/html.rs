@@ -31,7 +31,7 @@ use crate::run::{Report, ScenarioResult, ScenarioTimeline};
 const SOURCES_MD: &str = include_str!("../../../docs/sources.md");
 
 const STYLE: &str = r#"
-:root { --pass: #1f8a4c; --fail: #c8302c; --xfail: #b86e00; --notrun: #6b7280; --line: #dde; }
+:root { --pass: #1f8a4c; --fail: #c8302c; --xfail: #b86e00; --notrun: #6b7280; --partial: #7a8b2e; --line: #dde; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; background: #f7f8fa; }
 header, main { padding: 14px 24px; }
@@ -46,6 +46,7 @@ h3 { font-size: 14px; margin: 0 0 4px; font-family: ui-monospace, monospace; }
 .verdict { display: inline-block; padding: 0 8px; border-radius: 9px; color: #fff; font-size: 12px; white-space: nowrap; }
 .verdict.pass { background: var(--pass); } .verdict.fail { background: var(--fail); }
 .verdict.expected-fail { background: var(--xfail); } .verdict.not-run { background: var(--notrun); }
+.verdict.partial { background: var(--partial); }
 .overall.ok { color: var(--pass); } .overall.not-ok { color: var(--fail); }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
 th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; overflow-wrap: anywhere; }
@@ -69,6 +70,7 @@ a { color: #2f5fb3; }
 fn verdict_class(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Pass => "pass",
+        Verdict::Partial => "partial",
         Verdict::Fail => "fail",
         Verdict::ExpectedFail => "expected-fail",
         Verdict::NotRun => "not-run",
@@ -155,8 +157,14 @@ pub fn scenario_timeline(t: &ScenarioTimeline, status: Option<u16>) -> Timeline 
 }
 
 /// Counts per verdict, in a fixed order.
-fn counts(verdicts: impl Iterator<Item = Verdict>) -> [(Verdict, usize); 4] {
-    let mut counts = [(Verdict::Pass, 0), (Verdict::Fail, 0), (Verdict::ExpectedFail, 0), (Verdict::NotRun, 0)];
+fn counts(verdicts: impl Iterator<Item = Verdict>) -> [(Verdict, usize); 5] {
+    let mut counts = [
+        (Verdict::Pass, 0),
+        (Verdict::Partial, 0),
+        (Verdict::Fail, 0),
+        (Verdict::ExpectedFail, 0),
+        (Verdict::NotRun, 0),
+    ];
     for v in verdicts {
         if let Some(entry) = counts.iter_mut().find(|(k, _)| *k == v) {
             entry.1 += 1;
@@ -165,7 +173,7 @@ fn counts(verdicts: impl Iterator<Item = Verdict>) -> [(Verdict, usize); 4] {
     counts
 }
 
-fn cards(title: &str, counts: &[(Verdict, usize); 4]) -> String {
+fn cards(title: &str, counts: &[(Verdict, usize); 5]) -> String {
     let mut out = format!(r#"<div class="card"><span class="muted">{}</span>"#, escape(title));
     for (verdict, n) in counts {
         let _ = write!(
@@ -305,7 +313,7 @@ pub struct MatrixRun {
 pub struct MatrixRule {
     /// Rule id.
     pub id: String,
-    /// `pass`, `fail`, `expected-fail` or `not-run`.
+    /// `pass`, `partial`, `fail`, `expected-fail` or `not-run`.
     pub verdict: String,
     /// The evidence, as text.
     #[serde(default)]
@@ -360,11 +368,12 @@ pub fn matrix(runs: &[MatrixRun]) -> String {
             match run.rules.iter().find(|r| r.id == *id) {
                 Some(rule) => {
                     let evidence = rule.evidence.join("\n");
-                    let class = if matches!(rule.verdict.as_str(), "pass" | "fail" | "expected-fail" | "not-run") {
-                        rule.verdict.as_str()
-                    } else {
-                        "not-run"
-                    };
+                    let class =
+                        if matches!(rule.verdict.as_str(), "pass" | "partial" | "fail" | "expected-fail" | "not-run") {
+                            rule.verdict.as_str()
+                        } else {
+                            "not-run"
+                        };
                     let _ = write!(
                         body,
                         r#"<td class="cell" data-verdict="{class}" title="{}">{}</td>"#,

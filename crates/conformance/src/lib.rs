@@ -11,9 +11,9 @@
 //!   request each and `[[expect]]` blocks naming the rules they are evidence for.
 //! - [`target`]: where scenarios run: the local emulator with a bootstrap per handler (the
 //!   recorder then also shows the function's side of the wire; its API Gateway listener serves the
-//!   `api-gateway` scenarios), a remote function URL, a remote InvokeWithResponseStream endpoint,
-//!   a remote API Gateway REST API stage ([`sign`]: SigV4 for `execute-api` when it uses IAM),
-//!   and [`remote`].
+//!   `api-gateway` scenarios), optionally behind a [`target::Front`], a remote function URL, a
+//!   remote InvokeWithResponseStream endpoint, a remote API Gateway REST API stage ([`sign`]: SigV4
+//!   for `execute-api` when it uses IAM), and [`remote`].
 //! - [`remote`]: functions the suite did not start, reached as clients reach Lambda: function URLs
 //!   over HTTPS with SigV4, InvokeWithResponseStream and Invoke through aws-sdk-lambda, throttling
 //!   and refused credentials reported as target errors, not rule failures.
@@ -28,14 +28,17 @@
 //!   a wire timeline per scenario, and several runs' JSON reports as a matrix.
 //! - [`probe`]: the probe handler on lambda-stream (writer misuse, prelude split, no prelude), for
 //!   rules the example handlers never exercise; bin `conformance-bootstrap` serves it and the
-//!   examples. The deliberately broken runtime the tests pin (negative controls) is
-//!   `fixture-bootstrap`, in the unpublished lambda-stream-fixtures crate.
+//!   examples. The deliberately broken runtime and platform the tests pin (negative controls) are
+//!   `fixture-bootstrap` and the broken-platform proxy, in the unpublished lambda-stream-fixtures
+//!   crate.
 //!
 //! ## Why it is built this way
 //! Verdicts are per rule, not per scenario: each expectation block names its rules, so a runtime
 //! that breaks one rule fails that rule's evidence and nothing else, and the matrix says which
 //! rule, with what was seen. Nothing passes by not being checked: a block with no check made is
-//! "not run", never "pass".
+//! "not run", a block with some checks not made is "partial", never "pass", and a rule passes only
+//! when every block of its evidence passed. Every rule has a negative control, something
+//! deliberately broken that fails it (`tests/broken_runtime.rs`).
 
 pub mod catalogue;
 pub mod check;

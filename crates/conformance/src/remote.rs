@@ -101,6 +101,29 @@ impl Remote {
 
     /// Runs one scenario's request.
     pub async fn attempt(&self, scenario: &Scenario) -> Result<Attempt, Error> {
+        // `sends = N`: the same request N times, one after another; every answer must come with
+        // the last one's status (as the local target's `send_all` judges it), and the last is
+        // the one the checks see.
+        let sends = scenario.sends.unwrap_or(1);
+        let mut earlier = Vec::new();
+        for _ in 1..sends {
+            match self.attempt_once(scenario).await? {
+                Attempt::Observed { client, .. } => earlier.push(client.status),
+                other => return Ok(other),
+            }
+        }
+        let last = self.attempt_once(scenario).await?;
+        if let Attempt::Observed { client, .. } = &last
+            && let Some((i, status)) = earlier.iter().enumerate().find(|(_, s)| **s != client.status)
+        {
+            return Ok(Attempt::Failed {
+                error: format!("answer {} of {sends} had status {status}, the last {}", i + 1, client.status),
+            });
+        }
+        Ok(last)
+    }
+
+    async fn attempt_once(&self, scenario: &Scenario) -> Result<Attempt, Error> {
         if scenario.needs_local_emulator() {
             return Ok(not_run(
                 "needs a per-scenario timeout, size cap, idle timeout or bandwidth shaping, which only the local \
@@ -301,7 +324,9 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
-fn observed(obs: Observation) -> Attempt {
+/// Every answer a remote target saw ends here, so its digest is sealed here.
+fn observed(mut obs: Observation) -> Attempt {
+    obs.seal_digest();
     Attempt::Observed { client: Box::new(obs), wire: None, wire_visible: false }
 }
 

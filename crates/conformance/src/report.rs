@@ -71,7 +71,9 @@ pub fn table(report: &Report) -> String {
     for r in &report.rules {
         let first = r.evidence.first().map(ToString::to_string).unwrap_or_default();
         let _ = writeln!(out, "{:<36} {:<13} {first}", r.id, r.verdict.label());
-        for e in r.evidence.iter().skip(1).take(if r.verdict == Verdict::Pass { 0 } else { 3 }) {
+        // The checks that carry a passing rule, what a partial one lacks, what failed.
+        let more = if r.verdict == Verdict::Partial { 8 } else { 3 };
+        for e in r.evidence.iter().skip(1).take(more) {
             let _ = writeln!(out, "{:<50} {e}", "");
         }
         if let Some(d) = &r.deviation {
@@ -85,10 +87,19 @@ pub fn table(report: &Report) -> String {
         let _ = writeln!(out, "\nTARGET ERROR in {scenario}: {error}");
     }
     let count = |v: Verdict| report.rules.iter().filter(|r| r.verdict == v).count();
+    for r in report.incomplete() {
+        let _ = writeln!(
+            out,
+            "\nINCOMPLETE: {} is {} on a target whose expected file wants every rule judged in full",
+            r.id,
+            r.verdict.label()
+        );
+    }
     let _ = writeln!(
         out,
-        "\nrules: {} pass, {} FAIL, {} expected-fail, {} not run; scenarios: {}; stale deviations: {}",
+        "\nrules: {} pass, {} partial, {} FAIL, {} expected-fail, {} not run; scenarios: {}; stale deviations: {}",
         count(Verdict::Pass),
+        count(Verdict::Partial),
         count(Verdict::Fail),
         count(Verdict::ExpectedFail),
         count(Verdict::NotRun),
@@ -101,9 +112,13 @@ pub fn table(report: &Report) -> String {
 fn case(name: &str, verdict: Verdict, message: &str, detail: &str) -> TestCase {
     let status = match verdict {
         Verdict::Pass | Verdict::ExpectedFail => TestCaseStatus::success(),
-        Verdict::NotRun => {
+        // Partial is not a pass: reported as skipped, with what was not checked.
+        Verdict::NotRun | Verdict::Partial => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(message.to_owned());
+            if verdict == Verdict::Partial {
+                s.set_description(detail.to_owned());
+            }
             s
         }
         Verdict::Fail => {
@@ -141,8 +156,12 @@ pub fn junit(report: &Report) -> Result<String, Error> {
     }
     let mut rules = TestSuite::new("rules");
     for r in &report.rules {
+        let first_unchecked = r.evidence.iter().find(|e| matches!(e, crate::run::Evidence::Unchecked { .. }));
         let message = match (&r.deviation, r.evidence.first()) {
             (Some(d), _) if r.verdict == Verdict::ExpectedFail => d.reason.clone(),
+            _ if r.verdict == Verdict::Partial => {
+                format!("partial: {}", first_unchecked.map(ToString::to_string).unwrap_or_default())
+            }
             (_, Some(e)) => e.to_string(),
             _ => String::new(),
         };
@@ -153,6 +172,11 @@ pub fn junit(report: &Report) -> Result<String, Error> {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
         status.set_message(format!("stale expected deviation: {} no longer fails", d.subject()));
         rules.add_test_case(TestCase::new(format!("stale: {}", d.subject()), status));
+    }
+    for r in report.incomplete() {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(format!("{} is {}: this target must judge every rule in full", r.id, r.verdict.label()));
+        rules.add_test_case(TestCase::new(format!("incomplete: {}", r.id), status));
     }
     // A target error is the run's failure, not a rule's: one error case per scenario it hit.
     for (scenario, error) in report.target_errors() {

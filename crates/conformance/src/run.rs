@@ -159,7 +159,9 @@ pub struct RuleResult {
     pub verdict: Verdict,
     /// Scenarios that give evidence for it.
     pub scenarios: Vec<String>,
-    /// Evidence: the failed checks, or the passed ones when it passed, or why it was not run.
+    /// Evidence: the failed checks when it failed; when it passed, every check of (up to three of)
+    /// its blocks, the checks that carry it; when partial, those and what was not checked; when
+    /// not run, why.
     pub evidence: Vec<Evidence>,
     /// The deviation that excused it, if any.
     pub deviation: Option<Deviation>,
@@ -181,6 +183,14 @@ pub enum Evidence {
         /// The reason.
         reason: String,
     },
+    /// A check (or a whole block) the rule's evidence asks for that could not be made in a
+    /// scenario, with why: what keeps a rule "partial".
+    Unchecked {
+        /// The scenario.
+        scenario: String,
+        /// What was not checked, and why.
+        what: String,
+    },
 }
 
 impl Evidence {
@@ -195,6 +205,7 @@ impl std::fmt::Display for Evidence {
         match self {
             Evidence::Checked { scenario, check } => write!(f, "{scenario}: {check}"),
             Evidence::NotRun { reason } => f.write_str(reason),
+            Evidence::Unchecked { scenario, what } => write!(f, "{scenario}: not checked: {what}"),
         }
     }
 }
@@ -218,6 +229,10 @@ pub struct Report {
     pub rules: Vec<RuleResult>,
     /// Deviations listed but not seen (the rule or scenario passed).
     pub stale: Vec<Deviation>,
+    /// The expected file says every rule must be judged in full on this target
+    /// ([`Expected::every_rule_judged`]): then a rule left "not run" or "partial" fails the run.
+    #[serde(default)]
+    pub every_rule_judged: bool,
 }
 
 impl Report {
@@ -226,10 +241,23 @@ impl Report {
         self.rules.iter().filter(|r| r.verdict == Verdict::Fail).collect()
     }
 
-    /// Whether the run counts as a success: no unexpected failure, no stale deviation, and every
-    /// scenario could ask the target (a target error leaves its rules unjudged, not passed).
+    /// Rules not judged in full (not run, or partial) on a target whose expected file requires
+    /// every rule to be (empty otherwise).
+    pub fn incomplete(&self) -> Vec<&RuleResult> {
+        if !self.every_rule_judged {
+            return Vec::new();
+        }
+        self.rules.iter().filter(|r| matches!(r.verdict, Verdict::NotRun | Verdict::Partial)).collect()
+    }
+
+    /// Whether the run counts as a success: no unexpected failure, no stale deviation, every
+    /// scenario could ask the target (a target error leaves its rules unjudged, not passed), and
+    /// (where the expected file requires it) no rule left not run or partial.
     pub fn ok(&self) -> bool {
-        self.unexpected_failures().is_empty() && self.stale.is_empty() && self.target_errors().is_empty()
+        self.unexpected_failures().is_empty()
+            && self.stale.is_empty()
+            && self.target_errors().is_empty()
+            && self.incomplete().is_empty()
     }
 
     /// `(scenario, error)` for each scenario whose request the target could not answer.
@@ -324,6 +352,7 @@ fn skipped_blocks(scenario: &Scenario, reason: &str) -> Vec<BlockResult> {
             verdict: Verdict::NotRun,
             checks: Vec::new(),
             skipped: Some(reason.to_owned()),
+            unchecked: vec![format!("every check ({reason})")],
         })
         .collect()
 }
@@ -357,6 +386,7 @@ pub async fn run_scenario(
                     verdict: Verdict::Fail,
                     checks: vec![Check { what: "an answer".into(), ok: false, evidence: error.clone() }],
                     skipped: None,
+                    unchecked: Vec::new(),
                 })
                 .collect();
         }
@@ -366,7 +396,8 @@ pub async fn run_scenario(
             result.chunk_ms = client.chunk_times();
             result.end_ms = Some(client.end_ms);
             let wire = wire.as_deref();
-            result.timeline = Some(ScenarioTimeline::observed(&client, wire));
+            // The runtime's lane only for an invocation the recorder knew.
+            result.timeline = Some(ScenarioTimeline::observed(&client, wire.filter(|w| w.recorded)));
             result.blocks = scenario.expect.iter().map(|e| judge(e, &client, wire, wire_visible)).collect();
         }
     }
@@ -374,12 +405,16 @@ pub async fn run_scenario(
     Ok(result)
 }
 
+/// Blocks into a scenario's or a rule's verdict: any failure fails it; it passes only when every
+/// block passed; some evidence judged and some not is "partial"; none judged is "not run".
 fn roll_up(verdicts: impl Iterator<Item = Verdict>) -> Verdict {
     let all: Vec<Verdict> = verdicts.collect();
     if all.contains(&Verdict::Fail) {
         Verdict::Fail
-    } else if all.contains(&Verdict::Pass) {
+    } else if !all.is_empty() && all.iter().all(|v| *v == Verdict::Pass) {
         Verdict::Pass
+    } else if all.iter().any(|v| matches!(v, Verdict::Pass | Verdict::Partial)) {
+        Verdict::Partial
     } else {
         Verdict::NotRun
     }
@@ -452,7 +487,14 @@ pub fn assemble(
     let rules: Vec<RuleResult> = catalogue.rules.iter().map(|rule| rule_result(rule, &scenarios, expected)).collect();
     excuse_scenarios(&mut scenarios, expected);
     let stale = stale_deviations(expected, &rules, &scenarios);
-    Report { label: label.to_owned(), target: target.to_owned(), scenarios, rules, stale }
+    Report {
+        label: label.to_owned(),
+        target: target.to_owned(),
+        scenarios,
+        rules,
+        stale,
+        every_rule_judged: expected.every_rule_judged,
+    }
 }
 
 /// What the scenarios' blocks say about one rule, before deviations.
@@ -460,12 +502,15 @@ pub fn assemble(
 struct Gathered {
     /// Every block's verdict.
     verdicts: Vec<Verdict>,
-    /// Failed checks, or (while nothing failed) the first check of up to three passing blocks.
+    /// Failed checks, or (while nothing failed) every check of up to three passing or partial
+    /// blocks and what was not checked.
     evidence: Vec<Evidence>,
     /// The scenarios with a block for the rule.
     scenarios: Vec<String>,
     /// Every failing block is in a scenario an expected deviation names.
     excused_by_scenario: bool,
+    /// Passing or partial blocks whose checks are in `evidence`.
+    shown_blocks: usize,
 }
 
 fn gather(rule_id: &str, scenarios: &[ScenarioResult], expected: &Expected) -> Gathered {
@@ -477,13 +522,21 @@ fn gather(rule_id: &str, scenarios: &[ScenarioResult], expected: &Expected) -> G
             }
             g.verdicts.push(b.verdict);
             let checked = |check: &Check| Evidence::Checked { scenario: s.name.clone(), check: check.clone() };
+            let unchecked = |what: &String| Evidence::Unchecked { scenario: s.name.clone(), what: what.clone() };
             match b.verdict {
                 Verdict::Fail => {
                     g.excused_by_scenario &= expected.for_scenario(&s.name).is_some();
                     g.evidence.extend(b.checks.iter().filter(|c| !c.ok).map(checked));
                 }
-                Verdict::Pass if g.evidence.len() < 3 && !g.verdicts.contains(&Verdict::Fail) => {
-                    g.evidence.extend(b.checks.first().map(checked));
+                // Every check of the block carries the rule (the block is evidence for it as a
+                // whole), so all of them are shown, not just the first.
+                Verdict::Pass | Verdict::Partial if g.shown_blocks < 3 && !g.verdicts.contains(&Verdict::Fail) => {
+                    g.shown_blocks += 1;
+                    g.evidence.extend(b.checks.iter().map(checked));
+                    g.evidence.extend(b.unchecked.iter().map(unchecked));
+                }
+                Verdict::NotRun if !g.verdicts.contains(&Verdict::Fail) => {
+                    g.evidence.extend(b.unchecked.iter().take(1).map(unchecked));
                 }
                 _ => {}
             }
@@ -596,7 +649,13 @@ mod tests {
             ttfb_ms: None,
             chunk_ms: Vec::new(),
             end_ms: None,
-            blocks: vec![BlockResult { rules: vec![rule.into()], verdict, checks: vec![check], skipped: None }],
+            blocks: vec![BlockResult {
+                rules: vec![rule.into()],
+                verdict,
+                checks: vec![check],
+                skipped: None,
+                unchecked: Vec::new(),
+            }],
             deviation: None,
             target_error: None,
             timeline: None,
@@ -627,5 +686,95 @@ mod tests {
         let passing = vec![scenario("a-passes", "r", check("body exactly as expected", true, "body \"x\""))];
         let report = assemble(&catalogue, "t", "local", passing, &Expected::default());
         assert_eq!(report.rules[0].evidence[0].to_string(), "a-passes: body exactly as expected (body \"x\")");
+    }
+}
+
+#[cfg(test)]
+mod rollup_tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        Catalogue::parse("[[rule]]\nid = 'r'\nsection = '1'\nsource = 's'\ntext = 't'\n").expect("a catalogue")
+    }
+
+    fn block(verdict: Verdict, checks: &[(&str, bool)], unchecked: &[&str]) -> BlockResult {
+        BlockResult {
+            rules: vec!["r".into()],
+            verdict,
+            checks: checks
+                .iter()
+                .map(|(w, ok)| Check { what: (*w).into(), ok: *ok, evidence: "seen".into() })
+                .collect(),
+            skipped: unchecked.first().map(|u| (*u).to_owned()),
+            unchecked: unchecked.iter().map(|u| (*u).to_owned()).collect(),
+        }
+    }
+
+    fn scenario(name: &str, blocks: Vec<BlockResult>) -> ScenarioResult {
+        ScenarioResult {
+            name: name.into(),
+            description: String::new(),
+            handler: "h".into(),
+            path: "invoke".into(),
+            verdict: roll_up(blocks.iter().map(|b| b.verdict)),
+            note: None,
+            status: Some(200),
+            ttfb_ms: None,
+            chunk_ms: Vec::new(),
+            end_ms: None,
+            blocks,
+            deviation: None,
+            timeline: None,
+            target_error: None,
+        }
+    }
+
+    #[test]
+    fn a_rule_with_a_partial_or_unrun_block_is_partial_never_pass() {
+        let pass = || block(Verdict::Pass, &[("status 200", true), ("InvokeComplete ErrorCode X", true)], &[]);
+        let partial = block(Verdict::Partial, &[("status 200", true)], &["wire faults (no emulator)"]);
+        let report = assemble(
+            &catalogue(),
+            "t",
+            "x",
+            vec![scenario("a", vec![pass()]), scenario("b", vec![partial])],
+            &Expected::default(),
+        );
+        assert_eq!(report.rules[0].verdict, Verdict::Partial);
+        assert_eq!(report.scenarios[1].verdict, Verdict::Partial);
+        let evidence: Vec<String> = report.rules[0].evidence.iter().map(ToString::to_string).collect();
+        assert!(evidence.contains(&"b: not checked: wire faults (no emulator)".to_owned()), "{evidence:?}");
+
+        let not_run = block(Verdict::NotRun, &[], &["every check (no probe here)"]);
+        let report = assemble(
+            &catalogue(),
+            "t",
+            "x",
+            vec![scenario("a", vec![pass()]), scenario("b", vec![not_run])],
+            &Expected::default(),
+        );
+        assert_eq!(report.rules[0].verdict, Verdict::Partial);
+        // A partial rule is no success where the expected file wants every rule judged in full.
+        assert!(report.ok());
+        let strict = Expected { every_rule_judged: true, ..Expected::default() };
+        let report = assemble(
+            &catalogue(),
+            "t",
+            "x",
+            vec![scenario("a", vec![pass()]), scenario("b", vec![block(Verdict::NotRun, &[], &["x"])])],
+            &strict,
+        );
+        assert_eq!(report.incomplete().len(), 1);
+        assert!(!report.ok());
+        let report = assemble(&catalogue(), "t", "x", vec![scenario("a", vec![pass()])], &strict);
+        assert!(report.ok() && report.incomplete().is_empty());
+    }
+
+    #[test]
+    fn a_passing_rule_shows_every_check_of_its_block() {
+        let pass = block(Verdict::Pass, &[("status 200", true), ("InvokeComplete ErrorCode Function.X", true)], &[]);
+        let report = assemble(&catalogue(), "t", "x", vec![scenario("a", vec![pass])], &Expected::default());
+        let evidence: Vec<String> = report.rules[0].evidence.iter().map(ToString::to_string).collect();
+        assert_eq!(evidence, ["a: status 200 (seen)", "a: InvokeComplete ErrorCode Function.X (seen)"]);
     }
 }

@@ -343,11 +343,48 @@ pub struct WireExpect {
     /// Total body bytes the runtime sent.
     #[serde(default)]
     pub body_bytes: Option<u64>,
+    /// The runtime took this many invocations (`GET /next` answered) during the whole scenario;
+    /// `0` shows the function did not run at all.
+    #[serde(default)]
+    pub invocations: Option<u64>,
     /// The handler returned (the runtime asked for its next invocation) this many ms after the
     /// emulator handed the client the end of its body: work after `finish` (the local target
     /// waits for the runtime to ask).
     #[serde(default)]
     pub returned_after_end_ms: Option<Bounds>,
+}
+
+impl WireExpect {
+    /// The checks that hold for the whole scenario, whether or not the request became an
+    /// invocation the recorder knows.
+    pub const SCENARIO_WIDE: [&'static str; 2] = ["invocations", "process_exits"];
+
+    /// The names of the checks asked for, in the order of the fields (for evidence of what was
+    /// not checked).
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            ("mode_header", self.mode_header.is_some()),
+            ("chunked", self.chunked.is_some()),
+            ("trailer_declared", self.trailer_declared.is_some()),
+            ("content_type", self.content_type.is_some()),
+            ("chunk_count", self.chunk_count.is_some()),
+            ("min_chunks", self.min_chunks.is_some()),
+            ("chunk_gap_ms", self.chunk_gap_ms.is_some()),
+            ("error_trailers", self.error_trailers.is_some()),
+            ("trailer_error_type", self.trailer_error_type.is_some()),
+            ("trailer_body_base64_json", self.trailer_body_base64_json.is_some()),
+            ("error_origin", self.error_origin.is_some()),
+            ("error_type", self.error_type.is_some()),
+            ("faults", self.faults.is_some()),
+            ("process_exits", self.process_exits.is_some()),
+            ("body_bytes", self.body_bytes.is_some()),
+            ("invocations", self.invocations.is_some()),
+            ("returned_after_end_ms", self.returned_after_end_ms.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }
 
 /// One block of expectations, evidence for its rules.
@@ -389,6 +426,13 @@ pub struct Expect {
     /// Body size at most this many bytes.
     #[serde(default)]
     pub body_size_at_most: Option<u64>,
+    /// Body size at least this many bytes.
+    #[serde(default)]
+    pub body_size_at_least: Option<u64>,
+    /// SHA-256 of the whole body (hex; for IWRS the PayloadChunks joined): byte for byte, however
+    /// large (the client hashes as bytes arrive and keeps only [`crate::observe::MAX_KEPT_BODY`]).
+    #[serde(default)]
+    pub body_sha256: Option<String>,
     /// The chunks: for IWRS the PayloadChunk payloads; for HTTP the groups of bytes that arrived
     /// together (apart by more than the grouping window).
     #[serde(default)]
@@ -412,7 +456,7 @@ pub struct Expect {
     /// The body ended within this many ms of sending the request.
     #[serde(default)]
     pub end_before_ms: Option<f64>,
-    /// The body ended no sooner than this many ms after sending the request (bandwidth caps).
+    /// The body ended no sooner than this many ms after sending the request.
     #[serde(default)]
     pub end_after_ms: Option<f64>,
     /// Whether the body was cut (ended without its terminating chunk).
@@ -461,6 +505,12 @@ pub struct Scenario {
     /// Streamed response size cap for this scenario (needs a target that can set it: local).
     #[serde(default)]
     pub max_streamed_bytes: Option<u64>,
+    /// Send the request this many times, one after another, to the same function (on the local
+    /// target one emulator and one bootstrap process serve them all). The blocks judge the last
+    /// answer; every earlier one must have been answered with the same status, or the scenario
+    /// fails. Default 1.
+    #[serde(default)]
+    pub sends: Option<u32>,
     /// API Gateway's idle timeout for this scenario, in ms (local target only; a deployed REST API
     /// has AWS's fixed 5 minutes or 30 seconds).
     #[serde(default)]
@@ -485,6 +535,9 @@ impl Scenario {
         scenario.name = name.to_owned();
         if scenario.expect.is_empty() {
             return Err(Error::Invalid(format!("scenario {name} has no [[expect]] block")));
+        }
+        if scenario.sends == Some(0) {
+            return Err(Error::Invalid(format!("scenario {name}: sends = 0 sends nothing; leave it out for one")));
         }
         for (i, block) in scenario.expect.iter().enumerate() {
             if block.rules.is_empty() {

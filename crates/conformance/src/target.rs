@@ -4,11 +4,18 @@
 //! bootstrap process of its own (with an API Gateway listener for `api-gateway` scenarios), so
 //! scenarios run in parallel without sharing a recorder, and per-scenario timeouts, size caps, idle
 //! timeouts and bandwidth caps apply to that scenario only.
+//!
+//! The local target can also put a [`Front`] between the client and the emulator
+//! ([`Target::LocalFront`]): something that serves the front ends in the emulator's place, with
+//! the emulator and its recorder still behind it. The negative controls use it to stand a
+//! deliberately broken platform there, for the rules only the service can break.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use futures_util::future::BoxFuture;
 
 use lambda_stream_emulator::{
     ApiGatewayConfig, BootstrapCommand, Emulator, FunctionConfig, Limits, Supervisor, SupervisorConfig,
@@ -43,6 +50,14 @@ pub enum Target {
         /// Handler name to the bootstrap that serves it; scenarios of other handlers are not run.
         bootstraps: BTreeMap<String, BootstrapCommand>,
     },
+    /// As [`Target::Local`], with `front` between the client and the emulator: the client talks
+    /// to what `front` serves; the recorder still shows the function's side.
+    LocalFront {
+        /// Handler name to the bootstrap that serves it.
+        bootstraps: BTreeMap<String, BootstrapCommand>,
+        /// What stands in front of each scenario's emulator.
+        front: Arc<dyn Front>,
+    },
     /// A deployed (or emulated) function URL per handler: the base URL.
     FunctionUrl {
         /// Handler name to base URL.
@@ -75,6 +90,27 @@ pub enum Target {
     },
 }
 
+/// What serves the client in front of a local emulator ([`Target::LocalFront`]).
+pub trait Front: Send + Sync + std::fmt::Debug {
+    /// Starts serving in front of the emulator at `upstream` (`http://127.0.0.1:PORT`) whose
+    /// function is `function`; the guard's URL is where the client goes instead.
+    fn start(&self, upstream: String, function: String) -> BoxFuture<'static, Result<FrontGuard, String>>;
+}
+
+/// A running [`Front`]: its base URL, and whatever keeps it running (dropped at the scenario's end).
+pub struct FrontGuard {
+    /// The base URL the client uses instead of the emulator's.
+    pub url: String,
+    /// Stops the front when dropped.
+    pub guard: Box<dyn Send>,
+}
+
+impl std::fmt::Debug for FrontGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrontGuard").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
 /// The outcome of sending one scenario's request.
 #[derive(Debug, Clone)]
 pub enum Attempt {
@@ -82,7 +118,8 @@ pub enum Attempt {
     Observed {
         /// The client side.
         client: Box<Observation>,
-        /// The function side, when the emulator was in the loop and recorded an invocation.
+        /// The function side, when the emulator was in the loop (with `recorded: false` when the
+        /// request never became an invocation it knows).
         wire: Option<Box<WireObservation>>,
         /// Whether the target can see the function's side at all.
         wire_visible: bool,
@@ -110,7 +147,7 @@ impl Target {
     /// Short name for reports.
     pub fn kind(&self) -> &'static str {
         match self {
-            Target::Local { .. } => "local",
+            Target::Local { .. } | Target::LocalFront { .. } => "local",
             Target::FunctionUrl { .. } => "function-url",
             Target::Iwrs { .. } => "iwrs",
             Target::Remote(_) => "remote",
@@ -121,7 +158,7 @@ impl Target {
     /// Whether scenarios may run at once (local: each has its own emulator and process; remote
     /// functions may serve one request at a time, which would distort timings).
     pub fn parallel(&self) -> bool {
-        matches!(self, Target::Local { .. })
+        matches!(self, Target::Local { .. } | Target::LocalFront { .. })
     }
 
     /// The example binaries next to `bin_dir` (e.g. `target/debug`) for the three handlers: our
@@ -138,7 +175,7 @@ impl Target {
 
     /// Checks that every local bootstrap program exists; the error names the missing ones.
     pub fn check_bootstraps(&self) -> Result<(), Vec<PathBuf>> {
-        let Target::Local { bootstraps } = self else { return Ok(()) };
+        let (Target::Local { bootstraps } | Target::LocalFront { bootstraps, .. }) = self else { return Ok(()) };
         let missing: Vec<PathBuf> = bootstraps
             .values()
             .map(|b| b.program.clone())
@@ -154,11 +191,15 @@ impl Target {
         let mut api_version = None;
         let (base, function) = match self {
             Target::Remote(remote) => return remote.attempt(scenario).await,
-            Target::Local { bootstraps } => {
+            Target::Local { bootstraps } | Target::LocalFront { bootstraps, .. } => {
                 let Some(command) = bootstraps.get(&scenario.handler) else {
                     return Ok(not_run(format!("no bootstrap serves handler {:?} on this target", scenario.handler)));
                 };
-                return attempt_local(client, scenario, command.clone()).await;
+                let front = match self {
+                    Target::LocalFront { front, .. } => Some(front.as_ref()),
+                    _ => None,
+                };
+                return attempt_local(client, scenario, command.clone(), front).await;
             }
             Target::FunctionUrl { urls } => {
                 if !matches!(scenario.request.path, InvokePath::FunctionUrl) {
@@ -220,11 +261,27 @@ impl Target {
         if let Some(version) = api_version {
             outgoing.url = outgoing.url.replacen(&format!("/{}/", paths::IWRS_API_VERSION), &format!("/{version}/"), 1);
         }
-        Ok(match observe::send(client, outgoing).await {
+        Ok(match send_all(client, outgoing, scenario.sends.unwrap_or(1)).await {
             Ok(client) => Attempt::Observed { client: Box::new(client), wire: None, wire_visible: false },
             Err(error) => Attempt::Failed { error },
         })
     }
+}
+
+/// Sends `request` `sends` times, one after another, and returns the last observation; an
+/// earlier answer that fails, or comes with another status than the last, is an error (the
+/// function did not serve every request alike).
+async fn send_all(client: &reqwest::Client, request: Outgoing, sends: u32) -> Result<Observation, String> {
+    let mut earlier = Vec::new();
+    for _ in 1..sends {
+        let seen = observe::send(client, request.clone()).await?;
+        earlier.push(seen.status);
+    }
+    let last = observe::send(client, request).await?;
+    if let Some((i, status)) = earlier.iter().enumerate().find(|(_, s)| **s != last.status) {
+        return Err(format!("answer {} of {sends} had status {status}, the last {}", i + 1, last.status));
+    }
+    Ok(last)
 }
 
 fn not_run(reason: String) -> Attempt {
@@ -263,10 +320,20 @@ pub fn outgoing(scenario: &Scenario, base: &str, function: &str) -> Result<Outgo
     })
 }
 
+/// Where a [`Front`] forwards to: the REST API listener (`http://HOST:PORT`, without the stage)
+/// for an API Gateway scenario, the client listener otherwise.
+fn front_upstream(emulator: &Emulator, api_gateway: bool) -> String {
+    match emulator.api_gateway_url() {
+        Some(stage) if api_gateway => stage.trim_end_matches(&format!("/{LOCAL_STAGE}")).to_owned(),
+        _ => emulator.url(),
+    }
+}
+
 async fn attempt_local(
     client: &reqwest::Client,
     scenario: &Scenario,
     command: BootstrapCommand,
+    front: Option<&dyn Front>,
 ) -> Result<Attempt, Error> {
     let timeout = scenario.timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis);
     let mut limits = Limits::default();
@@ -293,12 +360,26 @@ async fn attempt_local(
             return Err(Error::Target(format!("cannot start bootstrap {}: {e}", command.program.display())));
         }
     };
-    let base = match emulator.api_gateway_url() {
-        Some(stage) if api_gateway => stage,
+    let front = match front {
+        None => None,
+        // Before the REST API listener for the API Gateway scenarios, the client listener otherwise.
+        Some(front) => match front.start(front_upstream(&emulator, api_gateway), LOCAL_FUNCTION.to_owned()).await {
+            Ok(running) => Some(running),
+            Err(e) => {
+                supervisor.shutdown().await;
+                emulator.shutdown().await;
+                return Err(Error::Target(format!("cannot start the front: {e}")));
+            }
+        },
+    };
+    let base = match (emulator.api_gateway_url(), &front) {
+        (Some(_), Some(f)) if api_gateway => format!("{}/{LOCAL_STAGE}", f.url),
+        (Some(stage), None) if api_gateway => stage,
+        (_, Some(f)) => f.url.clone(),
         _ => emulator.url(),
     };
     let outgoing = outgoing(scenario, &base, LOCAL_FUNCTION)?;
-    let attempt = match observe::send(client, outgoing).await {
+    let attempt = match send_all(client, outgoing, scenario.sends.unwrap_or(1)).await {
         Err(error) => Attempt::Failed { error },
         Ok(observation) => {
             let recorder = emulator.recorder();
@@ -317,10 +398,15 @@ async fn attempt_local(
                     record = Some(found);
                 }
             }
-            let wire = record.as_ref().map(|r| Box::new(WireObservation::from_record(r, supervisor.exits())));
+            let taken = recorder.invocations().iter().filter(|r| r.runtime.taken_at.is_some()).count() as u64;
+            let wire = Some(Box::new(match &record {
+                Some(r) => WireObservation::from_record(r, supervisor.exits(), taken),
+                None => WireObservation::unrecorded(supervisor.exits(), taken),
+            }));
             Attempt::Observed { client: Box::new(observation), wire, wire_visible: true }
         }
     };
+    drop(front);
     supervisor.shutdown().await;
     emulator.shutdown().await;
     Ok(attempt)

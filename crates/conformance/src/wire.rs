@@ -55,6 +55,9 @@ pub struct WireChunk {
 /// What the emulator's recorder saw of the function's side of one invocation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WireObservation {
+    /// The recorder knew the request's invocation; when `false` only the scenario-wide fields
+    /// (`invocations_taken`, `process_exits`) mean anything.
+    pub recorded: bool,
     /// The answer's head arrived (`/response` or `/error`).
     pub answered: bool,
     /// The answer's headers (lower-case names).
@@ -73,6 +76,8 @@ pub struct WireObservation {
     pub faults: Vec<FaultKind>,
     /// Bootstrap exits during the scenario.
     pub process_exits: u64,
+    /// Invocations the runtime took (`GET /next` answered) during the whole scenario.
+    pub invocations_taken: u64,
     /// Milliseconds from the emulator's receipt of the client's request to the runtime taking it
     /// (`/next`): where this side's times sit on the client's time axis (on loopback the request
     /// arrives well under a millisecond after it is sent).
@@ -118,11 +123,20 @@ impl WireObservation {
         self.chunks.iter().map(|c| c.len).collect()
     }
 
-    /// From the recorder's record of the invocation and the bootstrap's exit count.
-    pub fn from_record(record: &InvocationRecord, process_exits: u64) -> Self {
+    /// What is known of a request the recorder has no invocation for (a dry run, a refused
+    /// request): only the scenario-wide figures.
+    pub fn unrecorded(process_exits: u64, invocations_taken: u64) -> Self {
+        Self { recorded: false, process_exits, invocations_taken, ..Self::default() }
+    }
+
+    /// From the recorder's record of the invocation, the bootstrap's exit count and the number of
+    /// invocations the runtime took in the scenario.
+    pub fn from_record(record: &InvocationRecord, process_exits: u64, invocations_taken: u64) -> Self {
         let taken = record.runtime.taken_at.unwrap_or_default();
         let ms = |d: Duration| d.saturating_sub(taken).as_secs_f64() * 1000.0;
         Self {
+            recorded: true,
+            invocations_taken,
             answered: record.runtime.head_at.is_some(),
             headers: record.runtime.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect(),
             streaming: record.runtime.streaming,

@@ -160,3 +160,40 @@ fn every_cited_spec_section_exists_in_docs_protocol() {
     }
     assert!(bad.is_empty(), "citations of sections docs/protocol.md does not have:\n{}", bad.join("\n"));
 }
+
+/// `ci/expected/localstack.toml` describes one LocalStack release: the one the container tests
+/// pin. When the pin moves, the expectations must be looked at again, so they must name it.
+#[test]
+fn the_localstack_expectations_name_the_pinned_image() {
+    let root = workspace_root();
+    // Both container tests start LocalStack; they must pin the same image.
+    let pins: Vec<String> = ["crates/conformance/tests/localstack.rs", "crates/aws/tests/localstack.rs"]
+        .iter()
+        .map(|path| {
+            let test = std::fs::read_to_string(root.join(path)).expect("the LocalStack tests");
+            test.lines()
+                .find_map(|l| l.trim().strip_prefix("const LOCALSTACK_TAG: &str = \""))
+                .and_then(|rest| rest.strip_suffix("\";"))
+                .unwrap_or_else(|| panic!("{path} pins LOCALSTACK_TAG"))
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(pins[0], pins[1], "the two LocalStack container tests pin different images");
+    let pin = &pins[0];
+    let expected =
+        std::fs::read_to_string(root.join("ci/expected/localstack.toml")).expect("ci/expected/localstack.toml");
+    let named: Vec<&str> = expected
+        .match_indices("localstack/localstack:")
+        .map(|(at, prefix)| {
+            let tag = &expected[at + prefix.len()..];
+            &tag[..tag.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')).unwrap_or(tag.len())]
+        })
+        .collect();
+    assert!(!named.is_empty(), "ci/expected/localstack.toml names no localstack/localstack image");
+    assert!(
+        named.iter().all(|tag| *tag == pin),
+        "the tests pin localstack/localstack:{pin}; the expectations name {named:?}"
+    );
+    let parsed = lambda_stream_conformance::Expected::parse("localstack.toml", &expected).expect("it parses");
+    assert!(parsed.target.as_deref().is_some_and(|t| t.contains(&format!("localstack/localstack:{pin}"))));
+}

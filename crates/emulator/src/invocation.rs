@@ -150,6 +150,9 @@ struct State {
     slot: Option<u32>,
     /// When `/next` handed it out: its deadline counts from there.
     delivered_at: Option<tokio::time::Instant>,
+    /// The count of `GET /next` calls on `slot` when this invocation was handed out: the runtime's
+    /// next call after it counts higher (see `Platform::settle_log`).
+    poll: u64,
 }
 
 /// One invocation, shared by the front end, the Runtime API and the deadline tasks.
@@ -184,7 +187,7 @@ impl Invocation {
             log_start,
             events,
             abort,
-            state: watch::Sender::new(State { phase: Phase::Queued, slot: None, delivered_at: None }),
+            state: watch::Sender::new(State { phase: Phase::Queued, slot: None, delivered_at: None, poll: 0 }),
             returned: watch::Sender::new(false),
         };
         (invocation, InvocationStream { rx, abort: abort_rx })
@@ -209,15 +212,22 @@ impl Invocation {
         self.state.borrow().delivered_at
     }
 
-    /// `/next` hands it out; false when it is no longer queued (the platform ended it).
-    pub(crate) fn deliver(&self, slot: Option<u32>) -> bool {
+    /// `/next` hands it out, as call number `poll` of `slot`; false when it is no longer queued
+    /// (the platform ended it).
+    pub(crate) fn deliver(&self, slot: Option<u32>, poll: u64) -> bool {
         self.state.send_if_modified(|state| {
             let queued = state.phase == Phase::Queued;
             if queued {
-                *state = State { phase: Phase::Delivered, slot, delivered_at: Some(tokio::time::Instant::now()) };
+                *state = State { phase: Phase::Delivered, slot, delivered_at: Some(tokio::time::Instant::now()), poll };
             }
             queued
         })
+    }
+
+    /// The `GET /next` call that took it (its slot's count then), `None` while queued.
+    pub(crate) fn taken_by_poll(&self) -> Option<(Option<u32>, u64)> {
+        let state = self.state.borrow();
+        (state.phase != Phase::Queued && state.poll > 0).then_some((state.slot, state.poll))
     }
 
     /// An answer starts; returns the phase it was in (only `Delivered` lets it start).
@@ -312,11 +322,19 @@ pub(crate) struct InvocationStream {
 }
 
 impl InvocationStream {
-    /// The next event; a platform abort wins over queued chunks. Once the invocation itself is
-    /// gone (its last holder dropped it after it ended), the events still queued are read out.
+    /// The next event. After a platform abort (deadline, size cap, process exit) the chunks the
+    /// runtime sent before it, already queued here, still go out first, then the abort's error:
+    /// the bytes before a cut are delivered, however far the relay lags behind (a queued end
+    /// of the runtime's own is dropped, the platform's error wins). Once the invocation itself
+    /// is gone (its last holder dropped it after it ended), the events still queued are read out.
     pub(crate) async fn next(&mut self) -> Event {
         loop {
             if let Some(error) = self.abort.borrow().clone() {
+                while let Ok(event) = self.rx.try_recv() {
+                    if !matches!(event, Event::Done(_)) {
+                        return event;
+                    }
+                }
                 return Event::Done(Err(error));
             }
             if self.abort.has_changed().is_err() {

@@ -25,18 +25,23 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use lambda_stream_protocol::diagnostic::error_types;
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{ApiGatewayConfig, Auth, FunctionConfig, Limits};
 use crate::invocation::{Context, Invocation, InvocationError, InvocationStream, NewInvocation, Phase};
-use crate::logs::FunctionLog;
+use crate::logs::{FunctionLog, PipeCapture};
 use crate::recorder::{FaultKind, Recorder};
 use crate::time;
 
 /// Ended invocations whose ids are remembered, for the answers to late posts.
 const ENDED_IDS: usize = 1024;
+/// How long a log tail waits at most for the runtime to ask for its next invocation, and then for
+/// the lines it printed to cross its pipes. Only a runtime that never asks again (or never reads
+/// its pipes' end) makes a tail wait this long; the tail is then cut with what arrived.
+const LOG_SETTLE_MAX: Duration = Duration::from_secs(2);
 
 /// What the registry knows about a request id.
 #[derive(Debug, Clone)]
@@ -88,6 +93,8 @@ struct Slot {
     /// Whether the current process has called `/next` since it started: until then it is in its
     /// init phase, and an exit is an init failure.
     initialised: bool,
+    /// The current process's output pipes (none for a slot whose process was started otherwise).
+    capture: Option<Arc<PipeCapture>>,
     /// The process is being replaced: it finishes what it holds and gets nothing new.
     draining: bool,
 }
@@ -120,6 +127,11 @@ pub(crate) struct Platform {
     pub(crate) log: FunctionLog,
     /// Supervised processes' slots by id.
     slots: Mutex<HashMap<u32, Slot>>,
+    /// `GET /next` calls per slot (`None`: runtimes started by hand), also bumped when a slot's
+    /// process exits: the runtime holding an invocation has moved past it once its count grows.
+    polls: Mutex<HashMap<Option<u32>, u64>>,
+    /// Wakes what waits for a count in `polls` to grow.
+    polled: Notify,
     /// The id the next slot gets.
     next_slot: AtomicU32,
     /// The invocation each runtime (by supervised slot; `None` for runtimes outside supervision)
@@ -149,6 +161,8 @@ impl Platform {
             recorder,
             log: FunctionLog::default(),
             slots: Mutex::default(),
+            polls: Mutex::default(),
+            polled: Notify::new(),
             next_slot: AtomicU32::new(1),
             handed: Mutex::default(),
         }
@@ -183,6 +197,7 @@ impl Platform {
         {
             s.initialised = true;
         }
+        let poll = self.count_poll(slot);
         loop {
             let notified = self.queued.notified();
             tokio::pin!(notified);
@@ -201,7 +216,7 @@ impl Platform {
                     } else {
                         match queue.pop_front() {
                             None => Take::Empty,
-                            Some(invocation) if invocation.deliver(slot) => {
+                            Some(invocation) if invocation.deliver(slot, poll) => {
                                 if !queue.is_empty() {
                                     // More work: pass the wake-up on to another waiting runtime.
                                     self.queued.notify_one();
@@ -225,6 +240,47 @@ impl Platform {
                 }
             }
             notified.await;
+        }
+    }
+
+    /// Counts one `GET /next` of `slot` (or its process's exit) and wakes the log tails waiting
+    /// for it; returns the new count.
+    fn count_poll(&self, slot: Option<u32>) -> u64 {
+        let count = {
+            let mut polls = self.polls.lock().unwrap();
+            let count = polls.entry(slot).or_default();
+            *count += 1;
+            *count
+        };
+        self.polled.notify_waiters();
+        count
+    }
+
+    /// Waits until what `invocation`'s runtime printed while serving it is in the log: until that
+    /// runtime asks for its next invocation (a runtime's loop does so only after the handler
+    /// returned) or its process exits, and then until the lines it wrote before that have
+    /// crossed its pipes (a sync mark, see `logs`). At most [`LOG_SETTLE_MAX`] for each step.
+    /// A runtime started by hand (no slot) has no output the emulator captures: what an
+    /// in-process runtime pushes to the log is there as it prints it, so nothing is waited for.
+    pub(crate) async fn settle_log(&self, invocation: &Invocation) {
+        let Some((Some(slot), poll)) = invocation.taken_by_poll() else { return };
+        let slot = Some(slot);
+        let moved_on = async {
+            loop {
+                let notified = self.polled.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                // A slot forgotten (`remove_slot`) has no process left to wait for.
+                if self.polls.lock().unwrap().get(&slot).is_none_or(|count| *count > poll) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(LOG_SETTLE_MAX, moved_on).await;
+        let capture = slot.and_then(|slot| self.slots.lock().unwrap().get(&slot).and_then(|s| s.capture.clone()));
+        if let Some(capture) = capture {
+            capture.sync(LOG_SETTLE_MAX).await;
         }
     }
 
@@ -260,7 +316,12 @@ impl Platform {
 
     /// Forgets a slot whose process is gone for good (replaced and drained, or stopped).
     pub(crate) fn remove_slot(&self, slot: u32) {
-        self.slots.lock().unwrap().remove(&slot);
+        if let Some(capture) = self.slots.lock().unwrap().remove(&slot).and_then(|s| s.capture) {
+            capture.close();
+        }
+        // A log tail waiting for this slot's next poll stops waiting.
+        self.polls.lock().unwrap().remove(&Some(slot));
+        self.polled.notify_waiters();
     }
 
     /// What the registry knows about `request_id`.
@@ -418,14 +479,24 @@ impl Platform {
     pub(crate) fn add_slot(&self) -> (u32, mpsc::UnboundedReceiver<String>) {
         let id = self.next_slot.fetch_add(1, Ordering::Relaxed);
         let (restart, restarts) = mpsc::unbounded_channel();
-        self.slots.lock().unwrap().insert(id, Slot { restart, initialised: false, draining: false });
+        self.slots.lock().unwrap().insert(id, Slot { restart, initialised: false, capture: None, draining: false });
         (id, restarts)
     }
 
-    /// A (re)started process on `slot` begins its init phase.
-    pub(crate) fn slot_started(&self, slot: u32) {
+    /// A (re)started process on `slot` begins its init phase; `capture` reads its output.
+    pub(crate) fn slot_started(&self, slot: u32, capture: Option<Arc<PipeCapture>>) {
         if let Some(s) = self.slots.lock().unwrap().get_mut(&slot) {
             s.initialised = false;
+            if let Some(old) = std::mem::replace(&mut s.capture, capture) {
+                old.close();
+            }
+        }
+    }
+
+    /// The process on `slot` is gone for good (the supervisor stopped): its pipes are let go.
+    pub(crate) fn slot_stopped(&self, slot: u32) {
+        if let Some(capture) = self.slots.lock().unwrap().get_mut(&slot).and_then(|s| s.capture.take()) {
+            capture.close();
         }
     }
 
@@ -433,6 +504,8 @@ impl Platform {
     /// had not yet called `/next` (its init failed), so do the queued ones — unless the slot was
     /// draining: the queued invocations are then for the process that replaced it.
     pub(crate) fn slot_exited(&self, slot: u32, status: &str) {
+        // What it printed is all written: a log tail waiting for it to ask again stops waiting.
+        self.count_poll(Some(slot));
         // The process's work is over; the next `/next` on the slot is a new process's first.
         let handed = self.handed.lock().unwrap().remove(&Some(slot));
         if let Some(invocation) = handed.and_then(|(_, weak)| weak.upgrade()) {

@@ -111,8 +111,9 @@ async fn next(platform: Arc<Platform>, slot: Option<u32>) -> Response<ResponseBo
 /// Hands an event to the front end, waiting for room; false when the front end has gone or the
 /// platform ended the invocation. Called for every chunk: it borrows, it does not clone, and when
 /// the channel has room (the usual case) it sets up no watch on the abort (whose waiter list is
-/// a lock taken twice); a chunk queued after an abort is never read, the stream reads the abort
-/// first.
+/// a lock taken twice). The caller checks the phase before each chunk, so a chunk is queued only
+/// while the invocation runs; one sent at the very moment the platform ends it may go either way,
+/// as with the `select!` below.
 async fn deliver(invocation: &Invocation, event: Event) -> bool {
     let event = match invocation.events.try_send(event) {
         Ok(()) => return true,

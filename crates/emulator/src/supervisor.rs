@@ -47,13 +47,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lambda_stream_protocol::env;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::logs::FunctionLog;
+use crate::logs::PipeCapture;
 use crate::platform::Platform;
 use crate::server::{RuntimeSlot, SlotBinder};
 use crate::{Emulator, Error};
@@ -336,25 +335,30 @@ impl Spawner {
             .env(env::LOG_STREAM_NAME, format!("local/[$LATEST]slot{}", slot.id))
             .env(env::INITIALIZATION_TYPE, "on-demand")
             .envs(command.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // The output pipes are the emulator's own (see `logs`), so a log tail can tell when all of
+        // it is in.
+        let (capture, [stdout, stderr]) = PipeCapture::start(&self.platform.log, slot.id)
+            .map_err(|source| Error::Spawn { program: command.program.clone(), source })?;
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         if let Some(dir) = &command.current_dir {
             cmd.current_dir(dir);
         }
-        let mut child = cmd.spawn().map_err(|source| Error::Spawn { program: command.program.clone(), source })?;
-        self.platform.slot_started(slot.id);
+        let spawned = cmd.spawn();
+        // The process holds its ends now; the command's copies must go, or the pipes never end.
+        drop(cmd);
+        let child = match spawned {
+            Ok(child) => child,
+            Err(source) => {
+                capture.close();
+                return Err(Error::Spawn { program: command.program.clone(), source });
+            }
+        };
+        self.platform.slot_started(slot.id, Some(capture));
         let pid = child.id().unwrap_or_default();
         self.stats.spawned.fetch_add(1, Ordering::Relaxed);
         self.stats.pids.lock().unwrap().push(pid);
         tracing::info!(slot = slot.id, pid, program = ?command.program, runtime_api = %slot.addr, "bootstrap started");
-        if let Some(out) = child.stdout.take() {
-            tokio::spawn(capture(out, slot.id, "stdout", self.platform.log.clone()));
-        }
-        if let Some(err) = child.stderr.take() {
-            tokio::spawn(capture(err, slot.id, "stderr", self.platform.log.clone()));
-        }
         Ok(child)
     }
 
@@ -408,13 +412,17 @@ impl Spawner {
                 }
                 _ = stopped(&mut shutdown) => {
                     let _ = child.kill().await;
+                    self.platform.slot_stopped(slot.id);
                     return;
                 }
             }
             loop {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
-                    _ = stopped(&mut shutdown) => return,
+                    _ = stopped(&mut shutdown) => {
+                        self.platform.slot_stopped(slot.id);
+                        return;
+                    }
                     done = &mut drain => {
                         // Replaced while dead: nothing to finish.
                         if let Ok(done) = done {
@@ -472,28 +480,6 @@ impl Spawner {
         }
         let factor = 1u32 << (crashes - 1).min(16);
         (self.config.restart_backoff * factor).min(self.config.max_backoff)
-    }
-}
-
-/// Longest line taken from a process's output; a longer one is cut into lines of this size, so a
-/// process that prints without newlines cannot grow the emulator's memory (tails are 4 KB).
-const MAX_LINE_BYTES: u64 = 64 * 1024;
-
-/// Copies a child's output, line by line, to tracing and the function log.
-async fn capture(pipe: impl AsyncRead + Unpin, slot: u32, stream: &'static str, log: FunctionLog) {
-    let mut reader = BufReader::new(pipe);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.trim_end_matches(['\n', '\r']);
-                tracing::info!(target: "lambda_stream_emulator::function", slot, stream, "{text}");
-                log.push_line(text);
-            }
-        }
     }
 }
 

@@ -60,6 +60,40 @@ async fn the_streamed_size_cap_cuts_the_stream() {
     assert!(matches!(records[1].client.end, Some((_, ClientEnd::Aborted { .. }))));
 }
 
+/// The chunks the runtime sent before the cap, already accepted by the platform, reach the client
+/// even when the relay lags behind (here: shaped to 2 KB/s after a 200-byte burst), then the cut.
+/// Before, the platform's abort overtook them and up to eight queued chunks were lost.
+#[tokio::test]
+async fn the_bytes_before_the_cap_all_arrive_when_the_relay_lags_behind() {
+    let limits = lambda_stream_emulator::Limits {
+        max_streamed_response_bytes: 1000,
+        bandwidth: Some(lambda_stream_emulator::Bandwidth { burst_bytes: 200, bytes_per_second: 2000 }),
+        ..lambda_stream_emulator::Limits::default()
+    };
+    let emulator = builder("lagging").limits(limits).build().await.unwrap();
+    let mut script = vec![Step::streaming("application/octet-stream")];
+    script.extend((0..12).map(|i| Step::Chunk(Bytes::from(vec![b'a' + i; 100]))));
+    script.push(Step::End);
+    let served = runtime(&emulator).spawn(vec![script]);
+    let url = format!("{}/2021-11-15/functions/lagging/response-streaming-invocations", emulator.url());
+    let response = client().post(url).body("{}").send().await.unwrap();
+    let mut decoder = EventStreamDecoder::new();
+    decoder.push(&response.bytes().await.unwrap());
+    let mut relayed = Vec::new();
+    let mut done = None;
+    while let Some(event) = decoder.next_event().unwrap() {
+        match event {
+            InvokeEvent::PayloadChunk(bytes) => relayed.extend_from_slice(&bytes),
+            InvokeEvent::InvokeComplete(complete) => done = Some(complete),
+        }
+    }
+    let expected: Vec<u8> = (0..10).flat_map(|i| vec![b'a' + i; 100]).collect();
+    assert_eq!(relayed.len(), 1000, "every byte up to the cap arrives");
+    assert_eq!(relayed, expected);
+    assert_eq!(done.unwrap().error_code.as_deref(), Some(error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE));
+    served.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn the_timeout_cuts_the_stream_with_sandbox_timeout() {
     let function = FunctionConfig::new("slow").timeout(Duration::from_secs(1));

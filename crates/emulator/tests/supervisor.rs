@@ -204,6 +204,24 @@ async fn output_is_captured_for_the_log_tail() {
     supervisor.shutdown().await;
 }
 
+/// The log tail is cut when the runtime asks for its next invocation and its output is in, not
+/// after a pause: a line printed 400 ms after the answer ended (a 50 ms settle pause missed it)
+/// is in the tail.
+#[tokio::test]
+async fn the_log_tail_holds_what_the_function_printed_after_its_answer() {
+    let emulator = builder("late").build().await.unwrap();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
+    let url = format!("{}/2015-03-31/functions/late/invocations", emulator.url());
+    let response = client().post(url).header("X-Amz-Log-Type", "Tail").body("\"late-log\"").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let log_result = response.headers()[names::AMZ_LOG_RESULT].to_str().unwrap().to_owned();
+    let tail = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(log_result).unwrap()).unwrap();
+    assert!(tail.contains(lambda_stream_fixtures::bootstrap::handlers::LATE_LOG_LINE), "{tail}");
+    assert!(!tail.contains("lambda-stream-emulator log sync"), "the sync mark is not logged: {tail}");
+    supervisor.shutdown().await;
+}
+
 #[tokio::test]
 async fn emulate_starts_everything_in_one_call_and_shutdown_kills_the_children() {
     let emulation = emulate(EmulateOptions::new(bootstrap())).await.unwrap();

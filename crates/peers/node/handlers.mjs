@@ -9,6 +9,9 @@
 // `handlers.probe`) from `LAMBDA_TASK_ROOT` (this directory); see ./bootstrap.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// The pause between the timed writes of `ok` and `fail-mid-stream`: the Rust example's CHUNK_PAUSE
+// (crates/examples/conditional-streaming/src/scenario.rs), which the scenarios time.
+const CHUNK_PAUSE_MS = 300;
 
 // ---- Reading the event (crates/examples/event-input) ------------------------------------------
 
@@ -131,7 +134,7 @@ export const conditionalStreaming = awslambda.streamifyResponse(async (event, re
       const stream = awslambda.HttpResponseStream.from(responseStream, metadata);
       for (let i = 1; i <= 5; i++) {
         stream.write(`chunk ${i} of 5\n`);
-        if (i < 5) await sleep(100);
+        if (i < 5) await sleep(CHUNK_PAUSE_MS);
       }
       stream.end();
       return;
@@ -145,9 +148,9 @@ export const conditionalStreaming = awslambda.streamifyResponse(async (event, re
     case 'fail-mid-stream': {
       const stream = awslambda.HttpResponseStream.from(responseStream, head(200, 'text/plain; charset=utf-8', name));
       stream.write('chunk 1, before the failure\n');
-      await sleep(100);
+      await sleep(CHUNK_PAUSE_MS);
       stream.write('chunk 2, before the failure\n');
-      await sleep(100);
+      await sleep(CHUNK_PAUSE_MS);
       throw failure('fail-mid-stream: failing after the first chunks, as asked');
     }
     case 'slow': {

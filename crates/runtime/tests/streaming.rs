@@ -55,7 +55,8 @@ async fn a_prelude_is_json_then_delimiter_as_two_chunks_with_the_integration_con
         writer.set_content_type("text/html")?;
         writer.write_status_and_headers(Prelude::with_status(201).header("x-a", "1")).await?;
         writer.write("<p>").await?;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Chunk boundaries are judged: writes 300 ms apart stay apart on a busy machine.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         writer.write("</p>").await?;
         writer.finish().await?;
         Ok::<(), BoxError>(())

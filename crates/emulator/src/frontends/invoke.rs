@@ -98,7 +98,7 @@ async fn request_response(
     if function_error {
         headers.insert(names::AMZ_FUNCTION_ERROR, HeaderValue::from_static("Unhandled"));
     }
-    if tail && let Ok(v) = HeaderValue::from_str(&log_tail(&platform, invocation.log_start).await) {
+    if tail && let Ok(v) = HeaderValue::from_str(&log_tail(&platform, &invocation).await) {
         response.headers_mut().insert(names::AMZ_LOG_RESULT, v);
     }
     platform.recorder.client_head(&id, 200, h::header_list(response.headers()));

@@ -23,7 +23,7 @@ use lambda_stream_protocol::names;
 
 use super::{ClientCall, InvocationType, aws_head, client_call, log_tail, wants_tail};
 use crate::http::{self as h, BodyError, ResponseBody};
-use crate::invocation::{Event, FrontEnd, InvocationStream, NewInvocation};
+use crate::invocation::{Event, FrontEnd, Invocation, InvocationStream, NewInvocation};
 use crate::platform::Platform;
 use crate::recorder::ClientEnd;
 use crate::shaping::Shaper;
@@ -55,8 +55,8 @@ pub(crate) async fn serve(platform: Arc<Platform>, req: Request<Incoming>, name:
     let (invocation, stream) = platform.submit(new);
     let id = invocation.id.clone();
     let shaper = platform.limits.bandwidth.map(Shaper::new);
-    let tail_from = tail.then_some(invocation.log_start);
-    let relay = Relay { platform: platform.clone(), id: id.clone(), stream, shaper, tail_from, ended: false };
+    let tail_of = tail.then(|| invocation.clone());
+    let relay = Relay { platform: platform.clone(), id: id.clone(), stream, shaper, tail_of, ended: false };
     let mut response = aws_head(StatusCode::OK, &id, &executed_version, h::pulled(relay, Relay::step));
     response
         .headers_mut()
@@ -73,8 +73,8 @@ struct Relay {
     id: String,
     stream: InvocationStream,
     shaper: Option<Shaper>,
-    /// Where the log tail starts, when the caller asked for it.
-    tail_from: Option<u64>,
+    /// The invocation whose log tail goes out, when the caller asked for it.
+    tail_of: Option<Arc<Invocation>>,
     /// InvokeComplete has gone out.
     ended: bool,
 }
@@ -94,8 +94,8 @@ impl Relay {
                     break InvokeEvent::PayloadChunk(bytes).encode();
                 }
                 Event::Done(result) => {
-                    let log_result = match self.tail_from {
-                        Some(start) => Some(log_tail(&self.platform, start).await),
+                    let log_result = match &self.tail_of {
+                        Some(invocation) => Some(log_tail(&self.platform, invocation).await),
                         None => None,
                     };
                     let (error_code, error_details) = match result {

@@ -46,7 +46,7 @@ pub(crate) mod iwrs;
 pub(crate) mod local;
 pub(crate) mod relay;
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -60,6 +60,7 @@ use lambda_stream_protocol::names;
 use crate::auth;
 use crate::config::{Auth, QualifierError};
 use crate::http::{self as h, ResponseBody};
+use crate::invocation::Invocation;
 use crate::logs::TAIL_BYTES;
 use crate::platform::Platform;
 use crate::recorder::{ClientEnd, Recorder};
@@ -165,14 +166,13 @@ fn wants_tail(parts: &http::request::Parts) -> bool {
     parts.headers.get(names::LOG_TYPE).is_some_and(|v| v == "Tail")
 }
 
-/// Pause before cutting a log tail, so the last lines a process printed have crossed its pipe.
-const LOG_SETTLE: Duration = Duration::from_millis(50);
-
 /// The base64 log tail of an invocation: what the function printed since it started, at most
-/// 4 KB, as Lambda's `LogResult`.
-async fn log_tail(platform: &Platform, log_start: u64) -> String {
-    tokio::time::sleep(LOG_SETTLE).await;
-    STANDARD.encode(platform.log.tail_since(log_start, TAIL_BYTES))
+/// 4 KB, as Lambda's `LogResult`. Cut once the runtime that served it asked for its next
+/// invocation and its output is in (`Platform::settle_log`): not after a pause, which a busy
+/// machine can outlast.
+async fn log_tail(platform: &Platform, invocation: &Invocation) -> String {
+    platform.settle_log(invocation).await;
+    STANDARD.encode(platform.log.tail_since(invocation.log_start, TAIL_BYTES))
 }
 
 /// The head of an IWRS or Invoke answer: status, executed version, request id.

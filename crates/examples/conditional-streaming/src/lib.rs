@@ -10,7 +10,7 @@
 //!
 //! | scenario | answer |
 //! | --- | --- |
-//! | `ok` (default) | 200, five chunks 100 ms apart, a cookie |
+//! | `ok` (default) | 200, five chunks 300 ms apart, a cookie |
 //! | `bad-request`, `unauthorized`, `not-found`, `server-error` | 400, 401, 404, 500 with a JSON body |
 //! | `fail-before-first-byte` | an error before any byte (`POST /error`), type `Function.ScenarioFailure` |
 //! | `fail-mid-stream` | 200, two chunks, then an error (HTTP trailers) |

@@ -35,9 +35,11 @@ pub const OK_CHUNKS: [&str; 5] =
     ["chunk 1 of 5\n", "chunk 2 of 5\n", "chunk 3 of 5\n", "chunk 4 of 5\n", "chunk 5 of 5\n"];
 /// The chunks `fail-mid-stream` writes before it fails.
 pub const MID_STREAM_CHUNKS: [&str; 2] = ["chunk 1, before the failure\n", "chunk 2, before the failure\n"];
-/// The pause between two chunks of `ok` and `fail-mid-stream`: short, but long enough that each
-/// chunk is its own write on the wire and a caller can see them arrive apart.
-pub const CHUNK_PAUSE: Duration = Duration::from_millis(100);
+/// The pause between two chunks of `ok` and `fail-mid-stream`: long enough that each chunk is its
+/// own write on the wire and a caller sees them arrive apart even on a busy machine (the
+/// conformance scenarios time these writes; pieces of one write delivered tens of milliseconds
+/// apart must not look like two writes, nor two writes like one).
+pub const CHUNK_PAUSE: Duration = Duration::from_millis(300);
 
 /// The first chunk of `slow`, written at once so a caller sees the stream start.
 pub const SLOW_FIRST_CHUNK: &str = "slow: started, now outliving the timeout\n";

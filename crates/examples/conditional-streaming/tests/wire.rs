@@ -183,7 +183,9 @@ async fn slow_starts_streaming_and_keeps_going_with_heartbeats() {
     }
     assert!(started.elapsed() >= Duration::from_secs(4), "the heartbeat came too early: {:?}", started.elapsed());
     assert_eq!(peer.body_bytes_received(), heartbeat, "nothing but the first chunk and one heartbeat");
-    assert!(peer.next_post_within(Duration::from_millis(200)).await.is_none(), "slow must not finish");
+    // The heartbeat arriving is the signal that the stream is still open; the peer records a
+    // request only once its body ended, so none may be recorded yet.
+    assert!(peer.next_post_within(Duration::ZERO).await.is_none(), "slow must not finish");
     runtime.abort();
 }
 
