@@ -39,7 +39,7 @@ pub(crate) type ResponseBody = http_body_util::combinators::UnsyncBoxBody<Bytes,
 /// Frames pushed by a task of their own (the dashboard's); each is written as soon as hyper polls it.
 pub(crate) type FrameSender = mpsc::Sender<Result<Bytes, BodyError>>;
 
-/// Frames the relay may run ahead of the socket; small, so a slow client exerts backpressure.
+/// Frames a feeding task may run ahead of the socket; small, so a slow client exerts backpressure.
 pub(crate) const BODY_BUFFER: usize = 4;
 
 pub(crate) struct ChannelBody {
@@ -68,7 +68,7 @@ pub(crate) fn channel() -> (FrameSender, ResponseBody) {
 
 /// A streaming body whose frames `step` makes when hyper asks for the next one, on hyper's own
 /// connection task: no task between the source and the socket and no second channel. The front
-/// ends' relays use it (docs/performance.md, "Hand-offs per chunk"). `step` gets the state back
+/// ends' bodies use it (docs/performance.md, "Hand-offs per chunk"). `step` gets the state back
 /// with each frame; `None` ends the body, an `Err` frame aborts it.
 pub(crate) fn pulled<S, F, Fut>(state: S, step: F) -> ResponseBody
 where
@@ -78,6 +78,12 @@ where
 {
     let frames = futures_util::stream::unfold(state, step);
     http_body_util::StreamBody::new(futures_util::StreamExt::map(frames, |item| item.map(Frame::data))).boxed_unsync()
+}
+
+/// A body whose only frame is `error`: the client gets the head, then a cut transfer.
+pub(crate) fn failed(error: impl std::error::Error + Send + Sync + 'static) -> ResponseBody {
+    let frames = futures_util::stream::once(std::future::ready(Err::<Frame<Bytes>, BodyError>(Box::new(error))));
+    http_body_util::StreamBody::new(frames).boxed_unsync()
 }
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {

@@ -143,11 +143,13 @@ pub(crate) struct Context {
     pub(crate) invoked_arn: String,
 }
 
-/// Where an invocation is and which supervised slot took it.
+/// Where an invocation is, which supervised slot took it and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct State {
     phase: Phase,
     slot: Option<u32>,
+    /// When `/next` handed it out: its deadline counts from there.
+    delivered_at: Option<tokio::time::Instant>,
     /// The count of `GET /next` calls on `slot` when this invocation was handed out: the runtime's
     /// next call after it counts higher (see `Platform::settle_log`).
     poll: u64,
@@ -185,7 +187,7 @@ impl Invocation {
             log_start,
             events,
             abort,
-            state: watch::Sender::new(State { phase: Phase::Queued, slot: None, poll: 0 }),
+            state: watch::Sender::new(State { phase: Phase::Queued, slot: None, delivered_at: None, poll: 0 }),
             returned: watch::Sender::new(false),
         };
         (invocation, InvocationStream { rx, abort: abort_rx })
@@ -205,13 +207,18 @@ impl Invocation {
         self.state.borrow().slot
     }
 
+    /// When `/next` handed it out (`None` while queued, or when it ended there).
+    pub(crate) fn delivered_at(&self) -> Option<tokio::time::Instant> {
+        self.state.borrow().delivered_at
+    }
+
     /// `/next` hands it out, as call number `poll` of `slot`; false when it is no longer queued
     /// (the platform ended it).
     pub(crate) fn deliver(&self, slot: Option<u32>, poll: u64) -> bool {
         self.state.send_if_modified(|state| {
             let queued = state.phase == Phase::Queued;
             if queued {
-                *state = State { phase: Phase::Delivered, slot, poll };
+                *state = State { phase: Phase::Delivered, slot, delivered_at: Some(tokio::time::Instant::now()), poll };
             }
             queued
         })
@@ -276,11 +283,6 @@ impl Invocation {
         let _ = rx.wait_for(Option::is_some).await;
     }
 
-    /// Resolves when the invocation is no longer queued (taken by a runtime, or ended).
-    pub(crate) async fn left_queue(&self) {
-        let _ = self.state.subscribe().wait_for(|s| s.phase != Phase::Queued).await;
-    }
-
     /// Resolves when the invocation has ended, by the runtime or the platform.
     pub(crate) async fn finished(&self) {
         let _ = self.state.subscribe().wait_for(|s| matches!(s.phase, Phase::Finished { .. })).await;
@@ -297,8 +299,18 @@ impl Invocation {
     }
 
     /// Resolves when the runtime that took it asks for its next invocation.
-    pub(crate) async fn returned(&self) {
+    async fn returned(&self) {
         let _ = self.returned.subscribe().wait_for(|returned| *returned).await;
+    }
+
+    /// Resolves when nothing of it can still run out of time: its handler returned (the runtime
+    /// asked for its next invocation) and it ended. A runtime that asks again without answering
+    /// has returned but left its caller waiting, so both are needed (found by the `emulator`
+    /// fuzz target). Subscribes to the state only once the handler returned, so the state
+    /// changes before (`/next`, the answer's head, its end) wake nobody.
+    pub(crate) async fn settled(&self) {
+        self.returned().await;
+        self.finished().await;
     }
 }
 

@@ -168,7 +168,7 @@ impl Platform {
         }
     }
 
-    /// Queues an invocation for the function; its queue deadline starts now.
+    /// Queues an invocation for the function; its deadlines start now ([`Self::start_deadlines`]).
     pub(crate) fn submit(self: &Arc<Self>, new: NewInvocation) -> (Arc<Invocation>, InvocationStream) {
         let NewInvocation { payload, front_end, request_id, client_request_id, client_context, qualifier } = new;
         let id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -183,7 +183,7 @@ impl Platform {
         self.registry.lock().unwrap().in_flight.insert(id, invocation.clone());
         self.queue.lock().unwrap().push_back(invocation.clone());
         self.queued.notify_one();
-        self.start_queue_deadline(invocation.clone());
+        self.start_deadlines(invocation.clone());
         (invocation, stream)
     }
 
@@ -369,70 +369,82 @@ impl Platform {
         ended
     }
 
-    /// A queued invocation that no runtime takes within the function timeout ends with
-    /// `Sandbox.Timeout`, so a caller never waits for a runtime that does not come.
-    fn start_queue_deadline(self: &Arc<Self>, invocation: Arc<Invocation>) {
+    /// The deadlines of an invocation, in one task per invocation that sleeps until a deadline
+    /// passes or nothing can run out of time any more, without waking at `/next` or at the
+    /// runtime's head (docs/performance.md, "Hand-offs per chunk"):
+    /// - queued for longer than the function timeout (no runtime takes it): it ends with
+    ///   `Sandbox.Timeout`, so a caller never waits for a runtime that does not come;
+    /// - delivered: at the function timeout after `/next` handed it out it ends with
+    ///   `Sandbox.Timeout` and, when a supervised process holds it, that process is restarted.
+    ///
+    /// The deadline covers the handler until it returns, not only until the response is
+    /// complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`: the
+    /// timeout must cover the background work, or the environment is stopped), so the task ends
+    /// early only when the invocation has both returned and ended ([`Invocation::settled`]) or
+    /// the platform ended it.
+    fn start_deadlines(self: &Arc<Self>, invocation: Arc<Invocation>) {
         let platform = Arc::downgrade(self);
         let timeout = self.function.timeout;
+        let queued_until = tokio::time::Instant::now() + timeout;
         tokio::spawn(async move {
-            tokio::select! {
-                _ = tokio::time::sleep(timeout) => {}
-                _ = invocation.left_queue() => return,
+            let mut until = queued_until;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = invocation.aborted() => return,
+                    _ = invocation.settled() => return,
+                }
+                let Some(platform) = platform.upgrade() else { return };
+                match invocation.delivered_at() {
+                    // Handed out before its queue deadline: its own deadline counts from there.
+                    Some(at) if at + timeout > until => until = at + timeout,
+                    Some(_) => return platform.run_timed_out(&invocation, timeout),
+                    None => {
+                        let error = InvocationError::platform(
+                            error_types::SANDBOX_TIMEOUT,
+                            format!(
+                                "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for \
+                                 it (is the bootstrap starting? its output is in the emulator's log)",
+                                invocation.id,
+                                timeout.as_secs_f64()
+                            ),
+                        );
+                        if platform.end_by_platform(&invocation, error, true) {
+                            return;
+                        }
+                        // `/next` took it in the meantime: the next round reads when.
+                    }
+                }
             }
-            let Some(platform) = platform.upgrade() else { return };
-            let error = InvocationError::platform(
-                error_types::SANDBOX_TIMEOUT,
-                format!(
-                    "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for it \
-                     (is the bootstrap starting? its output is in the emulator's log)",
-                    invocation.id,
-                    timeout.as_secs_f64()
-                ),
-            );
-            platform.end_by_platform(&invocation, error, true);
         });
     }
 
-    /// Starts the deadline of a delivered invocation: at the deadline it ends with
-    /// `Sandbox.Timeout` and, when a supervised process holds it, that process is restarted.
-    pub(crate) fn start_deadline(self: &Arc<Self>, invocation: Arc<Invocation>) {
-        let platform = Arc::downgrade(self);
-        let timeout = self.function.timeout;
-        tokio::spawn(async move {
-            // The deadline covers the handler until it returns, not only until the response is
-            // complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`:
-            // the timeout must cover the background work, or the environment is stopped). A
-            // runtime that asks again without answering has returned but left its caller waiting,
-            // so the deadline ends only when both happened (found by the `emulator` fuzz target).
-            tokio::select! {
-                _ = tokio::time::sleep(timeout) => {}
-                _ = invocation.aborted() => return,
-                _ = async { invocation.returned().await; invocation.finished().await } => return,
+    /// A delivered invocation passed its deadline: it ends with `Sandbox.Timeout` and a supervised
+    /// process holding it is restarted; when its answer was complete but the handler still works
+    /// after it, the process is restarted all the same.
+    fn run_timed_out(&self, invocation: &Invocation, timeout: std::time::Duration) {
+        let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
+        let error = InvocationError::platform(error_types::SANDBOX_TIMEOUT, message.clone());
+        let slot = invocation.slot();
+        if self.abort(invocation, error) {
+            if let Some(slot) = slot {
+                self.restart(slot, &invocation.id);
             }
-            let Some(platform) = platform.upgrade() else { return };
-            let message = format!("Task timed out after {:.2} seconds", timeout.as_secs_f64());
-            let error = InvocationError::platform(error_types::SANDBOX_TIMEOUT, message.clone());
-            let slot = invocation.slot();
-            if platform.abort(&invocation, error) {
-                if let Some(slot) = slot {
-                    platform.restart(slot, &invocation.id);
+        } else if !invocation.has_returned() {
+            // The client has its whole answer; the handler is still at work after it.
+            match slot {
+                Some(slot) => {
+                    tracing::warn!(request_id = %invocation.id, "{message} (after the response): stopping the bootstrap");
+                    self.log.push_line(format!("{} {message}", invocation.id));
+                    self.restart(slot, &invocation.id);
                 }
-            } else if !invocation.has_returned() {
-                // The client has its whole answer; the handler is still at work after it.
-                match slot {
-                    Some(slot) => {
-                        tracing::warn!(request_id = %invocation.id, "{message} (after the response): stopping the bootstrap");
-                        platform.log.push_line(format!("{} {message}", invocation.id));
-                        platform.restart(slot, &invocation.id);
-                    }
-                    None => tracing::warn!(
-                        request_id = %invocation.id,
-                        "{message} (after the response); the runtime is not supervised by the emulator (it runs \
-                         in this process, or someone else started it), so its work cannot be stopped"
-                    ),
-                }
+                None => tracing::warn!(
+                    request_id = %invocation.id,
+                    "{message} (after the response); the runtime is not supervised by the emulator (it runs \
+                     in this process, or someone else started it), so its work cannot be stopped"
+                ),
             }
-        });
+        }
     }
 
     /// Asks the supervisor of `slot` to kill and restart its process (an invocation timed out).

@@ -18,6 +18,13 @@
 //! view is built on it; nothing polls). The channel is bounded ([`CHANGE_BUFFER`]); a subscriber
 //! that falls behind gets `Lagged` and re-reads the recorder. With no subscriber nothing is sent.
 //!
+//! ## One lock per change
+//! A change takes the state's mutex once and nothing else when nobody waits
+//! ([`Recorder::wait_until`] counts its waiters in the state, read under that same lock) and
+//! nobody ever subscribed (a flag, set by [`Recorder::subscribe`]): the emulator records every
+//! chunk on both legs, and waking an empty `Notify` or counting broadcast receivers takes a lock
+//! of its own each (docs/performance.md, "Hand-offs per chunk").
+//!
 //! Faults that belong to no invocation (a post for an unknown request id) are kept apart, in
 //! [`Recorder::faults`].
 //!
@@ -36,6 +43,7 @@
 //! they finish and age out like the others.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -285,6 +293,8 @@ struct Inner {
     changed: Notify,
     /// Announces each change to subscribers.
     changes: broadcast::Sender<Change>,
+    /// Someone called [`Recorder::subscribe`]; until then no change is announced there.
+    subscribed: AtomicBool,
     /// Bytes kept of each payload.
     excerpt_bytes: usize,
     /// Finished invocations kept.
@@ -297,6 +307,8 @@ struct State {
     records: HashMap<String, InvocationRecord>,
     faults: VecDeque<Fault>,
     fault_count: u64,
+    /// Calls of [`Recorder::wait_until`] in progress; changes wake `changed` only when there are.
+    waiters: usize,
 }
 
 impl State {
@@ -333,6 +345,7 @@ impl Recorder {
                 state: Mutex::new(State::default()),
                 changed: Notify::new(),
                 changes: broadcast::Sender::new(CHANGE_BUFFER),
+                subscribed: AtomicBool::new(false),
                 excerpt_bytes,
                 history,
             }),
@@ -341,6 +354,7 @@ impl Recorder {
 
     /// Every change from now on, as it happens (see the module doc, "Subscribers").
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.inner.subscribed.store(true, Ordering::SeqCst);
         self.inner.changes.subscribe()
     }
 
@@ -354,10 +368,13 @@ impl Recorder {
         self.inner.excerpt_bytes
     }
 
-    /// Wakes the waiters and tells the subscribers (if any) that `change` happened.
-    fn announce(&self, change: impl FnOnce() -> Change) {
-        self.inner.changed.notify_waiters();
-        if self.inner.changes.receiver_count() > 0 {
+    /// Wakes the waiters when there are (`waiting`, read under the state's lock with the change)
+    /// and tells the subscribers (if any) that `change` happened.
+    fn announce(&self, waiting: bool, change: impl FnOnce() -> Change) {
+        if waiting {
+            self.inner.changed.notify_waiters();
+        }
+        if self.inner.subscribed.load(Ordering::SeqCst) && self.inner.changes.receiver_count() > 0 {
             let _ = self.inner.changes.send(change());
         }
     }
@@ -432,6 +449,9 @@ impl Recorder {
         mut check: impl FnMut(&Recorder) -> Option<T>,
     ) -> Result<T, Error> {
         let deadline = Instant::now() + timeout;
+        // Counted before the first check: a change made after that check sees the count and
+        // wakes `changed`, one made before it is seen by the check.
+        let _waiting = Waiting::new(self);
         loop {
             let notified = self.inner.changed.notified();
             tokio::pin!(notified);
@@ -467,8 +487,9 @@ impl Recorder {
             },
         );
         state.prune(self.inner.history);
+        let waiting = state.waiters > 0;
         drop(state);
-        self.announce(|| Change::Invocation(request_id.into()));
+        self.announce(waiting, || Change::Invocation(request_id.into()));
     }
 
     pub(crate) fn update(&self, request_id: &str, f: impl FnOnce(&mut InvocationRecord, Duration)) {
@@ -482,8 +503,9 @@ impl Recorder {
                 state.prune(self.inner.history);
             }
         }
+        let waiting = state.waiters > 0;
         drop(state);
-        self.announce(|| Change::Invocation(request_id.into()));
+        self.announce(waiting, || Change::Invocation(request_id.into()));
     }
 
     /// A body chunk of the runtime's answer arrived (`/response`), or the body of `/error`.
@@ -565,11 +587,31 @@ impl Recorder {
         }
         state.faults.push_back(fault);
         state.fault_count += 1;
+        let waiting = state.waiters > 0;
         drop(state);
         if let Some(id) = request_id {
-            self.announce(|| Change::Invocation(id.into()));
+            self.announce(waiting, || Change::Invocation(id.into()));
         }
-        self.announce(|| Change::Fault);
+        self.announce(waiting, || Change::Fault);
+    }
+}
+
+/// One call of [`Recorder::wait_until`], counted in the state while it lasts (also when the call
+/// is dropped before it returns).
+struct Waiting<'a>(&'a Recorder);
+
+impl<'a> Waiting<'a> {
+    fn new(recorder: &'a Recorder) -> Self {
+        recorder.inner.state.lock().unwrap().waiters += 1;
+        Self(recorder)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut state) = self.0.inner.state.lock() {
+            state.waiters -= 1;
+        }
     }
 }
 
@@ -581,4 +623,40 @@ fn cap_text(text: &mut String, max: usize) {
     let total = text.len();
     text.truncate(text.floor_char_boundary(max));
     text.push_str(&format!("... ({total} bytes in all)"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiters(recorder: &Recorder) -> usize {
+        recorder.inner.state.lock().unwrap().waiters
+    }
+
+    /// Changes wake `changed` only while someone waits, so the count must follow every waiter in
+    /// and out, also one dropped before it returns.
+    #[tokio::test(start_paused = true)]
+    async fn waiters_are_counted_while_they_wait_and_woken_by_a_change() {
+        let recorder = Recorder::new(4, 16);
+        recorder.open("early", None, FrontEnd::FunctionUrl, b"{}");
+        let r = recorder.clone();
+        let waiting = tokio::spawn(async move { r.wait_for("id", Duration::from_secs(60)).await });
+        while waiters(&recorder) == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(waiters(&recorder), 1);
+        recorder.open("id", None, FrontEnd::FunctionUrl, b"{}");
+        recorder.client_end("id", ClientEnd::Completed);
+        recorder.outcome("id", Ok(()));
+        let record = waiting.await.unwrap().expect("the change woke the waiter");
+        assert_eq!(record.request_id, "id");
+        assert_eq!(waiters(&recorder), 0);
+
+        let dropped = tokio::time::timeout(Duration::from_secs(1), recorder.wait_for("early", Duration::from_secs(60)));
+        assert!(dropped.await.is_err(), "`early` never completes");
+        assert_eq!(waiters(&recorder), 0, "a wait dropped before it returned is no longer counted");
+        let timed_out = recorder.wait_for("early", Duration::from_secs(1)).await;
+        assert!(matches!(timed_out, Err(Error::Timeout { .. })), "{timed_out:?}");
+        assert_eq!(waiters(&recorder), 0);
+    }
 }

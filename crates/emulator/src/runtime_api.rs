@@ -35,6 +35,7 @@ use hyper::{Request, Response};
 use lambda_stream_protocol::diagnostic::error_types;
 use lambda_stream_protocol::paths::{self, InvocationPath};
 use lambda_stream_protocol::{ErrorDiagnostic, names, normalize_error_type};
+use tokio::sync::mpsc::error::TrySendError;
 
 use crate::http::{self as h, ResponseBody, accepted, rie_error};
 use crate::invocation::{ErrorOrigin, Event, Invocation, InvocationError, Phase};
@@ -87,7 +88,6 @@ async fn next(platform: Arc<Platform>, slot: Option<u32>) -> Response<ResponseBo
     let invocation = platform.next_invocation(slot).await;
     platform.recorder.update(&invocation.id, |r, at| r.runtime.taken_at = Some(at));
     platform.log.push_line(format!("START RequestId: {} Version: $LATEST", invocation.id));
-    platform.start_deadline(invocation.clone());
 
     let deadline = epoch_millis(std::time::SystemTime::now()) + platform.function.timeout.as_millis() as u64;
     let mut builder = Response::builder()
@@ -109,8 +109,17 @@ async fn next(platform: Arc<Platform>, slot: Option<u32>) -> Response<ResponseBo
 }
 
 /// Hands an event to the front end, waiting for room; false when the front end has gone or the
-/// platform ended the invocation. Called for every chunk: it borrows, it does not clone.
+/// platform ended the invocation. Called for every chunk: it borrows, it does not clone, and when
+/// the channel has room (the usual case) it sets up no watch on the abort (whose waiter list is
+/// a lock taken twice). The caller checks the phase before each chunk, so a chunk is queued only
+/// while the invocation runs; one sent at the very moment the platform ends it may go either way,
+/// as with the `select!` below.
 async fn deliver(invocation: &Invocation, event: Event) -> bool {
+    let event = match invocation.events.try_send(event) {
+        Ok(()) => return true,
+        Err(TrySendError::Closed(_)) => return false,
+        Err(TrySendError::Full(event)) => event,
+    };
     tokio::select! {
         sent = invocation.events.send(event) => sent.is_ok(),
         _ = invocation.aborted() => false,

@@ -460,6 +460,56 @@ async fn a_declared_content_length_is_kept_and_held_to() {
     served.await.unwrap().unwrap();
 }
 
+/// Once a declared `Content-Length` has gone out in full the client's answer is over, and what the
+/// function does next decides how the client leg is recorded: nothing more is a completed answer;
+/// more bytes (in a later chunk, or with the prelude of a zero length) cut it as "more than the
+/// Content-Length".
+#[tokio::test]
+async fn what_follows_a_declared_length_sent_in_full_decides_how_the_answer_ends() {
+    let (emulator, url) = start("length-end", ApiGatewayConfig::default()).await;
+    let rt = runtime(&emulator);
+    let five = Prelude::with_status(200).header("Content-Length", "5");
+    let ended = |response: &reqwest::Response| {
+        let id = response.headers()[names::AMZN_REQUEST_ID].to_str().unwrap().to_owned();
+        let recorder = emulator.recorder().clone();
+        async move { recorder.wait_for(&id, WAIT).await.unwrap().client.end.unwrap().1 }
+    };
+    let more = |end: &ClientEnd| matches!(end, ClientEnd::Aborted { reason } if reason.contains("more than the Content-Length"));
+
+    let served = rt.spawn(vec![split(&prelude_and(&five, b"12345"), &[])]);
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    let end = ended(&response);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"12345");
+    assert_eq!(end.await, ClientEnd::Completed, "exactly the declared length, then the end");
+    served.await.unwrap().unwrap();
+
+    // The rest comes in a chunk of its own, after the client has its five bytes.
+    let script = vec![
+        Step::streaming(PRELUDE_CT),
+        Step::chunk(Bytes::from(prelude_and(&five, b"12345"))),
+        Step::Pause(Duration::from_millis(100)),
+        Step::chunk("6789"),
+        Step::End,
+    ];
+    let served = rt.spawn(vec![script]);
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    let end = ended(&response);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"12345");
+    let end = end.await;
+    assert!(more(&end), "{end:?}");
+    served.await.unwrap().unwrap();
+
+    let zero = Prelude::with_status(200).header("Content-Length", "0");
+    let served = rt.spawn(vec![split(&prelude_and(&zero, b"abc"), &[])]);
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    assert_eq!(response.headers()["content-length"], "0");
+    let end = ended(&response);
+    assert!(response.bytes().await.unwrap().is_empty());
+    let end = end.await;
+    assert!(more(&end), "{end:?}");
+    served.await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn head_requests_and_204_have_no_body() {
     let (emulator, url) = start("bodiless", ApiGatewayConfig::default()).await;

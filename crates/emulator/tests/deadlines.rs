@@ -162,3 +162,34 @@ async fn work_after_the_response_lasts_until_the_runtime_asks_again_and_the_next
     let second = emulator.recorder().invocation(&next.request_id).unwrap();
     assert!(second.runtime.taken_at.unwrap() >= returned, "the second invocation waited for the first to return");
 }
+
+/// The deadline of an invocation counts from `/next`, not from the call: one that waited in the
+/// queue for most of the timeout still gets the whole timeout once a runtime takes it (one task
+/// per invocation keeps both deadlines, platform.rs `start_deadlines`).
+#[tokio::test(start_paused = true)]
+async fn an_invocation_taken_late_from_the_queue_gets_its_whole_timeout() {
+    let function = FunctionConfig::new("late-taken").timeout(Duration::from_secs(2));
+    let emulator = builder("late-taken").function(function).build().await.unwrap();
+    let call = tokio::spawn(client().get(format!("{}/", emulator.url())).send());
+    // Queued for 1.5 of its 2 seconds before a runtime comes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("text/plain"),
+        Step::chunk("a"),
+        Step::Pause(Duration::from_secs(10)),
+        Step::chunk("b"),
+        Step::End,
+    ]]);
+    let mut response = call.await.unwrap().unwrap();
+    assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"a");
+    assert!(response.chunk().await.is_err(), "the deadline cuts the stream");
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(record.error().unwrap().error_type, error_types::SANDBOX_TIMEOUT);
+    let waited = record.runtime.taken_at.unwrap() - record.client.received_at.unwrap();
+    assert!(waited >= Duration::from_millis(1500), "queued {waited:?}");
+    let (cut_at, _) = record.client.end.clone().unwrap();
+    let after = cut_at - record.runtime.taken_at.unwrap();
+    assert!(after >= Duration::from_secs(2) && after < Duration::from_millis(2100), "cut {after:?} after /next");
+    let (_, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 409);
+}

@@ -286,11 +286,19 @@ async fn respond(
     }
     let streaming = !head.finished && !bodiless;
     let short_and_done = head.finished && !bodiless && owed.is_some_and(|n| n > 0);
-    let (tx, response_body) = if streaming || short_and_done {
-        let (tx, body) = h::channel();
-        (Some(tx), body)
+    let short_reason = "the function ended before the body it declared in Content-Length";
+    let (response_body, unsent) = if short_and_done {
+        (h::failed(Cut(short_reason.to_owned())), None)
+    } else if streaming {
+        let shapers: Vec<Shaper> = [platform.limits.bandwidth, platform.limits.api_gateway_bandwidth]
+            .into_iter()
+            .flatten()
+            .map(Shaper::new)
+            .collect();
+        let rules = RelayRules { shapers, timers, remaining: owed };
+        (relay::body(platform.clone(), id.clone(), stream, head.first, rules), None)
     } else {
-        (None, h::empty())
+        (h::empty(), Some(stream))
     };
     let mut response = Response::new(response_body);
     *response.status_mut() = head.status;
@@ -306,26 +314,11 @@ async fn respond(
     }
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
-    match tx {
-        Some(tx) if short_and_done => {
-            let reason = "the function ended before the body it declared in Content-Length".to_owned();
-            tracing::warn!(request_id = %id, "{reason}");
-            let _ = tx.try_send(Err(Box::new(Cut(reason.clone()))));
-            platform.recorder.client_end(&id, ClientEnd::Aborted { reason });
-        }
-        Some(tx) => {
-            let shapers: Vec<Shaper> = [platform.limits.bandwidth, platform.limits.api_gateway_bandwidth]
-                .into_iter()
-                .flatten()
-                .map(Shaper::new)
-                .collect();
-            // With a declared length, the relay counts every byte, the first included.
-            let hold_first = !shapers.is_empty() || owed.is_some();
-            let first = relay::send_first_with_head(&platform, &id, &tx, head.first, hold_first);
-            let rules = RelayRules { shapers, timers, remaining: owed };
-            tokio::spawn(relay::relay(platform.clone(), id, stream, first, tx, rules));
-        }
-        None => relay::end_without_body(&platform, &id, stream, head.finished),
+    if short_and_done {
+        tracing::warn!(request_id = %id, "{short_reason}");
+        platform.recorder.client_end(&id, ClientEnd::Aborted { reason: short_reason.to_owned() });
+    } else if let Some(stream) = unsent {
+        relay::end_without_body(&platform, &id, stream, head.finished);
     }
     response
 }

@@ -4,7 +4,7 @@
 //! Phases of one request: admission (body cap, SigV4), the event and the invocation, the head
 //! (wait for the runtime's answer to start; decode the prelude at any chunk split, or take the
 //! runtime's content type; an error before the first body byte is a 502), the response head
-//! (sanitised headers), then the relay task that streams the rest.
+//! (sanitised headers), then the body, which streams the rest as hyper asks for it.
 //!
 //! The waiting, the prelude, the header rules and the relay are shared with API Gateway
 //! ([`super::relay`]).
@@ -82,11 +82,14 @@ pub(crate) async fn serve(
     // and dropped, so the runtime is not left blocked on a body nobody reads.
     let bodiless = parts.method == Method::HEAD || matches!(head.status.as_u16(), 204 | 304);
     let streaming = !head.finished && !bodiless;
-    let (tx, response_body) = if streaming {
-        let (tx, body) = h::channel();
-        (Some(tx), body)
+    let (response_body, unsent) = if streaming {
+        let rules = RelayRules {
+            shapers: platform.limits.bandwidth.map(Shaper::new).into_iter().collect(),
+            ..RelayRules::default()
+        };
+        (relay::body(platform.clone(), id.clone(), stream, head.first, rules), None)
     } else {
-        (None, h::empty())
+        (h::empty(), Some(stream))
     };
     let mut response = Response::new(response_body);
     *response.status_mut() = head.status;
@@ -96,17 +99,8 @@ pub(crate) async fn serve(
     }
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
-    match tx {
-        Some(tx) => {
-            let shaped = platform.limits.bandwidth.is_some();
-            let first = relay::send_first_with_head(&platform, &id, &tx, head.first, shaped);
-            let rules = RelayRules {
-                shapers: platform.limits.bandwidth.map(Shaper::new).into_iter().collect(),
-                ..RelayRules::default()
-            };
-            tokio::spawn(relay::relay(platform.clone(), id, stream, first, tx, rules));
-        }
-        None => relay::end_without_body(&platform, &id, stream, head.finished),
+    if let Some(stream) = unsent {
+        relay::end_without_body(&platform, &id, stream, head.finished);
     }
     response
 }

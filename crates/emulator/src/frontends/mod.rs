@@ -4,7 +4,7 @@
 //! what they share: admission (body size, SigV4), the checks the two Invoke APIs make in AWS's
 //! order, and the guard that closes a record when a client leaves; [`relay`] holds what the two
 //! front ends that answer with the function's own status and headers (function URL, API
-//! Gateway) share: the head, the prelude, the header rules and the relay task.
+//! Gateway) share: the head, the prelude, the header rules and the streamed body.
 //!
 //! Every front end relays what the runtime sends as it arrives: the hyper response body reads
 //! the invocation's small bounded event channel itself whenever hyper wants the next frame (no

@@ -1,7 +1,7 @@
 //! What the two HTTP front ends that answer with the function's own status and headers (the
 //! function URL and API Gateway) share: waiting for the head of the answer, decoding the prelude
 //! at any chunk split, putting the function's headers on the response without the ones it may not
-//! set, and the relay task that streams the body.
+//! set, and the body that streams the rest.
 //!
 //! ## Parts
 //! - [`Timers`]: the clocks a front end puts on the function's stream. The function URL has none
@@ -13,10 +13,13 @@
 //!   for response streaming").
 //! - [`set_headers`]: the function's headers minus hop-by-hop ones and the names the front end
 //!   owns (RFC 9110 §7.6.1: a proxy frames the message itself).
-//! - [`relay`]: chunks to the client as they arrive, through optional shapers, under the timers,
-//!   holding the body to a declared `Content-Length` when the front end passes one on; a
-//!   mid-stream error, an expired timer or a length mismatch cuts the body (hyper then ends the
-//!   chunked transfer without its terminating chunk).
+//! - [`body`]: the client's body, which reads the function's chunks itself when hyper asks for
+//!   the next frame (on hyper's connection task, [`h::pulled`]; no relay task, no second channel),
+//!   passing them through optional shapers, under the timers, holding the body to a declared
+//!   `Content-Length` when the front end passes one on. A mid-stream error, an expired timer or a
+//!   length mismatch cuts the body (hyper then ends the chunked transfer without its terminating
+//!   chunk). When hyper drops the body because the client went away (a write to it failed: client
+//!   listeners allow half-close, so a silent stream does not notice), that is recorded at once.
 //!
 //! ## Headers a function may not set
 //! `connection` and every header it names, `keep-alive`, `proxy-connection`, `te`, `trailer`,
@@ -32,7 +35,7 @@ use hyper::Response;
 use lambda_stream_protocol::{PreludeDecoder, PreludeProgress, names};
 use tokio::time::Instant;
 
-use crate::http::{Cut, FrameSender, ResponseBody};
+use crate::http::{self as h, BodyError, Cut, ResponseBody};
 use crate::invocation::{Event, InvocationError, InvocationStream};
 use crate::platform::Platform;
 use crate::recorder::ClientEnd;
@@ -247,32 +250,6 @@ pub(crate) fn set_headers(
     }
 }
 
-/// Without shaping, the first chunk goes into the body before hyper gets the head, so the two
-/// leave in one write instead of the head alone and the chunk after a wake-up of the relay task.
-/// The channel is new and empty, so there is room. With shaping, the chunk waits for its tokens
-/// in the relay like any other. Returns the chunk when it is still to be sent.
-pub(crate) fn send_first_with_head(
-    platform: &Platform,
-    id: &str,
-    tx: &FrameSender,
-    first: Option<Bytes>,
-    shaped: bool,
-) -> Option<Bytes> {
-    match first {
-        Some(bytes) if !shaped => {
-            let len = bytes.len();
-            match tx.try_send(Ok(bytes)) {
-                Ok(()) => {
-                    platform.recorder.client_chunk(id, len);
-                    None
-                }
-                Err(unsent) => unsent.into_inner().ok(),
-            }
-        }
-        other => other,
-    }
-}
-
 /// Ends the client leg of an answer sent without a body (no body at all, `HEAD`, 204, 304); when
 /// the function is still writing, its answer is read and dropped so the runtime is not left
 /// blocked on a body nobody reads.
@@ -295,94 +272,166 @@ pub(crate) struct RelayRules {
     pub(crate) remaining: Option<u64>,
 }
 
-/// Pushes body chunks to the client as they arrive; ends the body with an error on a mid-stream
-/// failure, an expired clock, or a body longer or shorter than its declared length. The stream is
-/// dropped when the client goes away, so the runtime's further chunks are read and discarded by
-/// the Runtime API side.
-pub(crate) async fn relay(
+/// The client's body of a streamed answer: the function's chunks as they arrive, read by hyper's
+/// connection task itself when it asks for the next frame ([`h::pulled`]: no relay task and no
+/// second channel between the invocation's events and the socket, docs/performance.md). `first`
+/// is the body's start that came with the head (the end of the prelude, or the first chunk); it
+/// is the first frame, so without shaping it leaves in the same write as the head.
+pub(crate) fn body(
     platform: Arc<Platform>,
     id: String,
-    mut stream: InvocationStream,
+    stream: InvocationStream,
     first: Option<Bytes>,
-    tx: FrameSender,
-    mut rules: RelayRules,
-) {
-    let mut pending = first;
-    let cut = |reason: String| cut(&platform, &id, &tx, reason);
-    loop {
-        let bytes = match pending.take() {
+    rules: RelayRules,
+) -> ResponseBody {
+    let relay = Relay { platform, id, stream: Some(stream), pending: first, rules, overflowed: false, ended: false };
+    h::pulled(relay, Relay::step)
+}
+
+/// The state of a streamed body between two frames.
+struct Relay {
+    platform: Arc<Platform>,
+    id: String,
+    /// `None` only while [`Drop`] hands it to the task that reads its rest.
+    stream: Option<InvocationStream>,
+    /// A chunk to send before reading the stream again (the one that came with the head).
+    pending: Option<Bytes>,
+    rules: RelayRules,
+    /// The function wrote past its declared `Content-Length`: the part that fitted went out, the
+    /// body is cut next.
+    overflowed: bool,
+    /// The client leg's end is recorded (completed or cut); nothing more is sent.
+    ended: bool,
+}
+
+impl Relay {
+    /// The next frame: a chunk, the end (`None`), or the error that cuts the body.
+    async fn step(mut self) -> Option<(Result<Bytes, BodyError>, Self)> {
+        if self.ended {
+            return None;
+        }
+        if self.overflowed {
+            return Some(self.cut("the function wrote more than the Content-Length it declared".to_owned()).await);
+        }
+        let stream = self.stream.as_mut()?;
+        let bytes = match self.pending.take() {
             Some(bytes) => bytes,
-            None => match rules.timers.next(&mut stream).await {
-                Ok(Event::Start { .. }) => continue,
-                Ok(Event::Chunk(bytes)) => bytes,
-                Ok(Event::Done(Ok(()))) => {
-                    if let Some(owed) = rules.remaining.filter(|owed| *owed > 0) {
-                        cut(format!("the function ended {owed} bytes short of the Content-Length it declared")).await;
-                        return;
+            None => loop {
+                match self.rules.timers.next(stream).await {
+                    Ok(Event::Start { .. }) => {}
+                    Ok(Event::Chunk(bytes)) => break bytes,
+                    Ok(Event::Done(Ok(()))) => {
+                        if let Some(owed) = self.rules.remaining.filter(|owed| *owed > 0) {
+                            let reason =
+                                format!("the function ended {owed} bytes short of the Content-Length it declared");
+                            return Some(self.cut(reason).await);
+                        }
+                        self.ended = true;
+                        self.platform.recorder.client_end(&self.id, ClientEnd::Completed);
+                        return None;
                     }
-                    platform.recorder.client_end(&id, ClientEnd::Completed);
-                    return;
-                }
-                Ok(Event::Done(Err(e))) => {
-                    cut(format!("{}: {}", e.error_type, e.error_message)).await;
-                    return;
-                }
-                Err(expiry) => {
-                    cut(format!("API Gateway closed the stream: {expiry}")).await;
-                    return;
+                    Ok(Event::Done(Err(e))) => {
+                        return Some(self.cut(format!("{}: {}", e.error_type, e.error_message)).await);
+                    }
+                    Err(expiry) => return Some(self.cut(format!("API Gateway closed the stream: {expiry}")).await),
                 }
             },
         };
-        let bytes = match rules.remaining.as_mut() {
+        let bytes = match self.rules.remaining.as_mut() {
             Some(owed) if bytes.len() as u64 > *owed => {
                 // Send what was owed, then cut: the client must not get more than it was promised.
                 let fits = bytes.slice(..*owed as usize);
                 *owed = 0;
-                let len = fits.len();
-                if len > 0 {
-                    if tx.send(Ok(fits)).await.is_err() {
-                        platform.recorder.client_end(&id, ClientEnd::Disconnected);
-                        return;
-                    }
-                    platform.recorder.client_chunk(&id, len);
+                self.overflowed = true;
+                if fits.is_empty() {
+                    return Some(
+                        self.cut("the function wrote more than the Content-Length it declared".to_owned()).await,
+                    );
                 }
-                cut("the function wrote more than the Content-Length it declared".to_owned()).await;
-                return;
+                fits
             }
             Some(owed) => {
                 *owed -= bytes.len() as u64;
+                for shaper in &mut self.rules.shapers {
+                    shaper.take(bytes.len()).await;
+                }
                 bytes
             }
-            None => bytes,
+            None => {
+                for shaper in &mut self.rules.shapers {
+                    shaper.take(bytes.len()).await;
+                }
+                bytes
+            }
         };
-        for shaper in &mut rules.shapers {
-            shaper.take(bytes.len()).await;
-        }
-        let len = bytes.len();
-        if tx.send(Ok(bytes)).await.is_err() {
-            tracing::info!(request_id = %id, "client went away; the function's further output is dropped");
-            platform.recorder.client_end(&id, ClientEnd::Disconnected);
+        self.platform.recorder.client_chunk(&self.id, bytes.len());
+        Some((Ok(bytes), self))
+    }
+
+    /// Ends the body with an error after what was sent so far, and records why.
+    async fn cut(mut self, reason: String) -> (Result<Bytes, BodyError>, Self) {
+        tracing::warn!(request_id = %self.id, "stream cut after the head was sent: {reason}");
+        // hyper has taken every earlier frame (it is asking for this one) but may not have
+        // written it yet, and drops what is unwritten when the body fails: while this waits,
+        // hyper flushes, so the last chunks before the error reach the client.
+        tokio::time::sleep(FLUSH_GRACE).await;
+        self.ended = true;
+        self.platform.recorder.client_end(&self.id, ClientEnd::Aborted { reason: reason.clone() });
+        (Err(Box::new(Cut(reason))), self)
+    }
+}
+
+impl Drop for Relay {
+    /// hyper drops the body when the client goes away, which is recorded at once, and when a
+    /// declared `Content-Length` has been sent in full; then the function's rest is still read
+    /// (by a task of its own, off the client's path) to record how the answer ended.
+    fn drop(&mut self) {
+        if self.ended {
             return;
         }
-        platform.recorder.client_chunk(&id, len);
+        let sent_in_full = self.rules.remaining == Some(0);
+        if self.overflowed || (sent_in_full && self.pending.as_ref().is_some_and(|b| !b.is_empty())) {
+            let reason = "the function wrote more than the Content-Length it declared".to_owned();
+            tracing::warn!(request_id = %self.id, "stream cut after the head was sent: {reason}");
+            self.platform.recorder.client_end(&self.id, ClientEnd::Aborted { reason });
+            return;
+        }
+        match (sent_in_full, self.stream.take(), tokio::runtime::Handle::try_current()) {
+            (true, Some(stream), Ok(runtime)) => {
+                runtime.spawn(rest_after_length(self.platform.clone(), self.id.clone(), stream, self.rules.timers));
+            }
+            _ => {
+                tracing::info!(request_id = %self.id, "client went away; the function's further output is dropped");
+                self.platform.recorder.client_end(&self.id, ClientEnd::Disconnected);
+            }
+        }
     }
 }
 
-/// Ends the body with an error after what was sent so far, and records why.
-async fn cut(platform: &Platform, id: &str, tx: &FrameSender, reason: String) {
-    tracing::warn!(request_id = %id, "stream cut after the head was sent: {reason}");
-    flushed(tx).await;
-    let _ = tx.send(Err(Box::new(Cut(reason.clone())))).await;
-    platform.recorder.client_end(id, ClientEnd::Aborted { reason });
+/// After a declared `Content-Length` went out in full: reads the function's rest under the same
+/// clocks and records the client leg's end as the relay would have (any further chunk, an error
+/// or an expired clock cuts it; the Runtime API never passes on an empty chunk).
+async fn rest_after_length(platform: Arc<Platform>, id: String, mut stream: InvocationStream, timers: Timers) {
+    let end = loop {
+        match timers.next(&mut stream).await {
+            Ok(Event::Start { .. }) => {}
+            Ok(Event::Chunk(_)) => {
+                break ClientEnd::Aborted {
+                    reason: "the function wrote more than the Content-Length it declared".to_owned(),
+                };
+            }
+            Ok(Event::Done(Ok(()))) => break ClientEnd::Completed,
+            Ok(Event::Done(Err(e))) => {
+                break ClientEnd::Aborted { reason: format!("{}: {}", e.error_type, e.error_message) };
+            }
+            Err(expiry) => break ClientEnd::Aborted { reason: format!("API Gateway closed the stream: {expiry}") },
+        }
+    };
+    if let ClientEnd::Aborted { reason } = &end {
+        tracing::warn!(request_id = %id, "stream cut after the head was sent: {reason}");
+    }
+    platform.recorder.client_end(&id, end);
 }
 
-/// Waits until hyper has taken every queued frame and had a moment to flush it. hyper drops
-/// what it has buffered but not yet written when the body then fails, so without this wait the
-/// last chunks before a mid-stream error could be lost instead of reaching the client.
-async fn flushed(tx: &FrameSender) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    while tx.capacity() < tx.max_capacity() && tokio::time::Instant::now() < deadline && !tx.is_closed() {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(10)).await;
-}
+/// How long a cut body waits before failing, so that hyper writes out the frames before it.
+const FLUSH_GRACE: Duration = Duration::from_millis(10);
