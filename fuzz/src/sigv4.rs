@@ -5,8 +5,8 @@
 //! refused as expired and the fuzzer can reach every check behind it). Invariants:
 //! - it never panics (the probe found a panic in the signer here; it is refused before now);
 //! - it accepts only what carries an `Authorization` for our access key, with `host` among the
-//!   signed headers, and, when `x-amz-content-sha256` is sent, only if it is the SHA-256 of the
-//!   body that arrived (the signature covers the body, never a claimed hash);
+//!   signed headers, and, when `x-amz-content-sha256` is sent, only if every value sent is the
+//!   SHA-256 of the body that arrived (the signature covers the body, never a claimed hash);
 //! - accepting is stable: the same request is accepted again, and changing one body byte makes
 //!   it refused (the body is covered).
 
@@ -68,8 +68,9 @@ pub fn check(data: &[u8]) {
     let authorization = String::from_utf8_lossy(authorization);
     let signed = authorization.split("SignedHeaders=").nth(1).expect("no SignedHeaders").split(',').next().unwrap();
     assert!(signed.split(';').any(|h| h.trim() == "host"), "accepted without host signed: {authorization}");
-    if let Some(claimed) = header(&request, "x-amz-content-sha256") {
-        assert_eq!(claimed.to_ascii_lowercase(), hex(&Sha256::digest(&request.body)).into_bytes());
+    let body_hash = hex(&Sha256::digest(&request.body)).into_bytes();
+    for (_, claimed) in request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"x-amz-content-sha256")) {
+        assert_eq!(claimed.to_ascii_lowercase(), body_hash, "accepted with a claimed hash that is not the body's");
     }
     assert!(matches!(verify(&request), Some(Ok(_))), "acceptance is not stable");
     let mut tampered = request.clone();
@@ -136,5 +137,24 @@ pub fn seeds() -> Vec<Seed> {
             ),
         ),
         ("unsigned", render("POST", "/", &[("host", "h")], b"{}")),
+        // Found by this target in CI: an unsigned `x-amz-content-sha256` that is not visible
+        // ASCII (here UTF-8) was read as "absent", so a claim that is not the body's hash passed.
+        ("content-sha-not-ascii", with_header(&signed("POST", "/", b"{}", PayloadChecksumKind::NoHeader), "x-amz-content-sha256: \u{e9}")),
+        // The same claim sent twice, the second one not the body's hash.
+        ("content-sha-twice", {
+            let body = b"{\"z\":3}";
+            let once = signed("POST", "/", body, PayloadChecksumKind::XAmzSha256);
+            with_header(&once, "x-amz-content-sha256: 00")
+        }),
     ]
+}
+
+/// `request` with one more header line, added after the others.
+fn with_header(request: &[u8], line: &str) -> Vec<u8> {
+    let end = request.windows(4).position(|w| w == b"\r\n\r\n").expect("a request head") + 2;
+    let mut out = request[..end].to_vec();
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&request[end..]);
+    out
 }

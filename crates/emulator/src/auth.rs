@@ -192,7 +192,26 @@ pub(crate) fn verify(
         return Err(refuse("IncompleteSignatureException", "SignedHeaders must include host"));
     }
     let body_hash = hex(&Sha256::digest(body));
-    match header("x-amz-content-sha256") {
+    // A claimed payload hash is read strictly: a value that is not visible ASCII, or a second
+    // value, is refused rather than read as "absent" (the `sigv4` fuzz target found an unsigned
+    // non-ASCII claim skipping the comparison below).
+    let mut claims = parts.headers.get_all("x-amz-content-sha256").iter();
+    let claimed = match (claims.next(), claims.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(value.to_str().map_err(|_| {
+            refuse(
+                "InvalidSignatureException",
+                "x-amz-content-sha256 is not visible ASCII: send the body's SHA-256 in hex",
+            )
+        })?),
+        (Some(_), Some(_)) => {
+            return Err(refuse(
+                "InvalidSignatureException",
+                "x-amz-content-sha256 is sent more than once: send it once",
+            ));
+        }
+    };
+    match claimed {
         Some(claimed) if claimed == "UNSIGNED-PAYLOAD" || claimed.starts_with("STREAMING-") => {
             return Err(refuse(
                 "InvalidSignatureException",

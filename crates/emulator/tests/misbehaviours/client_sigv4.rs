@@ -9,6 +9,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use http::HeaderValue;
 use lambda_stream_emulator::{Auth, Emulator};
+use sha2::{Digest, Sha256};
 
 use crate::common::{KEY, Payload, SECRET, builder, client, runtime, signed};
 use crate::{aws_refusal, iwrs_url, message, ok_script, raw_answer};
@@ -315,6 +316,28 @@ async fn client_sigv4_streaming_payload_marker() {
     let marker = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
     let request = set(good(&emulator, "/x"), "x-amz-content-sha256", Some(marker));
     let text = "x-amz-content-sha256 \"STREAMING-AWS4-HMAC-SHA256-PAYLOAD\" is not accepted: sign the payload";
+    assert_refused(&emulator, request, "InvalidSignatureException", text).await;
+}
+
+#[tokio::test]
+async fn client_sigv4_content_sha_not_visible_ascii() {
+    // Found by the `sigv4` fuzz target in CI: an unsigned claim whose value failed the string
+    // conversion was read as absent, so a claim that is not the body's hash was accepted.
+    let emulator = iam().await;
+    let mut request = good(&emulator, "/x");
+    request.headers_mut().insert("x-amz-content-sha256", HeaderValue::from_bytes(b"\xe9").unwrap());
+    let text = "x-amz-content-sha256 is not visible ASCII: send the body's SHA-256 in hex";
+    assert_refused(&emulator, request, "InvalidSignatureException", text).await;
+}
+
+#[tokio::test]
+async fn client_sigv4_content_sha_sent_twice() {
+    // The body's own hash, then a second claim: only the first was ever compared.
+    let emulator = iam().await;
+    let hash: String = Sha256::digest(BODY.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let mut request = set(good(&emulator, "/x"), "x-amz-content-sha256", Some(&hash));
+    request.headers_mut().append("x-amz-content-sha256", HeaderValue::from_static("00"));
+    let text = "x-amz-content-sha256 is sent more than once: send it once";
     assert_refused(&emulator, request, "InvalidSignatureException", text).await;
 }
 
