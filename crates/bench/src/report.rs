@@ -474,9 +474,12 @@ fn cold_start_verdict(process: Option<&ProcessFigures>) -> (String, Verdict) {
     (name, verdict)
 }
 
-/// Release bootstrap size against the official runtime's, same example.
+/// Release bootstrap size against the official runtime's, same example. The binaries are those
+/// `ci/bench.sh` builds together with the benches, so cargo has unified their dependencies'
+/// features with the benches' (both grow, by different amounts); the sizes as deployed, each
+/// built on its own, are in docs/performance.md ("Size against the official runtime").
 fn size_verdict(process: Option<&ProcessFigures>) -> (String, Verdict) {
-    let name = "release bootstrap size <= the official runtime's (same example)".to_owned();
+    let name = "release bootstrap size <= the official runtime's (same example, bench build)".to_owned();
     let sizes = process.map(|p| p.sizes.as_slice()).unwrap_or_default();
     let ours = sizes.iter().find(|s| s.runtime == OURS_LABEL);
     let official = sizes.iter().find(|s| s.runtime == OFFICIAL_LABEL);
@@ -1123,7 +1126,10 @@ mod tests {
         let v = judged(&inputs);
         let key = "cold start <= the official runtime's (median spawn -> first GET /next)";
         assert!(matches!(v[key], Verdict::Missed(_)), "1.2 ms against 1.1 ms");
-        assert!(matches!(v["release bootstrap size <= the official runtime's (same example)"], Verdict::Met(_)));
+        assert!(matches!(
+            v["release bootstrap size <= the official runtime's (same example, bench build)"],
+            Verdict::Met(_)
+        ));
         // 663 MB/s against 995 MB/s.
         assert!(matches!(
             v["throughput through processes >= the official runtime's (64 MB, 199 MB)"],

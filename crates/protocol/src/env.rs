@@ -16,6 +16,10 @@ pub const FUNCTION_MEMORY_SIZE: &str = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE";
 pub const LOG_GROUP_NAME: &str = "AWS_LAMBDA_LOG_GROUP_NAME";
 /// The CloudWatch log stream of this execution environment.
 pub const LOG_STREAM_NAME: &str = "AWS_LAMBDA_LOG_STREAM_NAME";
+/// The application log level chosen in the function's logging configuration (`TRACE`, `DEBUG`,
+/// `INFO`, `WARN`, `ERROR` or `FATAL`), set only when application log-level filtering is on
+/// (LOG-CTL).
+pub const LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 /// `on-demand`, `provisioned-concurrency` or `snap-start`.
 pub const INITIALIZATION_TYPE: &str = "AWS_LAMBDA_INITIALIZATION_TYPE";
 /// The region the function runs in.

@@ -6,12 +6,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 use lambda_stream_protocol::{env, names};
+use tracing::level_filters::LevelFilter;
 
 /// The function's configuration, as Lambda sets it in the environment.
 ///
 /// The library never reads the environment by itself: `main`-level code calls
 /// [`Config::from_env`] (as [`run`](crate::run) does), tests build a `Config` by hand.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
     /// `AWS_LAMBDA_RUNTIME_API`: where the Runtime API listens (`host:port` on AWS).
@@ -27,6 +28,36 @@ pub struct Config {
     pub log_group_name: Option<String>,
     /// `AWS_LAMBDA_LOG_STREAM_NAME`.
     pub log_stream_name: Option<String>,
+    /// The level to log at: `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls, LOG-CTL),
+    /// else `RUST_LOG` when it is a plain level (`debug`, `WARN`, ...), else `INFO`. Lambda's
+    /// `FATAL` has no `tracing` level and becomes `ERROR`. Hand it to a subscriber, e.g.
+    /// `tracing_subscriber::fmt().with_max_level(config.log_level)` (a `RUST_LOG` with per-target
+    /// directives needs `tracing_subscriber`'s `EnvFilter` instead, and is read as `INFO` here).
+    pub log_level: LevelFilter,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            runtime_api: None,
+            function_name: String::new(),
+            function_version: String::new(),
+            memory_size_mb: None,
+            log_group_name: None,
+            log_stream_name: None,
+            log_level: LevelFilter::INFO,
+        }
+    }
+}
+
+/// The level named by Lambda's `AWS_LAMBDA_LOG_LEVEL`, else by a `RUST_LOG` that is one plain
+/// level, else `INFO`. Case does not matter; a value that names no level is passed over.
+fn log_level(aws_lambda_log_level: Option<&str>, rust_log: Option<&str>) -> LevelFilter {
+    let level = |value: &str| match value.trim() {
+        v if v.eq_ignore_ascii_case("fatal") => Some(LevelFilter::ERROR),
+        v => v.parse::<LevelFilter>().ok(),
+    };
+    aws_lambda_log_level.and_then(level).or_else(|| rust_log.and_then(level)).unwrap_or(LevelFilter::INFO)
 }
 
 impl Config {
@@ -46,6 +77,7 @@ impl Config {
             memory_size_mb: var(env::FUNCTION_MEMORY_SIZE).and_then(|v| v.parse().ok()),
             log_group_name: var(env::LOG_GROUP_NAME),
             log_stream_name: var(env::LOG_STREAM_NAME),
+            log_level: log_level(var(env::LOG_LEVEL).as_deref(), var("RUST_LOG").as_deref()),
         }
     }
 }
@@ -190,6 +222,19 @@ mod tests {
         ("lambda-runtime-client-context", r#"{"custom":{"a":1}}"#),
         ("lambda-runtime-aws-tenant-id", "tenant-7"),
     ];
+
+    #[test]
+    fn the_log_level_follows_lambda_then_rust_log_then_info() {
+        assert_eq!(log_level(None, None), LevelFilter::INFO);
+        assert_eq!(log_level(Some("DEBUG"), Some("error")), LevelFilter::DEBUG, "Lambda's setting wins");
+        assert_eq!(log_level(Some("FATAL"), None), LevelFilter::ERROR, "Lambda's FATAL has no tracing level");
+        assert_eq!(log_level(Some("TRACE"), None), LevelFilter::TRACE);
+        assert_eq!(log_level(Some(" warn "), None), LevelFilter::WARN);
+        assert_eq!(log_level(None, Some("warn")), LevelFilter::WARN);
+        assert_eq!(log_level(Some("LOUD"), Some("error")), LevelFilter::ERROR, "an unknown level is passed over");
+        assert_eq!(log_level(None, Some("lambda_stream=debug")), LevelFilter::INFO, "directives are EnvFilter's");
+        assert_eq!(Config::new("f").log_level, LevelFilter::INFO);
+    }
 
     #[test]
     fn full_headers_parse() {

@@ -7,13 +7,12 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_stream::Error> {
-    // Logs go to stderr, where Lambda (and the emulator) collect them. `RUST_LOG` picks the level.
+    // Logs go to stderr, where Lambda (and the emulator) collect them, at the level Lambda's
+    // logging configuration sets (`AWS_LAMBDA_LOG_LEVEL`), else `RUST_LOG`'s, else INFO.
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_max_level(lambda_stream::Config::from_env().log_level)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: CloudWatch and the emulator's log would show them raw.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     lambda_stream::run(example_streaming_codable::handler()).await

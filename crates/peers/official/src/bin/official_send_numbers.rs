@@ -7,5 +7,13 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // As the official runtime's own streaming example sets up logging (RUST
+    // `examples/basic-streaming-response/src/main.rs`: "required to enable CloudWatch error logging
+    // by the runtime"), so the bootstrap compared with ours carries a logger as ours does.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_target(false)
+        .without_time()
+        .init();
     lambda_runtime::run(lambda_runtime::service_fn(peer_official::send_numbers)).await
 }
