@@ -298,8 +298,7 @@ mod tests {
             .into();
         let headers = [("host", "127.0.0.1:9000")];
         let uri = "/path?b=2&a=1";
-        let request =
-            SignableRequest::new("POST", uri, headers.iter().copied(), SignableBody::Bytes(BODY)).unwrap();
+        let request = SignableRequest::new("POST", uri, headers.iter().copied(), SignableBody::Bytes(BODY)).unwrap();
         let (instructions, _) = sign(request, &params).unwrap().into_parts();
         let mut builder = http::Request::builder().method("POST").uri(uri);
         for (name, value) in headers.iter().copied().chain(instructions.headers()) {

@@ -149,7 +149,8 @@ async fn a_client_that_goes_away_does_not_stop_the_function() {
 async fn an_answer_declared_over_the_cap_is_read_to_its_end_so_the_runtime_gets_the_413() {
     let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };
     let emulator = builder("f").limits(limits).build().await.unwrap();
-    let call = tokio::spawn(client().post(format!("{}/2015-03-31/functions/f/invocations", emulator.url())).body("{}").send());
+    let call =
+        tokio::spawn(client().post(format!("{}/2015-03-31/functions/f/invocations", emulator.url())).body("{}").send());
     let next = runtime(&emulator).next().await.unwrap();
     // Far more than the socket buffers take while nobody reads, and less than the 16 MiB drained.
     let body = vec![b'y'; 14 * 1024 * 1024];
@@ -188,10 +189,13 @@ async fn a_request_body_of_exactly_the_cap_is_accepted_and_one_byte_more_refused
     assert_eq!((chunked.status().as_u16(), chunked.text().await.unwrap()), (200, "ok".to_owned()));
     let events: Vec<usize> = served.await.unwrap().unwrap().iter().map(|(next, _)| next.body.len()).collect();
     assert_eq!(events, [1024, 1024], "each whole body reached the function");
-    for body in [reqwest::Body::from(vec![b'c'; 1025]), reqwest::Body::wrap_stream(futures_util::stream::iter([
-        Ok::<_, std::io::Error>(vec![b'd'; 1000]),
-        Ok(vec![b'd'; 25]),
-    ]))] {
+    for body in [
+        reqwest::Body::from(vec![b'c'; 1025]),
+        reqwest::Body::wrap_stream(futures_util::stream::iter([
+            Ok::<_, std::io::Error>(vec![b'd'; 1000]),
+            Ok(vec![b'd'; 25]),
+        ])),
+    ] {
         let refused = client().post(&url).body(body).send().await.unwrap();
         assert_eq!(refused.status(), 413);
         assert_eq!(refused.headers()["x-amzn-errortype"], "RequestTooLargeException");
