@@ -262,3 +262,114 @@ pub(crate) fn verify(
     }
     Ok(auth.access_key.to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    //! `verify` on requests signed here with `aws-sigv4`, at a fixed clock, so that the edges (the
+    //! 15-minute skew, header names, an unsigned payload claim) are exact.
+
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+
+    const KEY: &str = "AKIDEXAMPLE";
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    const BODY: &[u8] = b"{\"x\":1}";
+
+    fn signed_at() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    /// A POST of [`BODY`] signed for `lambda` at [`signed_at`] as the SDKs sign it: host and
+    /// x-amz-date signed, and x-amz-content-sha256 too with `content_sha`.
+    fn signed(content_sha: bool) -> http::request::Parts {
+        let identity = Credentials::new(KEY, SECRET, None, None, "test").into();
+        let mut settings = SigningSettings::default();
+        settings.payload_checksum_kind =
+            if content_sha { PayloadChecksumKind::XAmzSha256 } else { PayloadChecksumKind::NoHeader };
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-1")
+            .name(LAMBDA)
+            .time(signed_at())
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let headers = [("host", "127.0.0.1:9000")];
+        let uri = "/path?b=2&a=1";
+        let request = SignableRequest::new("POST", uri, headers.iter().copied(), SignableBody::Bytes(BODY)).unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut builder = http::Request::builder().method("POST").uri(uri);
+        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            builder = builder.header(name, value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    fn check(parts: &http::request::Parts, now: SystemTime) -> Result<String, Refusal> {
+        verify(parts, BODY, Expected { access_key_id: KEY, secret_access_key: SECRET, service: LAMBDA }, now)
+    }
+
+    /// Rewrites the Authorization header's `SignedHeaders=` list.
+    fn with_signed_headers(mut parts: http::request::Parts, list: &str) -> http::request::Parts {
+        let authorization = parts.headers["authorization"].to_str().unwrap().to_owned();
+        let start = authorization.find("SignedHeaders=").unwrap() + "SignedHeaders=".len();
+        let end = start + authorization[start..].find(',').unwrap();
+        let rewritten = format!("{}{list}{}", &authorization[..start], &authorization[end..]);
+        parts.headers.insert("authorization", rewritten.parse().unwrap());
+        parts
+    }
+
+    #[test]
+    fn a_signed_request_gives_its_access_key() {
+        for content_sha in [false, true] {
+            assert_eq!(check(&signed(content_sha), signed_at()), Ok(KEY.to_owned()));
+        }
+    }
+
+    #[test]
+    fn the_clock_may_be_exactly_15_minutes_off_either_way_and_no_more() {
+        let parts = signed(false);
+        let fifteen = Duration::from_secs(15 * 60);
+        let second = Duration::from_secs(1);
+        assert_eq!(check(&parts, signed_at() + fifteen), Ok(KEY.to_owned()));
+        assert_eq!(check(&parts, signed_at() - fifteen), Ok(KEY.to_owned()));
+        for now in [signed_at() + fifteen + second, signed_at() - fifteen - second] {
+            let refusal = check(&parts, now).unwrap_err();
+            assert_eq!(refusal.error_type, "InvalidSignatureException");
+            assert!(refusal.message.starts_with("signature expired: x-amz-date 20231114T221320Z"), "{refusal:?}");
+        }
+    }
+
+    #[test]
+    fn signed_header_names_must_be_lower_case_and_not_empty() {
+        for list in ["host;X-Amz-Date", "host;;x-amz-date"] {
+            let parts = with_signed_headers(signed(false), list);
+            let refusal = check(&parts, signed_at()).unwrap_err();
+            assert_eq!(refusal.error_type, "IncompleteSignatureException", "{list}");
+            assert!(refusal.message.ends_with("which is not a lower-case header name"), "{list}: {refusal:?}");
+        }
+    }
+
+    #[test]
+    fn an_unsigned_payload_claim_must_still_be_the_bodys_hash() {
+        // Signed without x-amz-content-sha256, then a claim added that the signature does not cover.
+        let mut parts = signed(false);
+        let other = hex(&Sha256::digest(b"another body"));
+        parts.headers.insert("x-amz-content-sha256", other.parse().unwrap());
+        let refusal = check(&parts, signed_at()).unwrap_err();
+        assert_eq!(
+            refusal,
+            refuse(
+                "InvalidSignatureException",
+                "x-amz-content-sha256 does not match the SHA-256 of the body that arrived"
+            )
+        );
+        // The right hash, in upper case, is the same hash.
+        let mut parts = signed(false);
+        let upper = hex(&Sha256::digest(BODY)).to_ascii_uppercase();
+        parts.headers.insert("x-amz-content-sha256", upper.parse().unwrap());
+        assert_eq!(check(&parts, signed_at()), Ok(KEY.to_owned()));
+    }
+}

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use common::{WAIT, assert_healthy, builder, client, runtime};
-use lambda_stream_emulator::{ClientEnd, FaultKind, FunctionConfig};
+use lambda_stream_emulator::{ClientEnd, FaultKind, FunctionConfig, Limits};
 use lambda_stream_fixtures::scripted_runtime::Step;
 use lambda_stream_protocol::diagnostic::error_types;
-use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent};
+use lambda_stream_protocol::{EventStreamDecoder, InvokeEvent, paths};
 
 fn over_cap_script() -> Vec<Step> {
     vec![
@@ -139,5 +139,66 @@ async fn a_client_that_goes_away_does_not_stop_the_function() {
     assert_eq!(record.runtime.bytes, 41 * 64 * 1024, "every runtime byte was read");
     assert!(matches!(record.client.end, Some((_, ClientEnd::Disconnected))), "{:?}", record.client.end);
     assert!(record.client.bytes < record.runtime.bytes, "later chunks were dropped");
+    assert_healthy(&emulator).await;
+}
+
+/// A runtime that writes its whole answer before reading the reply (as simple HTTP clients do)
+/// gets the 413 for an answer declared over the cap, not a connection reset: the emulator reads
+/// and drops the refused body (up to 16 MiB, for up to 2 s) before answering.
+#[tokio::test]
+async fn an_answer_declared_over_the_cap_is_read_to_its_end_so_the_runtime_gets_the_413() {
+    let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };
+    let emulator = builder("f").limits(limits).build().await.unwrap();
+    let call =
+        tokio::spawn(client().post(format!("{}/2015-03-31/functions/f/invocations", emulator.url())).body("{}").send());
+    let next = runtime(&emulator).next().await.unwrap();
+    // Far more than the socket buffers take while nobody reads, and less than the 16 MiB drained.
+    let body = vec![b'y'; 14 * 1024 * 1024];
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        paths::response(&next.request_id),
+        body.len()
+    );
+    let mut connection =
+        lambda_stream_fixtures::raw::RawClient::new(emulator.runtime_api_addr()).connect().await.unwrap();
+    connection.send(head.as_bytes()).await.unwrap();
+    connection.send(&body).await.expect("the emulator reads the refused body instead of resetting the connection");
+    let answer = connection.read_answer().await.unwrap();
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    let reply: serde_json::Value = serde_json::from_str(&answer.text()).unwrap();
+    assert_eq!(reply["errorType"], error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
+    let response = call.await.unwrap().unwrap();
+    let error: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(error["errorType"], error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
+    assert_healthy(&emulator).await;
+}
+
+/// The request cap is inclusive: a body of exactly `max_request_bytes` reaches the function,
+/// whether its length is declared or it comes chunked; one byte more is refused with 413.
+#[tokio::test]
+async fn a_request_body_of_exactly_the_cap_is_accepted_and_one_byte_more_refused() {
+    let limits = Limits { max_request_bytes: 1024, ..Limits::default() };
+    let emulator = builder("f").limits(limits).build().await.unwrap();
+    let url = format!("{}/2015-03-31/functions/f/invocations", emulator.url());
+    let ok = || vec![Step::Buffered { headers: vec![], body: Bytes::from("ok") }];
+    let served = runtime(&emulator).spawn(vec![ok(), ok()]);
+    let declared = client().post(&url).body(vec![b'a'; 1024]).send().await.unwrap();
+    assert_eq!((declared.status().as_u16(), declared.text().await.unwrap()), (200, "ok".to_owned()));
+    let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![b'b'; 1000]), Ok(vec![b'b'; 24])]);
+    let chunked = client().post(&url).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    assert_eq!((chunked.status().as_u16(), chunked.text().await.unwrap()), (200, "ok".to_owned()));
+    let events: Vec<usize> = served.await.unwrap().unwrap().iter().map(|(next, _)| next.body.len()).collect();
+    assert_eq!(events, [1024, 1024], "each whole body reached the function");
+    for body in [
+        reqwest::Body::from(vec![b'c'; 1025]),
+        reqwest::Body::wrap_stream(futures_util::stream::iter([
+            Ok::<_, std::io::Error>(vec![b'd'; 1000]),
+            Ok(vec![b'd'; 25]),
+        ])),
+    ] {
+        let refused = client().post(&url).body(body).send().await.unwrap();
+        assert_eq!(refused.status(), 413);
+        assert_eq!(refused.headers()["x-amzn-errortype"], "RequestTooLargeException");
+    }
     assert_healthy(&emulator).await;
 }

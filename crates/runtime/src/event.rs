@@ -351,6 +351,19 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_event_with_only_one_of_the_rest_request_fields_is_not_a_request() {
+        // A REST proxy request needs both a string `httpMethod` and a `requestContext` object.
+        for event in [
+            serde_json::json!({ "count": 5, "httpMethod": "POST" }),
+            serde_json::json!({ "count": 5, "requestContext": { "stage": "prod" } }),
+        ] {
+            let decoded = decode_event::<Order>(event.to_string().as_bytes()).unwrap();
+            assert_eq!(decoded.payload, Order { count: 5, delay_ms: None }, "{event}");
+            assert!(decoded.request.is_none(), "{event}");
+        }
+    }
+
+    #[test]
     fn what_does_not_decode_says_where_and_what_was_expected() {
         let e = decode_event::<Order>(b"not json").unwrap_err().to_string();
         assert!(e.starts_with("the event does not decode as Order: expected ident"), "{e}");

@@ -78,3 +78,29 @@ async fn a_runtime_api_that_answers_a_stream_at_once_still_gets_the_whole_body()
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Response(next));
 }
+
+#[tokio::test]
+async fn an_answered_invocations_connection_is_closed_while_the_next_one_is_awaited() {
+    let peer = RuntimeApiPeer::start().await;
+    let ids = [peer.push_event("buffered"), peer.push_event("fail")];
+    let check = async {
+        // A buffered answer, then an error report: each on the connection its GET /next came on.
+        assert_eq!(peer.next_post().await.kind(), PostKind::Response(ids[0].clone()));
+        assert_eq!(peer.next_post().await.kind(), PostKind::Error(ids[1].clone()));
+        // While the third GET /next waits, its connection is the only one open: neither answered
+        // invocation's connection is held for later.
+        let started = std::time::Instant::now();
+        while peer.next_polls() < 3 || peer.open_connections() != 1 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{} connections open while waiting on GET /next #{}: an answered one was kept",
+                peer.open_connections(),
+                peer.next_polls(),
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        peer.push_event("buffered");
+    };
+    tokio::join!(serve(&peer, 3), check);
+    assert_eq!(peer.next_post().await.body(), "one piece");
+}

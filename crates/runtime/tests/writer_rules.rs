@@ -214,3 +214,26 @@ async fn a_lost_runtime_api_is_a_fault_not_misuse_and_it_sticks() {
         assert_eq!(later, &Err(fault.clone()), "the fault sticks, and is never reported as misuse: {results:?}");
     }
 }
+
+#[tokio::test]
+async fn a_writer_debugs_as_its_request_id_and_state() {
+    let peer = RuntimeApiPeer::start().await;
+    let id = peer.push_event(Bytes::new());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&seen);
+    let handler = handler_fn(async move |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        sink.lock().unwrap().push(format!("{writer:?}"));
+        writer.write("a").await?;
+        sink.lock().unwrap().push(format!("{writer:?}"));
+        writer.finish().await?;
+        sink.lock().unwrap().push(format!("{writer:?}"));
+        Ok::<(), StreamError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    assert_eq!(peer.next_post().await.body(), "a");
+    let expected: Vec<String> = ["Idle", "Streaming", "Finished"]
+        .iter()
+        .map(|state| format!("ResponseStreamWriter {{ request_id: {id:?}, state: {state:?} }}"))
+        .collect();
+    assert_eq!(*seen.lock().unwrap(), expected);
+}

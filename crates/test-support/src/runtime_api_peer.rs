@@ -258,6 +258,8 @@ struct Shared {
     connections: AtomicU64,
     /// `GET /next` connections the client closed while waiting for an answer.
     abandoned_polls: AtomicUsize,
+    /// Connections accepted and not yet ended (by either side).
+    open_connections: AtomicUsize,
 }
 
 impl Shared {
@@ -359,6 +361,7 @@ impl PeerBuilder {
             next_polls: AtomicUsize::new(0),
             connections: AtomicU64::new(0),
             abandoned_polls: AtomicUsize::new(0),
+            open_connections: AtomicUsize::new(0),
         });
         let server = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         RuntimeApiPeer { addr, shared, posts: Mutex::new(posts_rx), server, next_id: AtomicU64::new(1) }
@@ -477,13 +480,23 @@ impl RuntimeApiPeer {
     pub fn next_polls(&self) -> usize {
         self.shared.next_polls.load(Ordering::SeqCst)
     }
+
+    /// How many TCP connections are open now: accepted, and not yet closed by either side.
+    pub fn open_connections(&self) -> usize {
+        self.shared.open_connections.load(Ordering::SeqCst)
+    }
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else { continue };
-        connections.spawn(connection(stream, Arc::clone(&shared)));
+        let shared = Arc::clone(&shared);
+        shared.open_connections.fetch_add(1, Ordering::SeqCst);
+        connections.spawn(async move {
+            connection(stream, Arc::clone(&shared)).await;
+            shared.open_connections.fetch_sub(1, Ordering::SeqCst);
+        });
         // Reap finished connections so the set does not grow over a long test.
         while connections.try_join_next().is_some() {}
     }
