@@ -2,10 +2,15 @@
 # Where an invocation's time goes inside the emulator, counted rather than timed: `perf stat` on
 # a running `bench-emulate` process (the emulator only; its runtime is another process) while
 # one curl process makes K requests on a keep-alive connection. Per request it prints the
-# emulator's CPU time and context switches (a thread going to sleep and being woken: every
-# hand-off between tasks that finds the other side asleep costs one or two).
+# emulator's CPU time, context switches (a thread going to sleep and being woken: every
+# hand-off between tasks that finds the other side asleep costs one or two), system calls, and
+# connections accepted (from the curl client and from the runtime: 0 per request when both keep
+# their connections alive).
 #
 #   bash ci/trace-hops.sh [K]        (default K = 500; needs `perf` and curl)
+#
+# TRACE_HOPS_RUNTIME=PATH runs another runtime binary under the emulator (default: our release
+# `conditional-streaming`), e.g. an older build to compare with.
 #
 # Three kinds of request, function URL and InvokeWithResponseStream each: `large` at 0 MB (the
 # prelude only: the per-invocation cost), at 1 MB (16 writes of up to 64 KiB: 1 MB minus the
@@ -17,7 +22,7 @@ cd "$(dirname "$0")/.."
 k="${1:-500}"
 target="${CARGO_TARGET_DIR:-target}"
 emulate="$target/release/bench-emulate"
-bin="$target/release/conditional-streaming"
+bin="${TRACE_HOPS_RUNTIME:-$target/release/conditional-streaming}"
 if [[ ! -x $emulate || ! -x $bin ]]; then
   cargo build --profile bench --locked -p lambda-stream-bench -p example-conditional-streaming -p peer-official \
     --bins --bench codec --bench e2e --bench process --bench concurrency
@@ -43,17 +48,20 @@ requests() { # path kind size
   done
 }
 
-printf '%-34s %10s %14s %12s\n' "requests ($k each)" "wall s" "CPU us/req" "ctx sw/req"
+printf '%-34s %10s %14s %12s %14s %12s\n' "requests ($k each)" "wall s" "CPU us/req" "ctx sw/req" "syscalls/req" "accepts/req"
 for kind in url iwrs; do
   for size in 0 1; do
     requests x "$kind" "$size" >"$scratch/cfg"
     curl -s -K "$scratch/cfg" >/dev/null # warm-up: connection, runtime, allocator
-    perf stat -x, -e task-clock,context-switches -p "$pid" -o "$scratch/stat" -- \
+    perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_accept4 -p "$pid" -o "$scratch/stat" -- \
       bash -c "start=\$(date +%s.%N); curl -s -K '$scratch/cfg' >/dev/null; echo \$(echo \"\$(date +%s.%N) - \$start\" | bc) > '$scratch/wall'"
     clock_ms="$(awk -F, '$3 == "task-clock" {print $1}' "$scratch/stat")"
     switches="$(awk -F, '$3 == "context-switches" {print $1}' "$scratch/stat")"
+    syscalls="$(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$scratch/stat")"
+    accepts="$(awk -F, '$3 == "syscalls:sys_enter_accept4" {print $1}' "$scratch/stat")"
     label="$([[ $kind == url ]] && echo "function URL" || echo "IWRS"), large ${size} MB"
-    printf '%-34s %10.2f %14.1f %12.2f\n' "$label" "$(cat "$scratch/wall")" \
-      "$(echo "$clock_ms * 1000 / $k" | bc -l)" "$(echo "$switches / $k" | bc -l)"
+    printf '%-34s %10.2f %14.1f %12.2f %14.1f %12.2f\n' "$label" "$(cat "$scratch/wall")" \
+      "$(echo "$clock_ms * 1000 / $k" | bc -l)" "$(echo "$switches / $k" | bc -l)" \
+      "$(echo "$syscalls / $k" | bc -l)" "$(echo "$accepts / $k" | bc -l)"
   done
 done

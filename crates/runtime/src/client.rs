@@ -1,12 +1,21 @@
 //! The Runtime API client: hyper 1.x HTTP/1.1 over a tokio `TcpStream`.
 //!
-//! Each `GET /next` opens a connection of its own, and the invocation's one answer (`/response`
-//! or `/error`) goes out on that same connection, kept alive: connecting again would sit between
-//! the handler's first write and Lambda seeing it, the very latency streaming is for (measured
-//! at about 45 µs of a 230 µs loopback TTFB). After the answer the connection is not reused, so
-//! a streamed `POST /response` that the peer reads slowly never holds up the next `GET /next`,
-//! and a broken connection affects one invocation only. If the kept connection turns out to be
-//! closed before the answer left, the answer goes on a fresh one.
+//! One connection carries an invocation's `GET /next` and then its one answer (`/response` or
+//! `/error`): connecting again would sit between the handler's first write and Lambda seeing it,
+//! the very latency streaming is for (measured at about 45 µs of a 230 µs loopback TTFB). Once
+//! the Runtime API has answered that answer, the connection is idle and goes on to carry the
+//! next `GET /next`, as a keep-alive client does: a new connection per invocation costs a
+//! connect, an accept and a task on both sides, and the next invocation waits for it when it is
+//! already queued.
+//!
+//! A connection is carried over only when it is idle and sound: the answer succeeded and the
+//! Runtime API read the whole body before answering (Lambda does). A Runtime API that answers a
+//! streamed `POST /response` at once and reads the stream afterwards (cargo-lambda's) has its
+//! connection closed once the body is written, so a stream the peer reads slowly never holds up
+//! the next `GET /next`; an error answer or a closed connection is dropped too, so a broken
+//! connection affects one invocation only. When a carried-over connection turns out to be closed,
+//! the request goes on a fresh one: an answer whose request had not left yet, and a `GET /next`
+//! that got no answer at all (nothing was delivered on it, so asking again is safe).
 //!
 //! Every function here returns [`ClientError`], the client's own: a transport failure or an error
 //! status, nothing about writers or the loop. The writer turns it into a
@@ -16,6 +25,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -46,6 +56,9 @@ const MAX_HYPER_BUFFER: usize = 64 * 1024;
 /// writes (and flushes) it as one chunk.
 struct ChannelBody {
     frames: mpsc::Receiver<Frame<Bytes>>,
+    /// Set once hyper has taken the body's end: an answer that comes after it leaves the
+    /// connection idle (see the module documentation).
+    ended: Arc<AtomicBool>,
 }
 
 impl Body for ChannelBody {
@@ -53,7 +66,11 @@ impl Body for ChannelBody {
     type Error = Infallible;
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.frames.poll_recv(cx).map(|frame| frame.map(Ok))
+        let polled = self.frames.poll_recv(cx);
+        if let Poll::Ready(None) = polled {
+            self.ended.store(true, Ordering::Release);
+        }
+        polled.map(|frame| frame.map(Ok))
     }
 }
 
@@ -121,19 +138,31 @@ struct Connection {
     driver: AbortOnDrop,
 }
 
-/// What to do with a connection around one request (see the module documentation).
+/// What a request may do when the connection carried over from the last exchange is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reuse {
-    /// A fresh connection, kept for the invocation's answer (`GET /next`).
-    FreshAndKeep,
-    /// The connection kept by `GET /next` if it is still open, else a fresh one; dropped after.
-    Kept,
+enum Retry {
+    /// An answer: sent again on a fresh connection only if it had not left (hyper gives it back).
+    IfUnsent,
+    /// `GET /next`: also when it left but no answer came back (see the module documentation).
+    IfUnanswered,
+}
+
+/// How an answer's request body relates to the Runtime API's answer.
+#[derive(Debug, Clone)]
+enum BodyEnd {
+    /// A whole body (`GET /next`, buffered answers, errors): written before the answer is read.
+    Whole,
+    /// A streamed body: the flag says whether hyper had taken its end when the answer came. A
+    /// success answer before that does not cut the body: the connection keeps sending until the
+    /// body ends, and the exchange ends only then.
+    Streamed(Arc<AtomicBool>),
 }
 
 #[derive(Clone)]
 pub(crate) struct RuntimeApiClient {
     endpoint: Endpoint,
-    /// The connection `GET /next` came back on, waiting for the invocation's answer.
+    /// The idle connection the next request goes on: the one `GET /next` came back on, waiting
+    /// for the invocation's answer, or the one the last answer went on, waiting for `GET /next`.
     kept: Arc<Mutex<Option<Connection>>>,
 }
 
@@ -153,29 +182,15 @@ impl RuntimeApiClient {
             .header(HOST, self.endpoint.authority())
     }
 
-    /// Sends one request and reads the whole answer; `reuse` says on which connection.
+    /// Sends one request on the kept connection when it is open (else on a fresh one), reads the
+    /// whole answer, and keeps the connection for the next request when it is idle and sound (see
+    /// the module documentation). `retry` says what may go again on a fresh connection, `end`
+    /// how the request body ends.
     async fn exchange<B>(
         &self,
         request: Request<B>,
-        reuse: Reuse,
-    ) -> Result<(StatusCode, HeaderMap, Bytes), ClientError>
-    where
-        B: Body<Data = Bytes> + Send + 'static,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        self.exchange_with(request, reuse, false).await
-    }
-
-    /// One request. With `body_outlives_answer`, a success answer that arrives before the request
-    /// body ended does not cut the body: the connection keeps sending until the body ends, and
-    /// the exchange ends only then. A Runtime API may answer a streamed `POST /response` at once
-    /// and read the stream afterwards (cargo-lambda's does); Lambda answers after the body, where
-    /// this waits for nothing.
-    async fn exchange_with<B>(
-        &self,
-        request: Request<B>,
-        reuse: Reuse,
-        body_outlives_answer: bool,
+        retry: Retry,
+        end: BodyEnd,
     ) -> Result<(StatusCode, HeaderMap, Bytes), ClientError>
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -186,34 +201,36 @@ impl RuntimeApiClient {
             ClientError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
         };
         let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
-        let mut kept =
-            if reuse == Reuse::Kept { self.kept.lock().unwrap_or_else(|p| p.into_inner()).take() } else { None };
+        let again = (retry == Retry::IfUnanswered).then(|| bodiless_copy(&request));
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(connection) = &mut kept
             && connection.sender.ready().await.is_err()
         {
             kept = None;
         }
         let (mut connection, response) = match kept {
-            Some(mut connection) => {
-                match connection.sender.try_send_request(request).await {
-                    Ok(response) => (connection, response),
-                    Err(mut e) => match e.take_message() {
-                        // The kept connection closed before the request left: use a fresh one.
-                        Some(request) => self.send_fresh(request, &transport).await?,
-                        None => return Err(transport("request", e.error())),
-                    },
-                }
-            }
-            _ => self.send_fresh(request, &transport).await?,
+            Some(mut connection) => match connection.sender.try_send_request(request).await {
+                Ok(response) => (connection, response),
+                Err(mut e) => match (e.take_message(), again) {
+                    // The kept connection closed before the request left.
+                    (Some(request), _) => self.send_fresh(request, &transport).await?,
+                    // A `GET /next` left and the connection closed without an answer: nothing was
+                    // delivered on it, so it is asked again.
+                    (None, Some(request)) => self.send_fresh(request, &transport).await?,
+                    (None, None) => return Err(transport("request", e.error())),
+                },
+            },
+            None => self.send_fresh(request, &transport).await?,
         };
         let (head, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| transport("reading the answer", &e))?.to_bytes();
-        if body_outlives_answer && head.status.is_success() {
+        let answered_before_the_end = matches!(&end, BodyEnd::Streamed(ended) if !ended.load(Ordering::Acquire));
+        if answered_before_the_end && head.status.is_success() {
             // No more requests on this connection: hyper closes it once the body is written.
             let Connection { sender, driver } = connection;
             drop(sender);
             driver.finish().await.map_err(|e| transport("sending the rest of the body", &e))?;
-        } else if reuse == Reuse::FreshAndKeep && head.status.is_success() && connection.sender.ready().await.is_ok() {
+        } else if head.status.is_success() && connection.sender.ready().await.is_ok() {
             *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(connection);
         }
         Ok((head.status, head.headers, body))
@@ -253,7 +270,7 @@ impl RuntimeApiClient {
             .request(Method::GET, paths::NEXT)
             .body(Empty::<Bytes>::new())
             .map_err(|e| ClientError::Transport(format!("building GET {}: {e}", paths::NEXT)))?;
-        let (status, headers, event) = self.exchange(request, Reuse::FreshAndKeep).await?;
+        let (status, headers, event) = self.exchange(request, Retry::IfUnanswered, BodyEnd::Whole).await?;
         if !status.is_success() {
             let body = String::from_utf8_lossy(&event).into_owned();
             return Err(ClientError::Status { status: status.as_u16(), body });
@@ -269,7 +286,7 @@ impl RuntimeApiClient {
             .header(names::FUNCTION_ERROR_TYPE, header_safe(&diagnostic.error_type))
             .body(Full::new(Bytes::from(diagnostic.to_error_body())))
             .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
-        expect_success(self.exchange(request, Reuse::Kept).await?)
+        expect_success(self.exchange(request, Retry::IfUnsent, BodyEnd::Whole).await?)
     }
 
     /// A buffered `POST /response`: the whole body with a `Content-Length`, no streaming mode
@@ -288,13 +305,14 @@ impl RuntimeApiClient {
             .header(CONTENT_LENGTH, body.len())
             .body(Full::new(body))
             .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
-        expect_success(self.exchange(request, Reuse::Kept).await?)
+        expect_success(self.exchange(request, Retry::IfUnsent, BodyEnd::Whole).await?)
     }
 
     /// Starts a streamed `POST /response` (RT-CUSTOM): mode `streaming`, chunked, the error trailers
     /// declared in the head. The body pump runs on its own task.
     pub(crate) fn start_stream(&self, request_id: &str, content_type: &str) -> Result<StreamingExchange, ClientError> {
         let (frames, rx) = mpsc::channel(BODY_CHANNEL_FRAMES);
+        let ended = Arc::new(AtomicBool::new(false));
         let path = paths::response(request_id);
         let request = self
             .request(Method::POST, &path)
@@ -303,11 +321,12 @@ impl RuntimeApiClient {
             // hyper sends trailers only when the head declares them (hyper `proto/h1/role.rs`).
             .header(TRAILER, names::DECLARED_TRAILERS)
             .header(CONTENT_TYPE, content_type)
-            .body(ChannelBody { frames: rx })
+            .body(ChannelBody { frames: rx, ended: ended.clone() })
             .map_err(|e| ClientError::Transport(format!("building POST {path}: {e}")))?;
         let client = self.clone();
-        let exchange =
-            tokio::spawn(async move { expect_success(client.exchange_with(request, Reuse::Kept, true).await?) });
+        let exchange = tokio::spawn(async move {
+            expect_success(client.exchange(request, Retry::IfUnsent, BodyEnd::Streamed(ended)).await?)
+        });
         Ok(StreamingExchange { frames, exchange })
     }
 }
@@ -318,6 +337,15 @@ fn expect_success((status, _, body): (StatusCode, HeaderMap, Bytes)) -> Result<(
     } else {
         Err(ClientError::Status { status: status.as_u16(), body: String::from_utf8_lossy(&body).into_owned() })
     }
+}
+
+/// The same request with an empty body, to send again.
+fn bodiless_copy(request: &Request<RequestBody>) -> Request<RequestBody> {
+    let mut copy = Request::new(Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync());
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.headers_mut() = request.headers().clone();
+    copy
 }
 
 /// An error type goes into a header; anything a header value cannot hold is replaced, not a panic.

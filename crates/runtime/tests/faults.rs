@@ -271,6 +271,34 @@ async fn next_closed_without_an_answer_is_asked_again_and_the_next_invocation_se
 }
 
 #[tokio::test]
+async fn a_next_on_an_answered_connection_the_runtime_api_closes_is_asked_again_on_a_fresh_one() {
+    // The first answer's connection carries the second GET /next, and the peer closes it without
+    // an answer (its raw answers go on fresh connections): the runtime asks again on a fresh
+    // connection, quietly: keep-alive at work, not a broken answer.
+    let peer = RuntimeApiPeer::start().await;
+    let first = peer.push_event("after");
+    let second = "fresh-connection-id";
+    let raw = format!(
+        "HTTP/1.1 200 OK\r\nlambda-runtime-aws-request-id: {second}\r\nlambda-runtime-deadline-ms: 99999999999999\r\n\
+         lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:000000000000:function:peer\r\n\
+         content-length: 5\r\n\r\nafter"
+    );
+    peer.push_raw_next(Bytes::from(raw));
+    let (logs, guard) = Logs::capture();
+    let (runtime, _) = runtime(&peer);
+    runtime.serve(2).await.unwrap();
+    drop(guard);
+    let (one, two) = (peer.next_post().await, peer.next_post().await);
+    assert_eq!(one.kind(), PostKind::Response(first));
+    assert_eq!(two.kind(), PostKind::Response(second.to_owned()), "{:?}", two.error_document());
+    assert_eq!((one.body(), two.body()), (Bytes::from("after"), Bytes::from("after")));
+    assert_ne!(one.connection, two.connection);
+    assert_eq!(peer.next_polls(), 3, "asked on the kept connection, then on a fresh one");
+    let text = logs.text();
+    assert!(!text.contains("ERROR") && !text.contains("WARN"), "a closed kept connection is not an error:\n{text}");
+}
+
+#[tokio::test]
 async fn next_answered_with_bytes_that_are_not_http_is_asked_again_and_the_next_invocation_served() {
     let (logs, polls) = garbage_then_next(b"garbage, not a status line\r\n\r\n").await;
     logs.assert_error(&["GET /next got no readable answer; asking again"]);
@@ -329,7 +357,10 @@ async fn broken_next_answers_are_counted_in_a_row_only() {
     tokio::time::timeout(Duration::from_secs(30), runtime.serve(2)).await.expect("served both").unwrap();
     assert_served(&peer, &first, "first").await;
     assert_served(&peer, &second, "second").await;
-    assert_eq!(peer.next_polls(), 5);
+    // Five answers, six polls: after "first" was answered, its connection carried the next
+    // GET /next, which the peer closed unanswered (its broken answers go on fresh connections);
+    // the runtime asked again on a fresh one, and that is not a broken answer.
+    assert_eq!(peer.next_polls(), 6);
 }
 
 #[tokio::test]

@@ -597,8 +597,13 @@ async fn serve(
         }
         return match shared.take_next().await {
             NextAnswer::Invocation(invocation) => Ok(next_answer(invocation)),
-            // A raw answer meant for a connection of its own: close this one instead.
-            NextAnswer::Raw(_) => Err(ScriptedReset),
+            // A raw answer is written on a connection of its own: this one (a runtime's kept
+            // connection) is closed unanswered, and the answer waits for the `GET /next` that
+            // comes on a fresh connection.
+            NextAnswer::Raw(raw) => {
+                shared.lock_next().push_front(NextAnswer::Raw(raw));
+                Err(ScriptedReset)
+            }
         };
     }
     let (head, body) = request.into_parts();
