@@ -353,6 +353,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stage_is_1_to_128_letters_digits_hyphens_and_underscores() {
+        for ok in ["prod", "v1", "my-stage_2", "A", &"s".repeat(128)] {
+            assert!(ApiGatewayConfig::new(ok).stage_is_valid(), "{ok}");
+        }
+        // Each allowed kind of character alone, so that no one rule covers for another.
+        for ok in ["-", "_", "9", "z"] {
+            assert!(ApiGatewayConfig::new(ok).stage_is_valid(), "{ok}");
+        }
+        for bad in ["", &"s".repeat(129), "pro d", "prod/x", "st.age", "stagé", "$default"] {
+            assert!(!ApiGatewayConfig::new(bad).stage_is_valid(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn identifiers_that_name_the_function() {
         let f = FunctionConfig::new("hello");
         for ok in [

@@ -457,6 +457,7 @@ pub(crate) fn url(addr: SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::InvocationError;
     use std::net::Ipv4Addr;
 
     const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -480,6 +481,55 @@ mod tests {
         let any: IpAddr = "0.0.0.0".parse().unwrap();
         assert!(check_host(Some("192.0.2.8:8080"), any).is_ok());
         assert!(check_host(Some("dashboard.example"), any).is_err());
+    }
+
+    /// A record in a given state: what the runtime and the client legs saw.
+    fn record(taken: bool, outcome: Option<Result<(), InvocationError>>, end: Option<ClientEnd>) -> InvocationRecord {
+        let mut record = InvocationRecord {
+            request_id: "id".into(),
+            client_request_id: None,
+            front_end: crate::invocation::FrontEnd::FunctionUrl,
+            event: Excerpt::default(),
+            runtime: crate::recorder::RuntimeLeg::default(),
+            client: crate::recorder::ClientLeg::default(),
+            outcome,
+            faults: Vec::new(),
+        };
+        record.runtime.taken_at = taken.then_some(Duration::from_millis(1));
+        record.client.end = end.map(|end| (Duration::from_millis(2), end));
+        record
+    }
+
+    #[test]
+    fn each_state_has_its_word_and_an_error_wins_over_the_client_end() {
+        let failed = || Some(Err(InvocationError::platform("Sandbox.Timeout", "late")));
+        let cut = || Some(ClientEnd::Aborted { reason: "cut".into() });
+        let cases = [
+            (record(false, None, None), "queued"),
+            (record(true, None, None), "running"),
+            (record(true, Some(Ok(())), None), "running"),
+            (record(true, Some(Ok(())), Some(ClientEnd::Completed)), "ok"),
+            (record(true, None, cut()), "cut"),
+            (record(true, Some(Ok(())), cut()), "cut"),
+            (record(true, None, Some(ClientEnd::Disconnected)), "gone"),
+            (record(true, Some(Ok(())), Some(ClientEnd::Disconnected)), "gone"),
+            (record(true, failed(), None), "error"),
+            (record(true, failed(), cut()), "error"),
+            (record(false, failed(), Some(ClientEnd::Completed)), "error"),
+        ];
+        for (record, word) in cases {
+            assert_eq!(state(&record), word, "{:?} / {:?}", record.outcome, record.client.end);
+        }
+    }
+
+    #[test]
+    fn milliseconds_between_two_times_and_none_when_one_is_missing_or_out_of_order() {
+        let at = |ms: u64| Some(Duration::from_micros(ms * 1000));
+        assert_eq!(millis(at(3), at(10)), Some(7.0));
+        assert_eq!(millis(Some(Duration::from_micros(1500)), Some(Duration::from_micros(4000))), Some(2.5));
+        assert_eq!(millis(at(10), at(3)), None);
+        assert_eq!(millis(None, at(3)), None);
+        assert_eq!(millis(at(3), None), None);
     }
 
     #[test]
