@@ -254,3 +254,29 @@ async fn no_dashboard_unless_asked_for() {
     let emulator = Emulator::builder().build().await.unwrap();
     assert_eq!(emulator.dashboard_url(), None);
 }
+
+#[tokio::test]
+async fn a_page_opened_after_runtime_faults_gets_them_newest_first_in_its_snapshot() {
+    let emulator = with_dashboard(8, 64).await;
+    let base = dashboard(&emulator);
+    // Two answers for request ids the emulator never handed out: a fault each.
+    for id in ["never-handed-out-1", "never-handed-out-2"] {
+        let url = format!("http://{}/2018-06-01/runtime/invocation/{id}/response", emulator.runtime_api());
+        let answer = client().post(url).body("late").send().await.unwrap();
+        assert!(answer.status().is_client_error(), "{}", answer.status());
+    }
+    let mut events = Events::open(&base).await;
+    let (name, reset) = events.next().await;
+    assert_eq!(name, "reset");
+    assert_eq!(reset["faults"]["count"], 2, "{reset}");
+    let recent = reset["faults"]["recent"].as_array().unwrap();
+    assert_eq!(recent.len(), 2);
+    // Newest first; the id is in the message (an id never handed out names no invocation).
+    for (fault, id) in recent.iter().zip(["never-handed-out-2", "never-handed-out-1"]) {
+        assert_eq!(fault["kind"], "UnknownRequestId", "{fault}");
+        assert_eq!(fault["request_id"], Value::Null, "{fault}");
+        assert!(fault["message"].as_str().is_some_and(|m| m.contains(&format!("\"{id}\""))), "{fault}");
+    }
+    let at = |i: usize| recent[i]["at_ms"].as_f64().unwrap();
+    assert!(at(0) >= at(1) && at(1) > 0.0, "{recent:?}");
+}
