@@ -339,6 +339,12 @@ async fn defect_07_client_context_over_3583_bytes_is_refused() {
     let huge = STANDARD.encode("x".repeat(300_000));
     let response = client().post(iwrs_url(&emulator, "")).header("X-Amz-Client-Context", huge).body("{}").send();
     assert_eq!(response.await.unwrap().status(), 400);
+    // Exactly 3,583 bytes is not too long: what is refused there is the content (a length that is
+    // no multiple of 4 is not padded base64), with the other message.
+    let response = client().post(iwrs_url(&emulator, "")).header("X-Amz-Client-Context", "A".repeat(3583)).body("{}");
+    let (status, error_type, message) = refusal(response.send().await.unwrap()).await;
+    assert_eq!((status, error_type.as_str()), (400, "InvalidRequestContentException"));
+    assert!(message.contains("valid Base64") && !message.contains("3583"), "{message}");
     assert!(emulator.recorder().invocations().is_empty(), "nothing reached the function");
 
     // At the cap it is accepted and reaches the function whole.

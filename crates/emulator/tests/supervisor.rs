@@ -231,10 +231,22 @@ async fn emulate_starts_everything_in_one_call_and_shutdown_kills_the_children()
         "named after the bootstrap file"
     );
     assert_eq!(emulation.listening_line(), format!("listening on http://{}", emulation.local_addr()));
+    assert_eq!(emulation.api_gateway_line(), None, "no API Gateway was asked for");
     assert!(emulation.local_addr().ip().is_loopback() && emulation.local_addr().port() != 0);
     let answer = json(invoke(&emulation.emulator, "hello").await).await;
     let pid = answer["pid"].as_u64().unwrap();
     assert!(alive(pid));
     emulation.shutdown().await;
     assert!(!alive(pid), "shutdown killed and reaped the bootstrap");
+}
+
+#[tokio::test]
+async fn emulate_with_api_gateway_prints_its_stage_url_on_a_second_line() {
+    let mut options = EmulateOptions::new(bootstrap());
+    options.api_gateway = Some(lambda_stream_emulator::ApiGatewayConfig::new("beta"));
+    let emulation = emulate(options).await.unwrap();
+    let url = emulation.emulator.api_gateway_url().expect("an API Gateway listener");
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/beta"), "{url}");
+    assert_eq!(emulation.api_gateway_line(), Some(format!("api gateway on {url}")));
+    emulation.shutdown().await;
 }
