@@ -37,24 +37,40 @@ for _ in $(seq 100); do grep -q '^listening on ' "$scratch/out" 2>/dev/null && b
 url="$(sed -n 's/^listening on //p' "$scratch/out")"
 [[ -n $url ]] || { echo "trace-hops: bench-emulate did not start" >&2; exit 1; }
 
-# One curl config of K requests: curl reuses the connection for all of them.
+# One curl config of K requests: curl reuses the connection for all of them. `next` between them
+# keeps each request's options its own (without it curl joins every `data` line into one body
+# with `&`, which made each IWRS request an invalid event and its answer an error).
 requests() { # path kind size
-  for _ in $(seq "$k"); do
+  for i in $(seq "$k"); do
+    [[ $i -gt 1 ]] && echo next
     if [[ $2 == url ]]; then
-      printf 'url = "%s/?scenario=large&size_mb=%s"\nrequest = "POST"\noutput = "/dev/null"\n' "$url" "$3"
+      printf 'url = "%s/?scenario=large&size_mb=%s"\nrequest = "POST"\n' "$url" "$3"
     else
-      printf 'url = "%s/2021-11-15/functions/bench/response-streaming-invocations"\ndata = "{\\"scenario\\":\\"large\\",\\"size_mb\\":%s}"\noutput = "/dev/null"\n' "$url" "$3"
+      printf 'url = "%s/2021-11-15/functions/bench/response-streaming-invocations"\ndata = "{\\"scenario\\":\\"large\\",\\"size_mb\\":%s}"\n' "$url" "$3"
     fi
+    printf 'output = "/dev/null"\nwrite-out = "%%{http_code} %%{size_download}\\n"\n'
   done
+}
+
+# Every answer must be a 200 of at least the size asked for: a figure of error answers is no figure.
+check_answers() { # file size_mb
+  local bad
+  bad=$(awk -v min="$(( $2 * 1000000 ))" '$1 != 200 || $2 < min' "$1" | head -n 3)
+  if [[ -n $bad || $(wc -l < "$1") -ne $k ]]; then
+    echo "trace-hops: expected $k answers of status 200 and at least $2 MB; saw e.g.: ${bad:-$(wc -l < "$1") answers}" >&2
+    exit 1
+  fi
 }
 
 printf '%-34s %10s %14s %12s %14s %12s\n' "requests ($k each)" "wall s" "CPU us/req" "ctx sw/req" "syscalls/req" "accepts/req"
 for kind in url iwrs; do
   for size in 0 1; do
     requests x "$kind" "$size" >"$scratch/cfg"
-    curl -s -K "$scratch/cfg" >/dev/null # warm-up: connection, runtime, allocator
+    curl -s -K "$scratch/cfg" >"$scratch/answers" # warm-up: connection, runtime, allocator
+    check_answers "$scratch/answers" "$size"
     perf stat -x, -e task-clock,context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_accept4 -p "$pid" -o "$scratch/stat" -- \
-      bash -c "start=\$(date +%s.%N); curl -s -K '$scratch/cfg' >/dev/null; echo \$(echo \"\$(date +%s.%N) - \$start\" | bc) > '$scratch/wall'"
+      bash -c "start=\$(date +%s.%N); curl -s -K '$scratch/cfg' >'$scratch/answers'; echo \$(echo \"\$(date +%s.%N) - \$start\" | bc) > '$scratch/wall'"
+    check_answers "$scratch/answers" "$size"
     clock_ms="$(awk -F, '$3 == "task-clock" {print $1}' "$scratch/stat")"
     switches="$(awk -F, '$3 == "context-switches" {print $1}' "$scratch/stat")"
     syscalls="$(awk -F, '$3 == "raw_syscalls:sys_enter" {print $1}' "$scratch/stat")"
