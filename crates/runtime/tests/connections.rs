@@ -51,6 +51,24 @@ async fn each_answer_goes_on_the_connection_its_next_came_back_on() {
 }
 
 #[tokio::test]
+async fn a_connection_whose_answer_was_refused_is_not_carried_over() {
+    // The first answer is refused (500): its connection is dropped, and the next GET /next, and
+    // so the next answer, go on a fresh one. A success answer's connection carries on.
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_post_answer(PostAnswer::Status(http::StatusCode::INTERNAL_SERVER_ERROR, "refused"));
+    let ids = [peer.push_event("buffered"), peer.push_event("buffered"), peer.push_event("buffered")];
+    serve(&peer, 3).await;
+    let posts: Vec<RecordedRequest> = vec![peer.next_post().await, peer.next_post().await, peer.next_post().await];
+    for (post, id) in posts.iter().zip(&ids) {
+        assert_eq!(post.kind(), PostKind::Response(id.clone()));
+    }
+    assert_ne!(posts[1].connection, posts[0].connection, "a refused answer's connection is dropped");
+    assert_eq!(posts[1].earlier_on_connection, 1, "a fresh connection: its GET /next, then the answer");
+    assert_eq!(posts[2].connection, posts[1].connection, "an accepted answer's connection carries on");
+    assert_eq!(posts[2].earlier_on_connection, 3);
+}
+
+#[tokio::test]
 async fn an_answer_after_the_runtime_api_closed_the_next_connection_goes_on_a_fresh_one() {
     let peer = RuntimeApiPeer::start().await;
     let buffered = peer.push(Invocation::new("buffered").header("connection", "close"));
