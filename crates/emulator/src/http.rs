@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode};
-use http_body::{Body, Frame, SizeHint};
+use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use lambda_stream_protocol::names;
@@ -53,10 +53,6 @@ impl Body for ChannelBody {
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         self.rx.poll_recv(cx).map(|item| item.map(|r| r.map(Frame::data)))
     }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
-    }
 }
 
 /// A streaming body and the sender that feeds it (the dashboard's event stream, where a task of
@@ -78,12 +74,6 @@ where
 {
     let frames = futures_util::stream::unfold(state, step);
     http_body_util::StreamBody::new(futures_util::StreamExt::map(frames, |item| item.map(Frame::data))).boxed_unsync()
-}
-
-/// A body whose only frame is `error`: the client gets the head, then a cut transfer.
-pub(crate) fn failed(error: impl std::error::Error + Send + Sync + 'static) -> ResponseBody {
-    let frames = futures_util::stream::once(std::future::ready(Err::<Frame<Bytes>, BodyError>(Box::new(error))));
-    http_body_util::StreamBody::new(frames).boxed_unsync()
 }
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> ResponseBody {

@@ -442,7 +442,15 @@ async fn a_declared_content_length_is_kept_and_held_to() {
     let got = response.bytes().await;
     assert!(got.is_err(), "the client must see an incomplete body, got {got:?}");
     served.await.unwrap().unwrap();
-    let records = emulator.recorder().wait_for_completed(3, WAIT).await.unwrap();
+    // Declared, and the function ended without a byte: the head, then a cut transfer.
+    let none = prelude_and(&Prelude::with_status(200).header("Content-Length", "5"), b"");
+    let served = rt.spawn(vec![split(&none, &[])]);
+    let response = client().get(format!("{url}/")).send().await.unwrap();
+    assert_eq!((response.status().as_u16(), &response.headers()["content-length"]), (200, &"5".parse().unwrap()));
+    let got = response.bytes().await;
+    assert!(got.is_err(), "the client must see an incomplete body, got {got:?}");
+    served.await.unwrap().unwrap();
+    let records = emulator.recorder().wait_for_completed(4, WAIT).await.unwrap();
     let reasons: Vec<_> = records
         .iter()
         .filter_map(|r| match &r.client.end {
@@ -452,6 +460,7 @@ async fn a_declared_content_length_is_kept_and_held_to() {
         .collect();
     assert!(reasons.iter().any(|r| r.contains("more than the Content-Length")), "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("short of the Content-Length")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("ended 5 bytes short")), "{reasons:?}");
     let chunked = prelude_and(&Prelude::with_status(200).header("Content-Length", "five"), b"abc");
     let served = rt.spawn(vec![split(&chunked, &[])]);
     let response = client().get(format!("{url}/")).send().await.unwrap();

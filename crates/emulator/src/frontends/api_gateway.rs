@@ -44,7 +44,7 @@ use super::ClientGuard;
 use super::relay::{self, Failure, HeadRule, MALFORMED_PRELUDE, PreludeHeaders, RelayRules, Timers};
 use crate::auth::{self, Expected};
 use crate::config::{ApiGatewayConfig, Auth};
-use crate::http::{self as h, Cut, ResponseBody};
+use crate::http::{self as h, ResponseBody};
 use crate::invocation::{FrontEnd, NewInvocation};
 use crate::platform::Platform;
 use crate::recorder::{ClientEnd, FaultKind};
@@ -284,12 +284,11 @@ async fn respond(
     if let Some(n) = owed {
         headers.push(("content-length".to_owned(), n.to_string()));
     }
+    // `head.finished` is never set here (API Gateway always decodes a prelude, and the end of the
+    // answer comes after it), so a body shorter than a declared length, even an empty one, is cut
+    // by the relay's Content-Length rule.
     let streaming = !head.finished && !bodiless;
-    let short_and_done = head.finished && !bodiless && owed.is_some_and(|n| n > 0);
-    let short_reason = "the function ended before the body it declared in Content-Length";
-    let (response_body, unsent) = if short_and_done {
-        (h::failed(Cut(short_reason.to_owned())), None)
-    } else if streaming {
+    let (response_body, unsent) = if streaming {
         let shapers: Vec<Shaper> = [platform.limits.bandwidth, platform.limits.api_gateway_bandwidth]
             .into_iter()
             .flatten()
@@ -314,10 +313,7 @@ async fn respond(
     }
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
-    if short_and_done {
-        tracing::warn!(request_id = %id, "{short_reason}");
-        platform.recorder.client_end(&id, ClientEnd::Aborted { reason: short_reason.to_owned() });
-    } else if let Some(stream) = unsent {
+    if let Some(stream) = unsent {
         relay::end_without_body(&platform, &id, stream, head.finished);
     }
     response
