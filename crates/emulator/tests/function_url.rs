@@ -267,3 +267,22 @@ impl WaitOne for lambda_stream_emulator::Recorder {
         self.wait_for_completed(1, WAIT).await.unwrap().remove(0)
     }
 }
+
+#[tokio::test]
+async fn a_client_waiting_for_the_head_when_the_emulator_stops_is_recorded_as_gone() {
+    // The client listener keeps half-closed connections open for their answer, so a waiting
+    // client is not noticed leaving; the emulator stopping ends its connection, and the front
+    // end's guard records the client leg as gone rather than leaving it open forever.
+    let emulator = start("f").await;
+    let recorder = emulator.recorder();
+    let call = tokio::spawn(client().get(format!("{}/waiting", emulator.url())).send());
+    let id = recorder
+        .wait_until(WAIT, "an invocation to be queued", |r| r.invocations().first().map(|i| i.request_id.clone()))
+        .await
+        .unwrap();
+    emulator.shutdown().await;
+    let record = recorder.invocation(&id).unwrap();
+    assert_eq!(record.client.head_at, None, "no head was sent");
+    assert_eq!(record.client.end.map(|(_, end)| end), Some(ClientEnd::Disconnected));
+    assert!(call.await.unwrap().is_err(), "the client's connection was closed without an answer");
+}
