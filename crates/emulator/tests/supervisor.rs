@@ -88,6 +88,43 @@ async fn a_timeout_restarts_the_process() {
 }
 
 #[tokio::test]
+async fn with_two_processes_each_timeout_restarts_the_process_that_held_that_invocation() {
+    let function = FunctionConfig::new("hang-two").timeout(Duration::from_secs(1));
+    let emulator = builder("hang-two").function(function).build().await.unwrap();
+    let config = SupervisorConfig::new(BootstrapCommand::new(bootstrap())).concurrency(2);
+    let supervisor = Supervisor::start(&emulator, config).await.unwrap();
+    let hung: Vec<u64> = supervisor.pids().iter().map(|&pid| pid as u64).collect();
+    assert_eq!(hung.len(), 2);
+    // A hung process polls no more, so each process takes one of the two.
+    let (a, b) = tokio::join!(invoke(&emulator, "hang"), invoke(&emulator, "hang"));
+    for response in [a, b] {
+        assert_eq!(json(response).await["errorType"], error_types::SANDBOX_TIMEOUT);
+    }
+    let waited = Instant::now();
+    while hung.iter().any(|&pid| alive(pid)) {
+        assert!(
+            waited.elapsed() < WAIT,
+            "both hung processes are killed: {:?} alive",
+            hung.iter().filter(|&&p| alive(p)).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(supervisor.timeout_restarts(), 2);
+    // Both slots get a new process (not one slot twice).
+    let fresh = loop {
+        let now: Vec<u64> = supervisor.serving_pids().iter().map(|&pid| pid as u64).collect();
+        if now.len() == 2 && now.iter().all(|pid| !hung.contains(pid)) {
+            break now;
+        }
+        assert!(waited.elapsed() < WAIT, "{now:?} after {hung:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let answer = json(invoke(&emulator, "hello").await).await;
+    assert!(answer["pid"].as_u64().is_some_and(|pid| fresh.contains(&pid)), "{answer} from {fresh:?}");
+    supervisor.shutdown().await;
+}
+
+#[tokio::test]
 async fn work_after_the_response_is_cut_at_the_deadline_as_on_lambda() {
     // `linger` answers at once, then works three seconds more; the timeout is one second.
     let function = FunctionConfig::new("lingers").timeout(Duration::from_secs(1));
