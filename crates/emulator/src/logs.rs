@@ -228,6 +228,27 @@ mod tests {
     }
 
     #[test]
+    fn the_ring_keeps_exactly_256_kib_and_the_tail_is_4_kb() {
+        // Lambda's LogResult is the last 4 KB of the log (Invoke API reference, `LogResult`).
+        assert_eq!((RING_BYTES, TAIL_BYTES), (262_144, 4_096));
+        let log = FunctionLog::default();
+        let line = |i: usize| format!("{i:04}{}", "x".repeat(1019)); // 1,023 bytes + newline = 1 KiB
+        for i in 0..256 {
+            log.push_line(line(i));
+        }
+        assert_eq!(log.lines().len(), 256, "exactly full: nothing dropped");
+        log.push_line(line(256));
+        let kept = log.lines();
+        assert_eq!(kept.len(), 256, "one line over: the oldest one dropped, and only it");
+        assert!(kept[0].starts_with("0001") && kept[255].starts_with("0256"));
+        for i in 257..1000 {
+            log.push_line(line(i));
+        }
+        assert_eq!(log.lines().len(), 256, "the byte count stays exact as lines come and go");
+        assert_eq!(log.tail_since(0, TAIL_BYTES).len(), 4_096);
+    }
+
+    #[test]
     fn tail_is_what_came_after_the_start_and_at_most_max_bytes() {
         let log = FunctionLog::default();
         log.push_line("before");
