@@ -257,6 +257,11 @@ mod tests {
         log.push_line("two");
         assert_eq!(log.tail_since(start, 100), "one\ntwo\n");
         assert_eq!(log.tail_since(start, 5), "\ntwo\n");
+        // A cut inside a character moves forward to the next boundary: shorter, never longer.
+        log.push_line("é€");
+        let tail = log.tail_since(start, 4);
+        assert_eq!(tail, "€\n", "a cut that falls on a boundary stays there");
+        assert_eq!(log.tail_since(start, 5), "€\n", "the cut falls inside é: it moves past it");
         for i in 0..100_000 {
             log.push_line(format!("line {i}"));
         }
