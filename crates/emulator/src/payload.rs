@@ -164,6 +164,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_body_is_text_only_when_its_type_is_textual_and_it_is_utf8() {
+        let parts = |content_type: &str| {
+            http::Request::builder().header("content-type", content_type).body(()).unwrap().into_parts().0
+        };
+        let text = |s: &str| (Some(s.to_owned()), false);
+        assert_eq!(encode_body(&parts("text/plain"), b"hello"), text("hello"));
+        assert_eq!(encode_body(&parts("application/json; charset=utf-8"), b"{}"), text("{}"));
+        // UTF-8, but not a textual type: base64, as for any binary body.
+        assert_eq!(encode_body(&parts("application/octet-stream"), b"hello"), (Some("aGVsbG8=".into()), true));
+        // A textual type that is not UTF-8: base64 too.
+        assert_eq!(encode_body(&parts("text/plain"), &[0xff, 0xfe]), (Some("//4=".into()), true));
+        assert_eq!(encode_body(&parts("text/plain"), b""), (None, false));
+    }
+
+    #[test]
     fn decodes_escapes() {
         assert_eq!(percent_decode("a%3Ab%2F"), "a:b/");
         assert_eq!(percent_decode("100%"), "100%");
