@@ -57,4 +57,14 @@ mod tests {
         s.take(50).await;
         assert!(start.elapsed() >= Duration::from_millis(2490), "{:?}", start.elapsed());
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_of_zero_never_waits_and_never_panics() {
+        // Bandwidth's fields are public: a rate of 0 must not divide by zero (no refill, no wait).
+        let mut s = Shaper::new(Bandwidth { burst_bytes: 10, bytes_per_second: 0 });
+        let start = Instant::now();
+        s.take(1_000).await;
+        s.take(1_000).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
 }
