@@ -201,7 +201,6 @@ impl RuntimeApiClient {
             ClientError::Transport(format!("{what} to {}: {step} failed: {e}", self.endpoint))
         };
         let request = request.map(|body| body.map_err(Into::into).boxed_unsync());
-        let again = (retry == Retry::IfUnanswered).then(|| bodiless_copy(&request));
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(connection) = &mut kept
             && connection.sender.ready().await.is_err()
@@ -209,17 +208,22 @@ impl RuntimeApiClient {
             kept = None;
         }
         let (mut connection, response) = match kept {
-            Some(mut connection) => match connection.sender.try_send_request(request).await {
-                Ok(response) => (connection, response),
-                Err(mut e) => match (e.take_message(), again) {
-                    // The kept connection closed before the request left.
-                    (Some(request), _) => self.send_fresh(request, &transport).await?,
-                    // A `GET /next` left and the connection closed without an answer: nothing was
-                    // delivered on it, so it is asked again.
-                    (None, Some(request)) => self.send_fresh(request, &transport).await?,
-                    (None, None) => return Err(transport("request", e.error())),
-                },
-            },
+            Some(mut connection) => {
+                // Only a request on a kept connection may have to go again: the copy is made here,
+                // not for every request.
+                let again = (retry == Retry::IfUnanswered).then(|| bodiless_copy(&request));
+                match connection.sender.try_send_request(request).await {
+                    Ok(response) => (connection, response),
+                    Err(mut e) => match (e.take_message(), again) {
+                        // The kept connection closed before the request left.
+                        (Some(request), _) => self.send_fresh(request, &transport).await?,
+                        // A `GET /next` left and the connection closed without an answer: nothing
+                        // was delivered on it, so it is asked again.
+                        (None, Some(request)) => self.send_fresh(request, &transport).await?,
+                        (None, None) => return Err(transport("request", e.error())),
+                    },
+                }
+            }
             None => self.send_fresh(request, &transport).await?,
         };
         let (head, body) = response.into_parts();
