@@ -5,8 +5,9 @@
 //! refused as expired and the fuzzer can reach every check behind it). Invariants:
 //! - it never panics (the probe found a panic in the signer here; it is refused before now);
 //! - it accepts only what carries an `Authorization` for our access key, with `host` among the
-//!   signed headers, and, when `x-amz-content-sha256` is sent, only if every value sent is the
-//!   SHA-256 of the body that arrived (the signature covers the body, never a claimed hash);
+//!   signed headers and a credential scope dated the day of `x-amz-date`, and, when
+//!   `x-amz-content-sha256` is sent, only if every value sent is the SHA-256 of the body that
+//!   arrived (the signature covers the body, never a claimed hash);
 //! - accepting is stable: the same request is accepted again, and changing one body byte makes
 //!   it refused (the body is covered).
 
@@ -68,6 +69,13 @@ pub fn check(data: &[u8]) {
     let authorization = String::from_utf8_lossy(authorization);
     let signed = authorization.split("SignedHeaders=").nth(1).expect("no SignedHeaders").split(',').next().unwrap();
     assert!(signed.split(';').any(|h| h.trim() == "host"), "accepted without host signed: {authorization}");
+    let scope_day = authorization.split("Credential=").nth(1).and_then(|c| c.split('/').nth(1));
+    let amz_day = header(&request, "x-amz-date").and_then(|d| d.get(..8));
+    assert_eq!(
+        scope_day.map(str::as_bytes),
+        amz_day,
+        "accepted with a credential scope of another day: {authorization}"
+    );
     let body_hash = hex(&Sha256::digest(&request.body)).into_bytes();
     for (_, claimed) in request.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(b"x-amz-content-sha256")) {
         assert_eq!(claimed.to_ascii_lowercase(), body_hash, "accepted with a claimed hash that is not the body's");
@@ -139,14 +147,36 @@ pub fn seeds() -> Vec<Seed> {
         ("unsigned", render("POST", "/", &[("host", "h")], b"{}")),
         // Found by this target in CI: an unsigned `x-amz-content-sha256` that is not visible
         // ASCII (here UTF-8) was read as "absent", so a claim that is not the body's hash passed.
-        ("content-sha-not-ascii", with_header(&signed("POST", "/", b"{}", PayloadChecksumKind::NoHeader), "x-amz-content-sha256: \u{e9}")),
+        (
+            "content-sha-not-ascii",
+            with_header(&signed("POST", "/", b"{}", PayloadChecksumKind::NoHeader), "x-amz-content-sha256: \u{e9}"),
+        ),
         // The same claim sent twice, the second one not the body's hash.
+        // Found by this target in CI: the credential scope's date was never compared with
+        // x-amz-date (the signer takes its date from x-amz-date), so any text there, even one
+        // that reads as a second `SignedHeaders=`, kept a valid signature.
+        (
+            "credential-date-is-not-a-date",
+            with_credential_date(&signed("POST", "/", b"{}", PayloadChecksumKind::NoHeader), "SignedHeaders=x"),
+        ),
+        (
+            "credential-date-is-another-day",
+            with_credential_date(&signed("POST", "/", b"{}", PayloadChecksumKind::NoHeader), "20251129"),
+        ),
         ("content-sha-twice", {
             let body = b"{\"z\":3}";
             let once = signed("POST", "/", body, PayloadChecksumKind::XAmzSha256);
             with_header(&once, "x-amz-content-sha256: 00")
         }),
     ]
+}
+
+/// `request` with the date of its credential scope replaced by `date`.
+fn with_credential_date(request: &[u8], date: &str) -> Vec<u8> {
+    let text = String::from_utf8(request.to_vec()).expect("a signed request is text");
+    let signed_day = "/20251130/";
+    assert!(text.contains(signed_day), "the seeds are signed on 2025-11-30");
+    text.replacen(signed_day, &format!("/{date}/"), 1).into_bytes()
 }
 
 /// `request` with one more header line, added after the others.

@@ -43,6 +43,8 @@ fn refuse(error_type: &'static str, message: impl Into<String>) -> Refusal {
 /// The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 struct Authorization<'a> {
     access_key: &'a str,
+    /// The credential scope's date, `YYYYMMDD`.
+    date: &'a str,
     region: &'a str,
     service: &'a str,
     signed_headers: Vec<&'a str>,
@@ -84,13 +86,13 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, Refusal> {
     let signed = signed.ok_or_else(|| incomplete("SignedHeaders="))?;
     let signature = signature.ok_or_else(|| incomplete("Signature="))?;
     let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key, _date, region, service, "aws4_request"] = scope[..] else {
+    let [access_key, date, region, service, "aws4_request"] = scope[..] else {
         return Err(refuse(
             "IncompleteSignatureException",
             format!("Credential scope {credential:?} is not KEY/DATE/REGION/SERVICE/aws4_request"),
         ));
     };
-    Ok(Authorization { access_key, region, service, signed_headers: signed.split(';').collect(), signature })
+    Ok(Authorization { access_key, date, region, service, signed_headers: signed.split(';').collect(), signature })
 }
 
 /// Lower-case hex of a digest.
@@ -178,6 +180,19 @@ pub(crate) fn verify(
     let signed_at = parse_amz_date(amz_date).ok_or_else(|| {
         refuse("IncompleteSignatureException", format!("x-amz-date {amz_date:?} is not YYYYMMDDTHHMMSSZ"))
     })?;
+    // The signer derives its key from x-amz-date's day, so a scope naming another day would
+    // otherwise go unchecked; AWS refuses it (the SigV4 guide: the scope's date must match the
+    // request's date, https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
+    // Found by the `sigv4` fuzz target: any text in that slot kept a valid signature.
+    if amz_date.get(..8) != Some(auth.date) {
+        return Err(refuse(
+            "InvalidSignatureException",
+            format!(
+                "the credential scope's date {:?} is not the day of x-amz-date {amz_date}: sign with the same clock for both",
+                auth.date
+            ),
+        ));
+    }
     let skew = now.duration_since(signed_at).unwrap_or_else(|e| e.duration());
     if skew > MAX_CLOCK_SKEW {
         return Err(refuse(
@@ -349,6 +364,26 @@ mod tests {
             let refusal = check(&parts, signed_at()).unwrap_err();
             assert_eq!(refusal.error_type, "IncompleteSignatureException", "{list}");
             assert!(refusal.message.ends_with("which is not a lower-case header name"), "{list}: {refusal:?}");
+        }
+    }
+
+    #[test]
+    fn the_credential_scope_must_be_dated_the_day_of_x_amz_date() {
+        // The signature stays valid whatever the scope's date says (the signer reads the day from
+        // x-amz-date), so only this check refuses these.
+        for date in ["20231113", "SignedHeaders=x", ""] {
+            let mut parts = signed(false);
+            let authorization =
+                parts.headers["authorization"].to_str().unwrap().replacen("/20231114/", &format!("/{date}/"), 1);
+            parts.headers.insert("authorization", authorization.parse().unwrap());
+            let refusal = check(&parts, signed_at()).unwrap_err();
+            assert_eq!(refusal.error_type, "InvalidSignatureException", "{date}");
+            assert_eq!(
+                refusal.message,
+                format!(
+                    "the credential scope's date {date:?} is not the day of x-amz-date 20231114T221320Z: sign with the same clock for both"
+                )
+            );
         }
     }
 

@@ -183,6 +183,19 @@ async fn client_sigv4_credential_scope_with_missing_parts() {
 }
 
 #[tokio::test]
+async fn client_sigv4_credential_scope_of_another_day() {
+    // The signature is still valid: the signer takes its day from x-amz-date, not from the scope.
+    let emulator = iam().await;
+    let request = good(&emulator, "/x");
+    let value = authorization(&request);
+    let day = value.split("Credential=").nth(1).and_then(|c| c.split('/').nth(1)).expect("a dated scope").to_owned();
+    let value = value.replacen(&format!("/{day}/"), "/19991231/", 1);
+    let request = set(request, "authorization", Some(&value));
+    let text = format!("the credential scope's date \"19991231\" is not the day of x-amz-date {day}T");
+    assert_refused(&emulator, request, "InvalidSignatureException", &text).await;
+}
+
+#[tokio::test]
 async fn client_sigv4_unknown_access_key() {
     let emulator = iam().await;
     let request = sign_request(&emulator, "/x", ("AKIDSOMEONEELSE", SECRET), SystemTime::now(), "lambda", &[]);
