@@ -153,6 +153,34 @@ async fn work_after_the_response_is_cut_at_the_deadline_as_on_lambda() {
     supervisor.shutdown().await;
 }
 
+/// The complement of the test above: a handler that answers and returns within its timeout is
+/// left alone once the deadline passes (the deadline stops watching an invocation that has both
+/// ended and returned; cargo-mutants showed nothing checked that it stops).
+#[tokio::test]
+async fn a_process_that_answers_and_returns_in_time_is_not_restarted_after_the_deadline() {
+    let function = FunctionConfig::new("in-time").timeout(Duration::from_secs(1));
+    let emulator = builder("in-time").function(function).build().await.unwrap();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
+    let first = json(invoke(&emulator, "hello").await).await;
+    let pid = first["pid"].as_u64().unwrap_or_else(|| panic!("{first}"));
+    // The positive signal that the handler returned: the runtime asked for its next invocation.
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    let waited = Instant::now();
+    while emulator.recorder().invocation(&record.request_id).unwrap().runtime.returned_at.is_none() {
+        assert!(waited.elapsed() < WAIT, "the runtime never asked for its next invocation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Twice the timeout: a deadline still watching would have fired and restarted the process.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let second = json(invoke(&emulator, "hello").await).await;
+    assert_eq!(second["pid"].as_u64(), Some(pid), "the same process serves on: {second}");
+    assert_eq!(supervisor.timeout_restarts(), 0);
+    let lines = emulator.log().lines();
+    assert!(!lines.iter().any(|l| l.contains("Task timed out")), "{lines:#?}");
+    supervisor.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_process_dying_mid_stream_ends_its_invocation_at_once() {
     let function = FunctionConfig::new("crashes").timeout(Duration::from_secs(10));
