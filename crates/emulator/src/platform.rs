@@ -324,6 +324,14 @@ impl Platform {
         self.polled.notify_waiters();
     }
 
+    /// Invocations accepted and not yet ended, and of those, the ones still waiting for a
+    /// runtime's `/next`. Both fall back to zero once everything has ended, whichever way it
+    /// ended: what the emulator holds is bounded by what is in flight.
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let in_flight = self.registry.lock().unwrap().in_flight.len();
+        (in_flight, self.queue.lock().unwrap().len())
+    }
+
     /// What the registry knows about `request_id`.
     pub(crate) fn lookup(&self, request_id: &str) -> Option<Known> {
         let registry = self.registry.lock().unwrap();

@@ -406,6 +406,16 @@ impl Emulator {
         self.platform.log.clone()
     }
 
+    /// Invocations accepted and not yet ended (queued, running, or streaming their answer).
+    pub fn in_flight(&self) -> usize {
+        self.platform.load().0
+    }
+
+    /// Invocations waiting in the queue for a runtime to ask for them (`GET /next`).
+    pub fn queued(&self) -> usize {
+        self.platform.load().1
+    }
+
     /// What a supervisor binds its processes' Runtime API slots with.
     pub(crate) fn slot_binder(&self) -> SlotBinder {
         SlotBinder { platform: self.platform.clone(), host: self.runtime_addr.ip(), shutdown: self.shutdown_rx.clone() }

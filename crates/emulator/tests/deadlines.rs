@@ -193,3 +193,60 @@ async fn an_invocation_taken_late_from_the_queue_gets_its_whole_timeout() {
     let (_, answer) = served.await.unwrap().unwrap().remove(0);
     assert_eq!(answer.unwrap().status, 409);
 }
+
+/// Nothing outlives its invocation: whichever way an invocation ends (answered, timed out in the
+/// queue, cut at its deadline), the emulator lets go of it, and one that timed out in the queue
+/// leaves the queue at once rather than when a runtime next asks (a function whose bootstrap
+/// never starts would otherwise grow the queue with every request).
+#[tokio::test(start_paused = true)]
+async fn every_ended_invocation_leaves_the_queue_and_the_registry() {
+    let function = FunctionConfig::new("let-go").timeout(Duration::from_secs(2));
+    let emulator = builder("let-go").function(function).build().await.unwrap();
+    let settled = |emulator: &lambda_stream_emulator::Emulator| emulator.in_flight() == 0 && emulator.queued() == 0;
+    assert!(settled(&emulator));
+    // Three requests and no runtime: they wait in the queue, then time out there.
+    let calls: Vec<_> = (0..3).map(|i| tokio::spawn(client().get(format!("{}/q{i}", emulator.url())).send())).collect();
+    tokio::time::timeout(WAIT, async {
+        while emulator.queued() < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("three requests queue up");
+    assert_eq!(emulator.in_flight(), 3);
+    for call in calls {
+        let response = call.await.unwrap().unwrap();
+        assert_eq!(response.status(), 502);
+        assert!(response.text().await.unwrap().contains(error_types::SANDBOX_TIMEOUT));
+    }
+    let wait_settled = || async {
+        tokio::time::timeout(WAIT, async {
+            while !settled(&emulator) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    };
+    wait_settled().await.unwrap_or_else(|_| {
+        panic!("timed out in the queue: {} in flight, {} queued", emulator.in_flight(), emulator.queued())
+    });
+    // One answered, one cut at its deadline.
+    let rt = runtime(&emulator);
+    let answered = tokio::spawn(client().get(format!("{}/answered", emulator.url())).send());
+    rt.serve_one(&[Step::streaming("text/plain"), Step::chunk("done"), Step::End]).await.unwrap();
+    assert_eq!(answered.await.unwrap().unwrap().text().await.unwrap(), "done");
+    let cut = tokio::spawn(client().get(format!("{}/cut", emulator.url())).send());
+    let served = runtime(&emulator).spawn(vec![vec![
+        Step::streaming("text/plain"),
+        Step::chunk("a"),
+        Step::Pause(Duration::from_secs(10)),
+        Step::End,
+    ]]);
+    let mut response = cut.await.unwrap().unwrap();
+    assert_eq!(response.chunk().await.unwrap().unwrap().as_ref(), b"a");
+    assert!(response.chunk().await.is_err(), "the deadline cuts the stream");
+    wait_settled().await.unwrap_or_else(|_| {
+        panic!("answered and cut: {} in flight, {} queued", emulator.in_flight(), emulator.queued())
+    });
+    served.abort();
+}
