@@ -176,7 +176,7 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
         invoke_complete_checks(ic, o, c);
     }
     if !e.json.is_empty() {
-        json_checks(&e.json, o, c);
+        json_checks(&e.json, e.json_after_prelude, o, c);
     }
     if let Some(log) = &e.log {
         log_checks(log, o, c);
@@ -186,11 +186,18 @@ fn client_checks(e: &Expect, o: &Observation, c: &mut Checks) {
     }
 }
 
-/// Checks on values of the body read as JSON, each found by its pointer.
-fn json_checks(checks: &[JsonExpect], o: &Observation, c: &mut Checks) {
+/// The part of `body` after a prelude: after the first eight NULs, or all of it without them.
+fn after_prelude(body: &[u8]) -> &[u8] {
+    const DELIMITER: [u8; 8] = [0; 8];
+    body.windows(DELIMITER.len()).position(|w| w == DELIMITER).map_or(body, |at| &body[at + DELIMITER.len()..])
+}
+
+/// Checks on values of the body read as JSON (after its prelude with `skip_prelude`), each found
+/// by its pointer.
+fn json_checks(checks: &[JsonExpect], skip_prelude: bool, o: &Observation, c: &mut Checks) {
+    let text = if skip_prelude { after_prelude(&o.body) } else { &o.body[..] };
     let document: Result<serde_json::Value, String> = if o.body.len() as u64 == o.body_size {
-        serde_json::from_slice(&o.body)
-            .map_err(|e| format!("a body that is not JSON ({e}): {}", short(&lossy(&o.body))))
+        serde_json::from_slice(text).map_err(|e| format!("a body that is not JSON ({e}): {}", short(&lossy(text))))
     } else {
         Err(format!("a body of {} bytes, too large to read as JSON", o.body_size))
     };
@@ -790,6 +797,38 @@ mod tests {
         let err = Scenario::parse("t", &format!("{text}wire = {{ faults = ['LateAnswer'] }}\n")).unwrap_err();
         assert!(err.to_string().contains("unknown fault kind \"LateAnswer\""), "{err}");
         assert!(Scenario::parse("t", &format!("{text}wire = {{ error_origin = 'runtime' }}\n")).is_err());
+    }
+
+    #[test]
+    fn json_after_a_prelude_is_read_past_the_eight_nuls_and_a_body_without_them_whole() {
+        let expect = |skip: bool| Expect {
+            rules: vec!["r".into()],
+            json: vec![JsonExpect {
+                pointer: "/deadline_ms".into(),
+                equals: Some(serde_json::json!(7)),
+                ..JsonExpect::default()
+            }],
+            json_after_prelude: skip,
+            ..Expect::default()
+        };
+        let seen =
+            |body: &[u8]| Observation { body: body.to_vec(), body_size: body.len() as u64, ..Observation::default() };
+        let behind = b"{\"statusCode\":200}\0\0\0\0\0\0\0\0{\"deadline_ms\":7}";
+        assert_eq!(judge(&expect(true), &seen(behind), None, false).verdict, Verdict::Pass);
+        assert_eq!(judge(&expect(false), &seen(behind), None, false).verdict, Verdict::Fail);
+        // A stripped prelude: the JSON alone.
+        assert_eq!(judge(&expect(true), &seen(b"{\"deadline_ms\":7}"), None, false).verdict, Verdict::Pass);
+        // Only the first eight NULs end the prelude; the value after them is judged.
+        let wrong = b"{}\0\0\0\0\0\0\0\0{\"deadline_ms\":8}";
+        let judged = judge(&expect(true), &seen(wrong), None, false);
+        assert_eq!(judged.verdict, Verdict::Fail);
+        assert_eq!(
+            judged.checks[0].to_string(),
+            "expected /deadline_ms in the body = \"7\"; saw /deadline_ms in the body: \"8\""
+        );
+        let text = "description = 'd'\nhandler = 'h'\n[request]\npath = 'invoke'\n[[expect]]\nrules = ['r']\n";
+        let err = Scenario::parse("t", &format!("{text}json_after_prelude = true\n")).unwrap_err();
+        assert!(err.to_string().contains("sets json_after_prelude without json checks"), "{err}");
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! | `return-without-finish` | writes and returns without finishing | `writer.return-without-finish` |
 //! | `background` | status 200, one write, `finish()`, then one more second of work before it returns | `runtime.background-after-finish` |
 //! | `echo-event` | `Content-Type: application/octet-stream`, no prelude, the event it got as the body, byte for byte | `url.event-*`, `local.invoke-raw-event` |
-//! | `echo-context` | answers the invocation's context (the `/next` headers) and Lambda variables as JSON | `runtime-api.*` |
+//! | `echo-context` | answers the invocation's context (the `/next` headers) and Lambda variables as JSON, behind a prelude (200, `application/json`): a peer that refuses a stream without one (cargo-lambda) still shows what its runtime was given | `runtime-api.*` |
 //! | `small-write` | `text/plain` without a prelude, a 10-byte write, a pause of [`SMALL_WRITE_PAUSE`], the rest | `runtime.small-write-flushed`, `iwrs.small-write-flushed` |
 //! | `log-tail` | prints [`LOG_TAIL_LINES`] numbered lines (about 8 KB) to stderr, then answers | `iwrs.log-tail`, `invoke.log-tail` |
 //! | `echo-binary` | answers the bytes of the request body (URL) or of the event's `base64` field, as `application/octet-stream` | `*.binary-round-trip` |
@@ -212,7 +212,9 @@ impl StreamingHandler for Probe {
                 writer.write_and_finish(event).await?;
             }
             "echo-context" => {
-                writer.set_content_type("application/json")?;
+                writer
+                    .write_status_and_headers(Prelude::with_status(200).header("content-type", "application/json"))
+                    .await?;
                 writer.write(context_json(&ctx).to_string()).await?;
                 writer.finish().await?;
             }

@@ -477,6 +477,12 @@ pub struct Expect {
     /// Checks on the body read as JSON.
     #[serde(default)]
     pub json: Vec<JsonExpect>,
+    /// `true`: the `json` checks read the body after its prelude, up to and including the first
+    /// eight NULs; a body without them is read whole. An InvokeWithResponseStream caller gets the
+    /// prelude as the function wrote it (AWS passes it through); a peer that strips it sends the
+    /// JSON alone. Whether the prelude is there is another rule's check (`iwrs.prelude-unstripped`).
+    #[serde(default)]
+    pub json_after_prelude: bool,
     /// The invocation's log tail.
     #[serde(default)]
     pub log: Option<LogExpect>,
@@ -569,6 +575,12 @@ impl Scenario {
                         json.pointer
                     )));
                 }
+            }
+            if block.json_after_prelude && block.json.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "scenario {name}: [[expect]] block {} sets json_after_prelude without json checks",
+                    i + 1
+                )));
             }
             if let Some(b64) = &block.body_base64 {
                 use base64::Engine as _;

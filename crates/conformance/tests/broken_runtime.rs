@@ -152,6 +152,12 @@ const CONTROLS: &[Control] = &[
             "limits.bandwidth",
             // The empty answer's prelude is not read: the probe's status never reaches the client.
             "url.empty-body-terminated",
+            // The probe's echo-context answer sits behind a prelude the function URL no longer
+            // reads, so its body is not the JSON (IWRS callers get the prelude either way).
+            "runtime-api.deadline-epoch-ms",
+            "runtime-api.invoked-function-arn",
+            "runtime-api.trace-id",
+            "runtime-api.environment",
         ],
     ),
     runtime(

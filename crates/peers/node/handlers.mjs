@@ -261,8 +261,10 @@ export const probe = awslambda.streamifyResponse(async (event, responseStream, c
       for (const key of ['AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_REGION']) {
         env[key] = process.env[key] ?? null;
       }
-      responseStream.setContentType('application/json');
-      responseStream.write(JSON.stringify({
+      const out = awslambda.HttpResponseStream.from(responseStream, {
+        statusCode: 200, headers: { 'content-type': 'application/json' },
+      });
+      out.write(JSON.stringify({
         request_id: context.awsRequestId,
         deadline_ms: Date.now() + context.getRemainingTimeInMillis(),
         invoked_function_arn: context.invokedFunctionArn,
@@ -271,7 +273,7 @@ export const probe = awslambda.streamifyResponse(async (event, responseStream, c
         client_context: context.clientContext ?? null,
         env,
       }));
-      responseStream.end();
+      out.end();
       return;
     }
     case 'small-write':
