@@ -124,6 +124,43 @@ async fn with_two_processes_each_timeout_restarts_the_process_that_held_that_inv
     supervisor.shutdown().await;
 }
 
+/// A process that exits ends only the invocations it held: another process's invocation runs on
+/// to its own end (cargo-mutants: nothing checked that an exit looks at the exiting slot alone).
+#[tokio::test]
+async fn a_process_exiting_leaves_the_other_process_invocation_alone() {
+    let function = FunctionConfig::new("exit-one").timeout(Duration::from_secs(3));
+    let emulator = builder("exit-one").function(function).build().await.unwrap();
+    let config = SupervisorConfig::new(BootstrapCommand::new(bootstrap())).concurrency(2);
+    let supervisor = Supervisor::start(&emulator, config).await.unwrap();
+    let hanging = tokio::spawn({
+        let url = format!("{}/2015-03-31/functions/{}/invocations", emulator.url(), emulator.function().name);
+        async move { client().post(url).body("\"hang\"").send().await.unwrap() }
+    });
+    // One process holds the hanging invocation before the other is asked to exit.
+    let waited = Instant::now();
+    let held = loop {
+        let taken = emulator.recorder().invocations().into_iter().find(|r| r.runtime.taken_at.is_some());
+        if let Some(record) = taken {
+            break record.request_id;
+        }
+        assert!(waited.elapsed() < WAIT, "no process took the hanging invocation");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let exited = invoke(&emulator, "exit").await;
+    assert_eq!(exited.status(), 200, "the exiting process answered first");
+    let waited = Instant::now();
+    while supervisor.exits() == 0 {
+        assert!(waited.elapsed() < WAIT, "the exit was never noticed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The other process's invocation ends at its own deadline, not with the exit.
+    let answer = json(hanging.await.unwrap()).await;
+    assert_eq!(answer["errorType"], error_types::SANDBOX_TIMEOUT, "{answer}");
+    let record = emulator.recorder().invocation(&held).unwrap();
+    assert_eq!(record.error().unwrap().error_type, error_types::SANDBOX_TIMEOUT, "{record:?}");
+    supervisor.shutdown().await;
+}
+
 #[tokio::test]
 async fn work_after_the_response_is_cut_at_the_deadline_as_on_lambda() {
     // `linger` answers at once, then works three seconds more; the timeout is one second.
