@@ -659,4 +659,40 @@ mod tests {
         assert!(matches!(timed_out, Err(Error::Timeout { .. })), "{timed_out:?}");
         assert_eq!(waiters(&recorder), 0);
     }
+
+    /// A fault is a change of its own: it wakes a waiter even when nothing else happens.
+    #[tokio::test(start_paused = true)]
+    async fn a_fault_alone_wakes_a_waiter() {
+        let recorder = Recorder::new(4, 16);
+        let r = recorder.clone();
+        let waiting = tokio::spawn(async move {
+            r.wait_until(Duration::from_secs(60), "a fault", |r| (r.fault_count() > 0).then(|| r.faults())).await
+        });
+        while waiters(&recorder) == 0 {
+            tokio::task::yield_now().await;
+        }
+        recorder.fault(None, FaultKind::UnknownRequestId, "an answer for no invocation");
+        let faults = waiting.await.unwrap().expect("the fault woke the waiter");
+        assert_eq!(faults.len(), 1);
+        assert_eq!(faults[0].message, "an answer for no invocation");
+    }
+
+    /// Each leg counts every chunk and its bytes, and keeps exactly the first
+    /// [`MAX_CHUNK_RECORDS`] chunk records.
+    #[test]
+    fn chunks_are_all_counted_and_the_first_1024_kept() {
+        let recorder = Recorder::new(4, 16);
+        recorder.open("id", None, FrontEnd::FunctionUrl, b"{}");
+        let more = MAX_CHUNK_RECORDS + 2;
+        for _ in 0..more {
+            recorder.runtime_chunk("id", b"abc");
+            recorder.client_chunk("id", 5);
+        }
+        let record = recorder.invocation("id").unwrap();
+        assert_eq!((record.runtime.chunk_count, record.runtime.bytes), (more as u64, 3 * more as u64));
+        assert_eq!((record.client.chunk_count, record.client.bytes), (more as u64, 5 * more as u64));
+        assert_eq!(record.runtime.chunks.len(), MAX_CHUNK_RECORDS);
+        assert_eq!(record.client.chunks.len(), MAX_CHUNK_RECORDS);
+        assert!(record.runtime.chunks.iter().all(|c| c.len == 3) && record.client.chunks.iter().all(|c| c.len == 5));
+    }
 }
