@@ -477,6 +477,33 @@ mod tests {
         assert!(heights[0] < 10.0, "{heights:?}");
     }
 
+    /// Where things are drawn: time runs from `LEFT` (0) to 1/1.04 of the plot's width (the last
+    /// mark), each lane sits `LANE` below the one before with its bars standing on its base line,
+    /// and the axis is under the last lane.
+    #[test]
+    fn marks_are_placed_by_time_and_lane() {
+        let first = Lane::new("client").mark(Mark::new(millis(0), MarkKind::Chunk { bytes: 10 }));
+        let second = Lane::new("runtime").mark(Mark::new(millis(400), MarkKind::Chunk { bytes: 10 }));
+        let svg = Timeline::new(vec![first, second]).to_svg();
+        let attr = |rect: &str, name: &str| -> f64 {
+            rect.split(&format!(" {name}=\"")).nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+        };
+        let rects: Vec<&str> = svg.split(r#"<rect class="mark chunk""#).skip(1).collect();
+        assert_eq!(rects.len(), 2, "{svg}");
+        let close = |a: f64, b: f64| (a - b).abs() < 0.06;
+        let plot = WIDTH - LEFT - RIGHT;
+        // Bars are 3 wide, centred on their time.
+        assert!(close(attr(rects[0], "x"), LEFT - 1.5), "{}", rects[0]);
+        assert!(close(attr(rects[1], "x"), LEFT + plot / 1.04 - 1.5), "{}", rects[1]);
+        for (lane, rect) in rects.iter().enumerate() {
+            let base = TOP + LANE * lane as f64 + LANE - 14.0;
+            assert!(close(attr(rect, "y") + attr(rect, "height"), base), "lane {lane}: {rect}");
+        }
+        let axis = TOP + LANE * 2.0;
+        assert!(svg.contains(&format!(r#"<g class="axis"><line x1="{LEFT}" y1="{axis}""#)), "{svg}");
+        assert!(svg.contains(&format!(r#"viewBox="0 0 {WIDTH} {}""#, axis + AXIS)), "{svg}");
+    }
+
     #[test]
     fn text_from_payloads_is_escaped() {
         let lane = Lane::new("<client>").mark(Mark::noted(millis(1), MarkKind::Error, "x\"<script>&\u{1}"));
