@@ -85,4 +85,18 @@ mod tests {
         assert!(parse_amz_date("2025-07-15T10:36:52Z").is_none());
         assert!(parse_amz_date("20251315T103652Z").is_none());
     }
+
+    #[test]
+    fn each_field_of_an_amz_date_is_held_to_its_range() {
+        for ok in ["20250101T000000Z", "20251231T235959Z", "20250131T000000Z"] {
+            assert!(parse_amz_date(ok).is_some(), "{ok}");
+        }
+        // A leap second is a valid time: it reads as the next minute's first second.
+        assert_eq!(parse_amz_date("20250630T235960Z"), parse_amz_date("20250701T000000Z"));
+        let refused =
+            ["20250001T000000Z", "20251301T000000Z", "20250100T000000Z", "20250132T000000Z", "20250101T240000Z"];
+        for bad in refused.into_iter().chain(["20250101T006000Z", "20250101T000061Z", "20250101T000099Z"]) {
+            assert!(parse_amz_date(bad).is_none(), "{bad}");
+        }
+    }
 }
