@@ -475,15 +475,35 @@ impl Spawner {
     }
 
     fn backoff(&self, crashes: u32) -> Duration {
-        if crashes <= 1 {
-            return self.config.restart_backoff;
-        }
-        let factor = 1u32 << (crashes - 1).min(16);
-        (self.config.restart_backoff * factor).min(self.config.max_backoff)
+        restart_delay(crashes, self.config.restart_backoff, self.config.max_backoff)
     }
+}
+
+/// The wait before restarting a process that died `crashes` times in a row soon after starting:
+/// `base` for the first, doubling with each one after, never more than `max`.
+fn restart_delay(crashes: u32, base: Duration, max: Duration) -> Duration {
+    if crashes <= 1 {
+        return base;
+    }
+    let factor = 1u32 << (crashes - 1).min(16);
+    (base * factor).min(max)
 }
 
 /// Resolves once `rx` says stop (or its sender is gone).
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restart_delay_doubles_from_the_base_up_to_the_cap() {
+        let (base, max) = (Duration::from_millis(100), Duration::from_secs(5));
+        let delays: Vec<u128> = (0..10).map(|n| restart_delay(n, base, max).as_millis()).collect();
+        assert_eq!(delays, [100, 100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+        // Crashes beyond any shift still give the cap, never an overflow.
+        assert_eq!(restart_delay(u32::MAX, base, max), max);
+    }
 }
