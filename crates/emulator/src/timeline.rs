@@ -482,7 +482,9 @@ mod tests {
     /// and the axis is under the last lane.
     #[test]
     fn marks_are_placed_by_time_and_lane() {
-        let first = Lane::new("client").mark(Mark::new(millis(0), MarkKind::Chunk { bytes: 10 }));
+        let first = Lane::new("client")
+            .mark(Mark::new(millis(0), MarkKind::Request))
+            .mark(Mark::new(millis(0), MarkKind::Chunk { bytes: 10 }));
         let second = Lane::new("runtime").mark(Mark::new(millis(400), MarkKind::Chunk { bytes: 10 }));
         let svg = Timeline::new(vec![first, second]).to_svg();
         let attr = |rect: &str, name: &str| -> f64 {
@@ -502,6 +504,13 @@ mod tests {
         let axis = TOP + LANE * 2.0;
         assert!(svg.contains(&format!(r#"<g class="axis"><line x1="{LEFT}" y1="{axis}""#)), "{svg}");
         assert!(svg.contains(&format!(r#"viewBox="0 0 {WIDTH} {}""#, axis + AXIS)), "{svg}");
+        // The TTFB bracket runs above the tallest bar of the first lane.
+        let bracket = format!(" V{:.1} ", TOP + LANE - 14.0 - MAX_BAR - 10.0);
+        assert!(svg.split(r#"<g class="ttfb""#).nth(1).is_some_and(|g| g.contains(&bracket)), "{bracket}: {svg}");
+        // About six steps across: 416 ms of axis in round steps of 100 ms, 0 to 400.
+        let ticks: Vec<&str> =
+            svg.split(r#"text-anchor="middle">"#).skip(1).map(|t| t.split('<').next().unwrap()).collect();
+        assert_eq!(ticks, ["0.00 ms", "100 ms", "200 ms", "300 ms", "400 ms"]);
     }
 
     #[test]
