@@ -96,6 +96,42 @@ async fn a_buffered_runtime_answer_over_the_limit_is_refused_with_413() {
     assert!(emulator.recorder().faults().iter().any(|f| f.kind == FaultKind::ResponseTooLarge));
 }
 
+/// An asynchronous invocation's caller is gone once it has its 202, but the function's answer is
+/// still taken whole: the runtime's upload is read to its end and accepted, as on Lambda, where
+/// the caller never sees it.
+#[tokio::test]
+async fn an_asynchronous_invocation_reads_the_whole_streamed_answer() {
+    let emulator = start("async").await;
+    let steps = [
+        Step::streaming("text/plain"),
+        Step::chunk("one "),
+        Step::Pause(std::time::Duration::from_millis(100)),
+        Step::chunk("two "),
+        Step::Pause(std::time::Duration::from_millis(100)),
+        Step::chunk("three"),
+        Step::End,
+    ];
+    let served = tokio::spawn({
+        let rt = runtime(&emulator);
+        async move { rt.serve_one(&steps).await }
+    });
+    let event = client()
+        .post(invoke_url(&emulator, "async"))
+        .header("X-Amz-Invocation-Type", "Event")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(event.status(), 202);
+    let id = event.headers()[names::AMZN_REQUEST_ID].to_str().unwrap().to_owned();
+    let (taken, answer) = served.await.unwrap().unwrap();
+    assert_eq!(taken.request_id, id);
+    assert_eq!(answer.unwrap().status, 202, "the runtime's answer is accepted");
+    let record = emulator.recorder().wait_for(&id, WAIT).await.unwrap();
+    assert_eq!(record.runtime.bytes, "one two three".len() as u64, "{record:?}");
+    assert!(record.error().is_none() && record.faults.is_empty(), "{record:?}");
+}
+
 #[tokio::test]
 async fn invocation_types_and_identifiers() {
     let emulator = start("types").await;

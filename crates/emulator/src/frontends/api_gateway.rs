@@ -314,7 +314,7 @@ async fn respond(
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
     if let Some(stream) = unsent {
-        relay::end_without_body(&platform, &id, stream, head.finished);
+        relay::end_without_body(&platform, &id, stream);
     }
     response
 }

@@ -79,7 +79,7 @@ pub(crate) async fn serve(
             }
         };
     // No body may follow the head for these (RFC 9110 §6.4.1): the rest of the answer is read
-    // and dropped, so the runtime is not left blocked on a body nobody reads.
+    // to its end and dropped (`relay::end_without_body`).
     let bodiless = parts.method == Method::HEAD || matches!(head.status.as_u16(), 204 | 304);
     let streaming = !head.finished && !bodiless;
     let (response_body, unsent) = if streaming {
@@ -100,7 +100,7 @@ pub(crate) async fn serve(
     platform.recorder.client_head(&id, head.status.as_u16(), h::header_list(response.headers()));
     guard.disarm();
     if let Some(stream) = unsent {
-        relay::end_without_body(&platform, &id, stream, head.finished);
+        relay::end_without_body(&platform, &id, stream);
     }
     response
 }

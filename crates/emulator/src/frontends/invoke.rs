@@ -35,13 +35,14 @@ pub(crate) async fn serve(platform: Arc<Platform>, req: Request<Incoming>, name:
             aws_head(StatusCode::NO_CONTENT, &uuid::Uuid::new_v4().to_string(), &executed_version, h::empty())
         }
         InvocationType::Event => {
-            // Asynchronous: accepted at once; the answer is read and dropped.
-            let (invocation, mut stream) = platform.submit(new);
+            // Asynchronous: accepted at once. Nobody listens to the answer: the Runtime API reads
+            // it to its end without passing it on (runtime_api.rs `deliver`).
+            let (invocation, stream) = platform.submit(new);
+            drop(stream);
             let id = invocation.id.clone();
             let response = aws_head(StatusCode::ACCEPTED, &id, &executed_version, h::empty());
             platform.recorder.client_head(&id, 202, h::header_list(response.headers()));
             platform.recorder.client_end(&id, ClientEnd::Completed);
-            tokio::spawn(async move { while !matches!(stream.next().await, Event::Done(_)) {} });
             response
         }
         InvocationType::RequestResponse => {
