@@ -137,6 +137,9 @@ mod tests {
         let config = TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
         assert_eq!(config.certificate_pem(), cert);
         assert!(!config.is_self_signed());
+        // The same certificate is the same configuration; its Debug shows no key material.
+        assert_eq!(config, TlsConfig::from_pem(cert.as_bytes(), key.as_bytes()).unwrap());
+        assert_eq!(format!("{config:?}"), "TlsConfig { self_signed: false, .. }");
         let err = TlsConfig::from_pem(b"not pem", key.as_bytes()).unwrap_err().to_string();
         assert!(err.contains("no CERTIFICATE"), "{err}");
         let err = TlsConfig::from_pem(cert.as_bytes(), b"").unwrap_err().to_string();
