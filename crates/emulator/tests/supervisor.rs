@@ -329,6 +329,31 @@ async fn the_log_tail_holds_what_the_function_printed_after_its_answer() {
     supervisor.shutdown().await;
 }
 
+/// The same after a restart: the new process's polls and output are what its tail waits for, not
+/// those of the process it replaced.
+#[tokio::test]
+async fn the_log_tail_of_a_restarted_process_holds_what_it_printed_after_its_answer() {
+    let emulator = builder("late-again").build().await.unwrap();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
+    let url = format!("{}/2015-03-31/functions/late-again/invocations", emulator.url());
+    // `exit` answers, then the process exits and is started again.
+    let exited = client().post(&url).body("\"exit\"").send().await.unwrap();
+    assert_eq!(exited.status(), 200);
+    let waited = Instant::now();
+    while supervisor.spawned() < 2 {
+        assert!(waited.elapsed() < WAIT, "the process was not started again");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let response = client().post(&url).header("X-Amz-Log-Type", "Tail").body("\"late-log\"").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let log_result = response.headers()[names::AMZ_LOG_RESULT].to_str().unwrap().to_owned();
+    let tail = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(log_result).unwrap()).unwrap();
+    let late = lambda_stream_fixtures::bootstrap::handlers::LATE_LOG_LINE;
+    assert_eq!(tail.matches(late).count(), 1, "the restarted process's late line, once: {tail}");
+    supervisor.shutdown().await;
+}
+
 #[tokio::test]
 async fn emulate_starts_everything_in_one_call_and_shutdown_kills_the_children() {
     let emulation = emulate(EmulateOptions::new(bootstrap())).await.unwrap();
