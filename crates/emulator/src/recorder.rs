@@ -677,6 +677,34 @@ mod tests {
         assert_eq!(faults[0].message, "an answer for no invocation");
     }
 
+    /// A fault message is kept whole up to 1,024 bytes, and a longer one cut to at most that,
+    /// ending with an ellipsis, at a character boundary.
+    #[test]
+    fn fault_messages_are_cut_to_1024_bytes() {
+        let recorder = Recorder::new(4, 16);
+        let whole = "x".repeat(MAX_FAULT_MESSAGE_BYTES);
+        recorder.fault(None, FaultKind::UnknownRequestId, whole.clone());
+        recorder.fault(None, FaultKind::UnknownRequestId, "é".repeat(MAX_FAULT_MESSAGE_BYTES));
+        let faults = recorder.faults();
+        assert_eq!(faults[0].message, whole);
+        let cut = &faults[1].message;
+        assert!(cut.ends_with('…') && cut.len() <= MAX_FAULT_MESSAGE_BYTES, "{} bytes", cut.len());
+        assert!(cut.len() > MAX_FAULT_MESSAGE_BYTES - 2 - '…'.len_utf8(), "{} bytes", cut.len());
+    }
+
+    /// Records of invocations that never complete are still bounded: past
+    /// `MAX_OPEN_RECORDS` the oldest go.
+    #[test]
+    fn open_records_are_capped_oldest_first() {
+        let recorder = Recorder::new(4, 16);
+        for n in 0..=MAX_OPEN_RECORDS {
+            recorder.open(&format!("r{n}"), None, FrontEnd::FunctionUrl, b"");
+        }
+        let state = recorder.inner.state.lock().unwrap();
+        assert_eq!((state.order.len(), state.records.len()), (MAX_OPEN_RECORDS, MAX_OPEN_RECORDS));
+        assert!(!state.records.contains_key("r0") && state.records.contains_key("r1"));
+    }
+
     /// Each leg counts every chunk and its bytes, and keeps exactly the first
     /// [`MAX_CHUNK_RECORDS`] chunk records.
     #[test]

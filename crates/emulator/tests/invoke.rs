@@ -86,6 +86,15 @@ async fn more_than_the_buffered_limit_is_response_size_too_large() {
 async fn a_buffered_runtime_answer_over_the_limit_is_refused_with_413() {
     let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };
     let emulator = builder("small").limits(limits).build().await.unwrap();
+    // Exactly the limit is allowed.
+    let served =
+        runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::from(vec![b'y'; 1000]) }]]);
+    let response = client().post(invoke_url(&emulator, "small")).body("{}").send().await.unwrap();
+    assert!(response.headers().get(names::AMZ_FUNCTION_ERROR).is_none());
+    assert_eq!(response.bytes().await.unwrap().len(), 1000);
+    let (_, answer) = served.await.unwrap().unwrap().remove(0);
+    assert_eq!(answer.unwrap().status, 202);
+    // One byte more is not.
     let served =
         runtime(&emulator).spawn(vec![vec![Step::Buffered { headers: vec![], body: Bytes::from(vec![b'y'; 1001]) }]]);
     let response = client().post(invoke_url(&emulator, "small")).body("{}").send().await.unwrap();
