@@ -82,6 +82,32 @@ async fn more_than_the_buffered_limit_is_response_size_too_large() {
     assert_eq!(record.runtime.bytes, 7 * 1024 * 1024, "the runtime's body was still read to its end");
 }
 
+/// The collected answer may be exactly the limit, across chunks; one byte more is too large.
+#[tokio::test]
+async fn a_streamed_answer_of_exactly_the_buffered_limit_is_collected() {
+    let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };
+    let emulator = builder("exact").limits(limits).build().await.unwrap();
+    for (size, too_large) in [(1000, false), (1001, true)] {
+        let script = vec![
+            Step::streaming("application/octet-stream"),
+            Step::Chunk(Bytes::from(vec![b'a'; 600])),
+            Step::Chunk(Bytes::from(vec![b'b'; size - 600])),
+            Step::End,
+        ];
+        let served = runtime(&emulator).spawn(vec![script]);
+        let response = client().post(invoke_url(&emulator, "exact")).body("{}").send().await.unwrap();
+        assert_eq!(response.headers().get(names::AMZ_FUNCTION_ERROR).is_some(), too_large, "{size} bytes");
+        let body = response.bytes().await.unwrap();
+        if too_large {
+            let error: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(error["errorType"], error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
+        } else {
+            assert_eq!(body.len(), 1000);
+        }
+        served.await.unwrap().unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_buffered_runtime_answer_over_the_limit_is_refused_with_413() {
     let limits = Limits { max_buffered_response_bytes: 1000, ..Limits::default() };

@@ -354,6 +354,23 @@ async fn the_log_tail_of_a_restarted_process_holds_what_it_printed_after_its_ans
     supervisor.shutdown().await;
 }
 
+/// A supervisor dropped without `shutdown` (a panicking caller, an early return) still takes its
+/// processes with it.
+#[tokio::test]
+async fn dropping_a_supervisor_kills_its_processes() {
+    let emulator = builder("dropped").build().await.unwrap();
+    let supervisor =
+        Supervisor::start(&emulator, SupervisorConfig::new(BootstrapCommand::new(bootstrap()))).await.unwrap();
+    let pid = json(invoke(&emulator, "hello").await).await["pid"].as_u64().unwrap();
+    assert!(alive(pid));
+    drop(supervisor);
+    let waited = Instant::now();
+    while alive(pid) {
+        assert!(waited.elapsed() < WAIT, "the process outlived its supervisor");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn emulate_starts_everything_in_one_call_and_shutdown_kills_the_children() {
     let emulation = emulate(EmulateOptions::new(bootstrap())).await.unwrap();
