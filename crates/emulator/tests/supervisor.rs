@@ -31,6 +31,16 @@ async fn json(response: reqwest::Response) -> Value {
     serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
 }
 
+/// Waits until `done` holds, checking every 20 ms, for at most the suite's [`WAIT`]; `what` says
+/// what never happened when it runs out.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let waited = Instant::now();
+    while !done() {
+        assert!(waited.elapsed() < WAIT, "{what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn alive(pid: u64) -> bool {
     // Linux: a reaped process has no /proc entry.
     Path::new(&format!("/proc/{pid}")).exists()
@@ -148,11 +158,7 @@ async fn a_process_exiting_leaves_the_other_process_invocation_alone() {
     };
     let exited = invoke(&emulator, "exit").await;
     assert_eq!(exited.status(), 200, "the exiting process answered first");
-    let waited = Instant::now();
-    while supervisor.exits() == 0 {
-        assert!(waited.elapsed() < WAIT, "the exit was never noticed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the exit was never noticed", || supervisor.exits() > 0).await;
     // The other process's invocation ends at its own deadline, not with the exit.
     let answer = json(hanging.await.unwrap()).await;
     assert_eq!(answer["errorType"], error_types::SANDBOX_TIMEOUT, "{answer}");
@@ -174,11 +180,7 @@ async fn work_after_the_response_is_cut_at_the_deadline_as_on_lambda() {
     // The deadline still runs after the response: the process is stopped and replaced. (A request
     // sent now would wait in the queue behind the lingering process and time out there: with one
     // process the emulator does not scale out as Lambda would.)
-    let waited = Instant::now();
-    while supervisor.timeout_restarts() == 0 {
-        assert!(waited.elapsed() < WAIT, "no restart after the deadline");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("no restart after the deadline", || supervisor.timeout_restarts() > 0).await;
     let after = json(invoke(&emulator, "hello").await).await;
     let after_pid = after["pid"].as_u64().unwrap_or_else(|| panic!("{after}"));
     assert_ne!(after_pid, lingering_pid, "the lingering process was replaced");
@@ -203,11 +205,10 @@ async fn a_process_that_answers_and_returns_in_time_is_not_restarted_after_the_d
     let pid = first["pid"].as_u64().unwrap_or_else(|| panic!("{first}"));
     // The positive signal that the handler returned: the runtime asked for its next invocation.
     let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
-    let waited = Instant::now();
-    while emulator.recorder().invocation(&record.request_id).unwrap().runtime.returned_at.is_none() {
-        assert!(waited.elapsed() < WAIT, "the runtime never asked for its next invocation");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the runtime never asked for its next invocation", || {
+        emulator.recorder().invocation(&record.request_id).unwrap().runtime.returned_at.is_some()
+    })
+    .await;
     // Twice the timeout: a deadline still watching would have fired and restarted the process.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let second = json(invoke(&emulator, "hello").await).await;
@@ -340,11 +341,7 @@ async fn the_log_tail_of_a_restarted_process_holds_what_it_printed_after_its_ans
     // `exit` answers, then the process exits and is started again.
     let exited = client().post(&url).body("\"exit\"").send().await.unwrap();
     assert_eq!(exited.status(), 200);
-    let waited = Instant::now();
-    while supervisor.spawned() < 2 {
-        assert!(waited.elapsed() < WAIT, "the process was not started again");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the process was not started again", || supervisor.spawned() >= 2).await;
     let response = client().post(&url).header("X-Amz-Log-Type", "Tail").body("\"late-log\"").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let log_result = response.headers()[names::AMZ_LOG_RESULT].to_str().unwrap().to_owned();
@@ -364,11 +361,7 @@ async fn dropping_a_supervisor_kills_its_processes() {
     let pid = json(invoke(&emulator, "hello").await).await["pid"].as_u64().unwrap();
     assert!(alive(pid));
     drop(supervisor);
-    let waited = Instant::now();
-    while alive(pid) {
-        assert!(waited.elapsed() < WAIT, "the process outlived its supervisor");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the process outlived its supervisor", || !alive(pid)).await;
 }
 
 #[tokio::test]
