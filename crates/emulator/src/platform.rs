@@ -555,3 +555,25 @@ fn trace_id() -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{epoch:08x}-{};Parent={};Sampled=0", &random[..24], &random[16..32])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// X-Ray's trace id: `Root=1-` then the epoch in seconds as 8 hex digits and 24 random hex
+    /// digits, a 16-digit parent, not sampled
+    /// (<https://docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html#xray-api-traceids>).
+    #[test]
+    fn trace_ids_carry_the_epoch_seconds_and_random_hex() {
+        let now = time::epoch_millis(std::time::SystemTime::now()) / 1000;
+        let id = trace_id();
+        let (root, rest) = id.strip_prefix("Root=1-").unwrap().split_once(";Parent=").unwrap();
+        let (epoch, random) = root.split_once('-').unwrap();
+        let (parent, sampled) = rest.split_once(';').unwrap();
+        assert_eq!((epoch.len(), random.len(), parent.len(), sampled), (8, 24, 16, "Sampled=0"), "{id}");
+        assert!([epoch, random, parent].iter().all(|s| s.bytes().all(|c| c.is_ascii_hexdigit())), "{id}");
+        let epoch = u64::from_str_radix(epoch, 16).unwrap();
+        assert!(epoch.abs_diff(now) <= 60, "{epoch} s is not about now ({now} s): {id}");
+        assert_ne!(trace_id(), id, "each invocation gets its own");
+    }
+}

@@ -723,4 +723,18 @@ mod tests {
         assert_eq!(record.client.chunks.len(), MAX_CHUNK_RECORDS);
         assert!(record.runtime.chunks.iter().all(|c| c.len == 3) && record.client.chunks.iter().all(|c| c.len == 5));
     }
+
+    /// An `/error` document is recorded by its size and its start, kept to the recorder's
+    /// excerpt size (which the recorder reports, for the dashboard).
+    #[test]
+    fn an_error_document_is_recorded_by_size_and_excerpt() {
+        let recorder = Recorder::new(16, 4);
+        assert_eq!(recorder.excerpt_bytes(), 4);
+        assert_eq!(Recorder::new(16, 4096).excerpt_bytes(), 4096);
+        recorder.open("id", None, FrontEnd::FunctionUrl, b"{}");
+        recorder.runtime_error_body("id", b"{\"errorType\":\"E\"}");
+        let record = recorder.invocation("id").unwrap();
+        assert_eq!(record.runtime.bytes, 17);
+        assert_eq!((&record.runtime.body.bytes[..], record.runtime.body.total), (&b"{\"er"[..], 17));
+    }
 }

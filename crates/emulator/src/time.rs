@@ -98,5 +98,9 @@ mod tests {
         for bad in refused.into_iter().chain(["20250101T006000Z", "20250101T000061Z", "20250101T000099Z"]) {
             assert!(parse_amz_date(bad).is_none(), "{bad}");
         }
+        // The shape is checked before any field: short, long, or without its `T` and `Z`.
+        for bad in ["", "2025", "20250101T00000Z", "20250101T0000000Z", "20250101X000000Z", "20250101T000000X"] {
+            assert!(parse_amz_date(bad).is_none(), "{bad}");
+        }
     }
 }

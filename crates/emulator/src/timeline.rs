@@ -513,6 +513,59 @@ mod tests {
         assert_eq!(ticks, ["0.00 ms", "100 ms", "200 ms", "300 ms", "400 ms"]);
     }
 
+    /// Each kind of mark is drawn in its own colour (a reader tells an abort from an end by it),
+    /// and a long pause's label hangs just under the lane's base line.
+    #[test]
+    fn marks_are_coloured_by_kind_and_gap_labels_sit_under_their_lane() {
+        let lane = Lane::new("client")
+            .mark(Mark::new(millis(0), MarkKind::Request))
+            .mark(Mark::noted(millis(1), MarkKind::Head, "200"))
+            .mark(Mark::new(millis(2), MarkKind::Chunk { bytes: 1 }))
+            .mark(Mark::new(millis(900), MarkKind::Chunk { bytes: 1 }))
+            .mark(Mark::noted(millis(950), MarkKind::Fault, "f"))
+            .mark(Mark::noted(millis(1000), MarkKind::Abort, "cut"));
+        let second = Lane::new("runtime")
+            .mark(Mark::new(millis(0), MarkKind::Chunk { bytes: 1 }))
+            .mark(Mark::new(millis(800), MarkKind::Chunk { bytes: 1 }))
+            .mark(Mark::noted(millis(990), MarkKind::End, "end"));
+        let svg = Timeline::new(vec![lane, second]).to_svg();
+        let element = |class: &str| -> &str {
+            let from = svg.find(&format!(r#"class="{class}""#)).unwrap_or_else(|| panic!("{class}: {svg}"));
+            &svg[from..from + svg[from..].find("<title>").unwrap()]
+        };
+        for (class, colour) in [
+            ("mark request", "#5b6b7f"),
+            ("mark head", "#7a4fbf"),
+            ("mark chunk", "#2f6fd6"),
+            ("mark end", "#1f8a4c"),
+            ("mark abort", "#c8302c"),
+            ("mark fault", "#d98a00"),
+        ] {
+            assert!(element(class).contains(&format!(r#"="{colour}""#)), "{class} in {colour}: {}", element(class));
+        }
+        // One gap per lane (each pause is over a tenth of the span), on the line 9 below its base.
+        let gaps: Vec<f64> = svg
+            .split(r#"<g class="gap""#)
+            .skip(1)
+            .map(|g| g.split(" y1=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap())
+            .collect();
+        let bases: Vec<f64> = (0..2).map(|lane| TOP + LANE * lane as f64 + LANE - 14.0).collect();
+        assert_eq!(gaps, [bases[0] + 9.0, bases[1] + 9.0], "{svg}");
+    }
+
+    /// Notes longer than their room end in an ellipsis, counted in characters, not bytes.
+    #[test]
+    fn long_notes_are_shortened_by_characters() {
+        assert_eq!(shorten("short", 24), "short");
+        assert_eq!(shorten("exactly8", 8), "exactly8");
+        assert_eq!(shorten("123456789", 8), "1234567…");
+        assert_eq!(shorten("ééééééééé", 8), "ééééééé…");
+        assert_eq!(shorten("abc", 0), "…");
+        let lane = Lane::new("client").mark(Mark::noted(millis(1), MarkKind::Error, "x".repeat(40)));
+        let svg = Timeline::new(vec![lane]).to_svg();
+        assert!(svg.contains(&format!(">{}…</text>", "x".repeat(31))), "{svg}");
+    }
+
     #[test]
     fn text_from_payloads_is_escaped() {
         let lane = Lane::new("<client>").mark(Mark::noted(millis(1), MarkKind::Error, "x\"<script>&\u{1}"));

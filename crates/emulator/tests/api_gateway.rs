@@ -415,6 +415,11 @@ async fn the_integration_timeout_ends_even_a_lively_stream() {
     assert!((4..=6).contains(&ticks), "{ticks} ticks in 10 s");
     assert!(cut >= Duration::from_secs(10) && cut < Duration::from_millis(10_500), "{cut:?}");
     drop(served);
+    // The cut names the clock that ran out: the integration timeout, not the (later) idle one.
+    // (Recorded before the client saw the cut; the runtime's leg is still streaming.)
+    let end = emulator.recorder().invocations().remove(0).client.end.map(|e| e.1);
+    let expected = "API Gateway closed the stream: the integration timeout of 10.0 s passed";
+    assert!(matches!(&end, Some(ClientEnd::Aborted { reason }) if reason == expected), "{end:?}");
 }
 
 #[tokio::test]
@@ -428,6 +433,9 @@ async fn a_declared_content_length_is_kept_and_held_to() {
     assert!(response.headers().get("transfer-encoding").is_none());
     assert_eq!(response.text().await.unwrap(), "12345");
     served.await.unwrap().unwrap();
+    // Exactly what was declared: a completed answer, not one cut "0 bytes short".
+    let exact = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(exact.client.end.map(|e| e.1), Some(ClientEnd::Completed));
 
     // Longer than declared: the client gets exactly what it was promised, the rest is dropped.
     let long = prelude_and(&Prelude::with_status(200).header("Content-Length", "5"), b"123456789");
@@ -533,9 +541,15 @@ async fn head_requests_and_204_have_no_body() {
     let response = client().head(format!("{url}/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.bytes().await.unwrap().is_empty());
-    let (next, _) = served.await.unwrap().unwrap().remove(0);
+    let (next, reply) = served.await.unwrap().unwrap().remove(0);
     let event: Value = serde_json::from_slice(&next.body).unwrap();
     assert_eq!(event["httpMethod"], "HEAD");
+    assert_eq!(reply.map(|a| a.status), Some(202), "the function's answer is still read whole");
+    // Both answers ended with their head: completed, not one byte of the function's body sent.
+    let records = emulator.recorder().wait_for_completed(2, WAIT).await.unwrap();
+    let legs: Vec<_> =
+        records.iter().map(|r| (r.client.status, r.client.bytes, r.client.end.clone().map(|e| e.1))).collect();
+    assert_eq!(legs, [(Some(204), 0, Some(ClientEnd::Completed)), (Some(200), 0, Some(ClientEnd::Completed))]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -286,3 +286,33 @@ async fn a_client_waiting_for_the_head_when_the_emulator_stops_is_recorded_as_go
     assert_eq!(record.client.end.map(|(_, end)| end), Some(ClientEnd::Disconnected));
     assert!(call.await.unwrap().is_err(), "the client's connection was closed without an answer");
 }
+
+/// HEAD, 204 and 304 answers end with their head (RFC 9110 §6.4.1): the client leg is recorded
+/// as completed without one byte of the function's body, and the function's answer is still read
+/// whole.
+#[tokio::test]
+async fn bodiless_answers_are_completed_without_a_body() {
+    let emulator = start("bodiless").await;
+    let answer = |status: u16| {
+        let mut body = Prelude::with_status(status).encode().to_vec();
+        body.extend_from_slice(b"never sent");
+        split(&body, &[])
+    };
+    let served = runtime(&emulator).spawn(vec![answer(200), answer(204), answer(304)]);
+    let head = client().head(format!("{}/", emulator.url())).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
+    for status in [204, 304] {
+        let response = client().get(format!("{}/", emulator.url())).send().await.unwrap();
+        assert_eq!(response.status(), status);
+        assert!(response.bytes().await.unwrap().is_empty());
+    }
+    let replies: Vec<_> = served.await.unwrap().unwrap().into_iter().map(|(_, r)| r.map(|a| a.status)).collect();
+    assert_eq!(replies, [Some(202); 3], "each answer is read whole");
+    let records = emulator.recorder().wait_for_completed(3, WAIT).await.unwrap();
+    let legs: Vec<_> =
+        records.iter().map(|r| (r.client.status, r.client.bytes, r.client.end.clone().map(|e| e.1))).collect();
+    let completed = |status| (Some(status), 0, Some(ClientEnd::Completed));
+    assert_eq!(legs, [completed(200), completed(204), completed(304)]);
+    assert_healthy(&emulator).await;
+}

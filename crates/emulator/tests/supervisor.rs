@@ -79,6 +79,26 @@ async fn the_bootstrap_gets_the_lambda_environment_and_is_restarted_after_it_exi
     supervisor.shutdown().await;
 }
 
+/// A process that dies at once is restarted after the backoff, which doubles while it keeps
+/// dying: 300 ms, then 600 ms, so a third start comes at least 900 ms after the first (a load on
+/// the machine only makes that later). Without the backoff it would be restarted in a tight loop.
+#[tokio::test]
+async fn a_process_that_keeps_dying_is_restarted_after_a_doubling_backoff() {
+    let emulator = builder("crashes").build().await.unwrap();
+    let mut config = SupervisorConfig::new(BootstrapCommand::new("/bin/sh").arg("-c").arg("exit 3"));
+    config.restart_backoff = Duration::from_millis(300);
+    config.max_backoff = Duration::from_secs(5);
+    let started = Instant::now();
+    let supervisor = Supervisor::start(&emulator, config).await.unwrap();
+    eventually("a third start", || supervisor.spawned() >= 3).await;
+    let third = started.elapsed();
+    assert!(third >= Duration::from_millis(900), "three starts in {third:?}: the backoff was not waited");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(supervisor.spawned() <= 4, "{} starts in {:?}", supervisor.spawned(), started.elapsed());
+    assert!(supervisor.exits() >= 2, "{} exits", supervisor.exits());
+    supervisor.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_timeout_restarts_the_process() {
     let function = FunctionConfig::new("hangs").timeout(Duration::from_secs(1));

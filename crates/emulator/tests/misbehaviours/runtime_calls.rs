@@ -272,3 +272,25 @@ async fn runtime_next_poller_hangs_up_before_any_invocation() {
     served.await.unwrap().unwrap();
     assert_healthy(&emulator).await;
 }
+
+#[tokio::test]
+async fn runtime_next_poller_sends_its_request_line_in_pieces_then_hangs_up() {
+    // The same, with the request line arriving in three writes 100 ms apart: the emulator must
+    // still see a `/next` poll (and so notice the hang-up), not give up on the first piece.
+    let emulator = start("f").await;
+    let mut poll = raw(&emulator).connect().await.unwrap();
+    let request = raw(&emulator).head("GET", paths::NEXT).into_bytes();
+    for piece in [&request[..6], &request[6..20], &request[20..]] {
+        poll.send(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    poll.hang_up().await;
+    let served = runtime(&emulator).spawn(vec![ok_script("to the live poller")]);
+    let response = tokio::time::timeout(WAIT, client().get(format!("{}/", emulator.url())).send())
+        .await
+        .expect("the invocation went to the live poller, not the gone one")
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "to the live poller");
+    served.await.unwrap().unwrap();
+    assert_healthy(&emulator).await;
+}
