@@ -737,4 +737,19 @@ mod tests {
         assert_eq!(record.runtime.bytes, 17);
         assert_eq!((&record.runtime.body.bytes[..], record.runtime.body.total), (&b"{\"er"[..], 17));
     }
+
+    /// A record is complete when both legs have ended, not when one has.
+    #[test]
+    fn a_record_is_complete_only_when_both_legs_ended() {
+        let recorder = Recorder::new(16, 4);
+        recorder.open("client-first", None, FrontEnd::FunctionUrl, b"{}");
+        recorder.client_end("client-first", ClientEnd::Completed);
+        recorder.open("outcome-first", None, FrontEnd::FunctionUrl, b"{}");
+        recorder.outcome("outcome-first", Ok(()));
+        let complete = |id: &str| recorder.invocation(id).unwrap().is_complete();
+        assert!(!complete("client-first") && !complete("outcome-first"));
+        recorder.outcome("client-first", Ok(()));
+        recorder.client_end("outcome-first", ClientEnd::Disconnected);
+        assert!(complete("client-first") && complete("outcome-first"));
+    }
 }

@@ -250,3 +250,38 @@ async fn every_ended_invocation_leaves_the_queue_and_the_registry() {
     });
     served.abort();
 }
+
+/// An invocation that times out in the queue takes only itself out of it: one queued after it
+/// is still there, and a runtime that asks next gets it.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_in_the_queue_leaves_the_others_queued() {
+    let function = FunctionConfig::new("queue").timeout(Duration::from_secs(2));
+    let emulator = builder("queue").function(function).build().await.unwrap();
+    let queued = |n: usize| {
+        let emulator = &emulator;
+        async move {
+            tokio::time::timeout(WAIT, async {
+                while emulator.queued() < n {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            })
+            .await
+            .unwrap_or_else(|_| panic!("{n} queued"));
+        }
+    };
+    let first = tokio::spawn(client().get(format!("{}/first", emulator.url())).send());
+    queued(1).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let second = tokio::spawn(client().get(format!("{}/second", emulator.url())).send());
+    queued(2).await;
+    let timed_out = first.await.unwrap().unwrap();
+    assert_eq!(timed_out.status(), 502);
+    assert!(timed_out.text().await.unwrap().contains(error_types::SANDBOX_TIMEOUT));
+    assert_eq!((emulator.queued(), emulator.in_flight()), (1, 1), "the second is still queued");
+    let served = runtime(&emulator).spawn(vec![vec![Step::streaming("text/plain"), Step::chunk("second"), Step::End]]);
+    let response = second.await.unwrap().unwrap();
+    assert_eq!((response.status().as_u16(), response.text().await.unwrap()), (200, "second".to_owned()));
+    let (next, _) = served.await.unwrap().unwrap().remove(0);
+    let event: serde_json::Value = serde_json::from_slice(&next.body).unwrap();
+    assert_eq!(event["rawPath"], "/second");
+}

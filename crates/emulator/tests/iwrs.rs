@@ -178,3 +178,37 @@ async fn a_full_arn_names_the_function_and_tail_returns_the_log() {
     assert!(log.contains(&format!("REPORT RequestId: {}", next.request_id)), "{log}");
     emulator.recorder().wait_for(&next.request_id, WAIT).await.unwrap();
 }
+
+/// The `REPORT` line's duration is the time the function held the invocation, in milliseconds:
+/// at least the pause its answer took, at most the whole call as the client timed it, and
+/// billed rounded up to the next millisecond.
+#[tokio::test]
+async fn the_report_line_gives_the_duration_in_milliseconds() {
+    let emulator = start("report").await;
+    let pause = Duration::from_millis(300);
+    let script = vec![Step::streaming("text/plain"), Step::chunk("x"), Step::Pause(pause), Step::End];
+    let served = runtime(&emulator).spawn(vec![script]);
+    let called = Instant::now();
+    let mut output = sdk(&emulator)
+        .invoke_with_response_stream()
+        .function_name("report")
+        .log_type(LogType::Tail)
+        .send()
+        .await
+        .unwrap();
+    let (_, done) = read_stream(&mut output).await;
+    let whole = called.elapsed();
+    served.await.unwrap().unwrap();
+    let log = base64::engine::general_purpose::STANDARD.decode(done.log_result().expect("LogResult")).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    let report = log.lines().find(|l| l.starts_with("REPORT RequestId: ")).unwrap_or_else(|| panic!("{log}"));
+    let field = |name: &str| -> f64 {
+        let value = report.split('\t').find_map(|f| f.strip_prefix(name)).unwrap_or_else(|| panic!("{report}"));
+        value.strip_suffix(" ms").unwrap().parse().unwrap()
+    };
+    let (duration, billed) = (field("Duration: "), field("Billed Duration: "));
+    assert!(duration >= pause.as_secs_f64() * 1000.0, "{report}");
+    assert!(duration <= whole.as_secs_f64() * 1000.0, "{report}: the call took {whole:?}");
+    // (`Duration` is printed to 0.01 ms, the bill rounds the unprinted value up.)
+    assert!(billed > duration - 0.01 && billed < duration + 1.01, "{report}");
+}
