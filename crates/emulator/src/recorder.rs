@@ -752,4 +752,20 @@ mod tests {
         recorder.client_end("outcome-first", ClientEnd::Disconnected);
         assert!(complete("client-first") && complete("outcome-first"));
     }
+
+    /// One invocation keeps its first [`MAX_FAULTS_PER_INVOCATION`] faults; the recorder's list
+    /// and count have them all.
+    #[test]
+    fn an_invocation_keeps_its_first_64_faults() {
+        let recorder = Recorder::new(16, 4);
+        recorder.open("id", None, FrontEnd::FunctionUrl, b"{}");
+        let more = MAX_FAULTS_PER_INVOCATION + 3;
+        for n in 0..more {
+            recorder.fault(Some("id"), FaultKind::UnknownRequestId, format!("fault {n}"));
+        }
+        let kept: Vec<String> = recorder.invocation("id").unwrap().faults.into_iter().map(|f| f.message).collect();
+        let first: Vec<String> = (0..MAX_FAULTS_PER_INVOCATION).map(|n| format!("fault {n}")).collect();
+        assert_eq!(kept, first);
+        assert_eq!((recorder.faults().len(), recorder.fault_count()), (more, more as u64));
+    }
 }
