@@ -173,6 +173,43 @@ async fn an_answer_declared_over_the_cap_is_read_to_its_end_so_the_runtime_gets_
     assert_healthy(&emulator).await;
 }
 
+/// The streamed cap counts what arrives, not what a `Content-Length` promises: a streamed answer
+/// declaring more than the cap is relayed up to it and then cut, like any other answer that
+/// grows past it (only a buffered answer is refused on its declared length alone).
+#[tokio::test]
+async fn a_streamed_answer_declared_over_the_cap_is_relayed_up_to_it() {
+    let emulator = builder("declared").max_streamed_response_bytes(1000).build().await.unwrap();
+    let call = tokio::spawn(client().get(format!("{}/", emulator.url())).send());
+    let next = runtime(&emulator).next().await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\n{}: {}\r\nContent-Length: 1500\r\n\r\n",
+        paths::response(&next.request_id),
+        lambda_stream_protocol::names::RESPONSE_MODE,
+        lambda_stream_protocol::names::RESPONSE_MODE_STREAMING,
+    );
+    let mut connection =
+        lambda_stream_fixtures::raw::RawClient::new(emulator.runtime_api_addr()).connect().await.unwrap();
+    connection.send(head.as_bytes()).await.unwrap();
+    connection.send(&[b'a'; 600]).await.unwrap();
+    let mut response = call.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200, "the answer starts streaming");
+    let mut received = response.chunk().await.unwrap().expect("the first 600 bytes").len();
+    connection.send(&[b'b'; 900]).await.unwrap();
+    let answer = connection.read_answer().await.unwrap();
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => received += chunk.len(),
+            Ok(None) => panic!("the body must be cut, not ended"),
+            Err(_) => break,
+        }
+    }
+    assert_eq!(received, 600, "the bytes before the cap, nothing past it");
+    let record = emulator.recorder().wait_for_completed(1, WAIT).await.unwrap().remove(0);
+    assert_eq!(record.error().unwrap().error_type, error_types::FUNCTION_RESPONSE_SIZE_TOO_LARGE);
+    assert_healthy(&emulator).await;
+}
+
 /// The request cap is inclusive: a body of exactly `max_request_bytes` reaches the function,
 /// whether its length is declared or it comes chunked; one byte more is refused with 413.
 #[tokio::test]
