@@ -207,3 +207,37 @@ async fn a_peer_that_closes_its_write_side_still_gets_its_answer() {
         assert!(answer.starts_with("HTTP/1.1 405"), "{answer:?}");
     }
 }
+
+/// A function name that could not stand in a path or an ARN is refused when the emulator is
+/// built, and so is an invoke path that is not a path.
+#[tokio::test]
+async fn the_builder_refuses_a_name_or_path_it_could_not_serve() {
+    use lambda_stream_emulator::Error;
+    for name in ["", "a/b", "a:b", "/", ":"] {
+        let refused = common::builder(name).build().await.err();
+        assert!(matches!(&refused, Some(Error::Config(m)) if m.contains("function name")), "{name:?}: {refused:?}");
+    }
+    let refused = common::builder("f").invoke_path("invoke").build().await.err();
+    assert!(matches!(&refused, Some(Error::Config(m)) if m.contains("must start with '/'")), "{refused:?}");
+    common::builder("a-name_1").build().await.expect("a plain name is fine");
+}
+
+/// Dropping the emulator without `shutdown` stops it as well: neither its public port nor its
+/// Runtime API keeps answering for a handle that is gone.
+#[tokio::test]
+async fn dropping_the_emulator_closes_its_ports() {
+    let emulator = start("dropped").await;
+    let ports = [emulator.local_addr(), emulator.runtime_api_addr()];
+    for port in ports {
+        tokio::net::TcpStream::connect(port).await.expect("listening while the emulator lives");
+    }
+    drop(emulator);
+    let closed = async {
+        for port in ports {
+            while tokio::net::TcpStream::connect(port).await.is_ok() {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    tokio::time::timeout(WAIT, closed).await.expect("both ports close once the emulator is dropped");
+}
