@@ -103,4 +103,32 @@ mod tests {
             assert!(parse_amz_date(bad).is_none(), "{bad}");
         }
     }
+
+    /// Both conversions against a plain day-by-day calendar (Gregorian leap years), over every
+    /// day from 1900 to 2500: century years, the 400-year rule and the end of an era included.
+    #[test]
+    fn every_day_from_1900_to_2500_converts_both_ways() {
+        let leap = |y: i64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+        let length = |y: i64, m: u32| match m {
+            2 if leap(y) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let (mut y, mut m, mut d) = (1900_i64, 1_u32, 1_u32);
+        let first = days_from_civil(1900, 1, 1);
+        assert_eq!(first, -25_567, "1900-01-01 is 25,567 days before the epoch");
+        for days in first..=days_from_civil(2500, 12, 31) {
+            assert_eq!(civil_from_days(days), (y, m, d), "day {days}");
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
+            d += 1;
+            if d > length(y, m) {
+                (m, d) = (m + 1, 1);
+                if m > 12 {
+                    (y, m) = (y + 1, 1);
+                }
+            }
+        }
+        assert_eq!((y, m, d), (2501, 1, 1));
+    }
 }
