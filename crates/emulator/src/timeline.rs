@@ -553,6 +553,36 @@ mod tests {
         assert_eq!(gaps, [bases[0] + 9.0, bases[1] + 9.0], "{svg}");
     }
 
+    /// The runtime lane names how the function answered: `/error` for an error document only,
+    /// not for an error its trailers reported after a streamed body; chunks are numbered in
+    /// order.
+    #[test]
+    fn a_record_s_runtime_lane_names_the_answer_and_numbers_its_chunks() {
+        use crate::invocation::{FrontEnd, InvocationError};
+        use crate::recorder::Recorder;
+        let recorder = Recorder::new(16, 64);
+        let error = |origin| InvocationError { origin, ..InvocationError::platform("E", "m") };
+        let cases = [
+            ("document", false, Some(error(ErrorOrigin::ErrorEndpoint)), "/error"),
+            ("trailers", true, Some(error(ErrorOrigin::Trailers)), "/response (streaming)"),
+            ("buffered", false, None, "/response (buffered)"),
+        ];
+        for (id, streaming, outcome, head) in cases {
+            recorder.open(id, None, FrontEnd::FunctionUrl, b"{}");
+            recorder.update(id, |r, at| {
+                r.runtime.head_at = Some(at);
+                r.runtime.streaming = streaming;
+            });
+            recorder.runtime_chunk(id, b"a");
+            recorder.runtime_chunk(id, b"bb");
+            recorder.outcome(id, outcome.map_or(Ok(()), Err));
+            let svg = recorder.inspect(id, |r| Timeline::from_record(r).to_svg()).unwrap();
+            assert!(svg.contains(&format!("<title>head {head} at ")), "{id}: {svg}");
+            assert_eq!(count(&svg, "<title>head "), 1, "{id}: {svg}");
+            assert!(svg.contains("<title>chunk 1: 1 bytes") && svg.contains("<title>chunk 2: 2 bytes"), "{svg}");
+        }
+    }
+
     /// Notes longer than their room end in an ellipsis, counted in characters, not bytes.
     #[test]
     fn long_notes_are_shortened_by_characters() {
