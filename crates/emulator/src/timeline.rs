@@ -583,6 +583,18 @@ mod tests {
         }
     }
 
+    /// When more pauses qualify than there is room for labels, the longest are labelled, not the
+    /// latest: here four of 150 ms, then four of 110 ms (all over a tenth of the span), six labels.
+    #[test]
+    fn the_longest_gaps_get_the_labels() {
+        let times = [0, 150, 300, 450, 600, 710, 820, 930, 1040];
+        let lane = times.iter().fold(Lane::new("client"), |lane, t| lane.mark(Mark::new(millis(*t), chunk(1))));
+        let svg = Timeline::new(vec![lane]).to_svg();
+        assert_eq!(count(&svg, r#"class="gap""#), MAX_GAP_LABELS, "{svg}");
+        assert_eq!(count(&svg, r#"class="gap" data-ms="150.000""#), 4, "{svg}");
+        assert_eq!(count(&svg, r#"class="gap" data-ms="110.000""#), 2, "{svg}");
+    }
+
     /// Notes longer than their room end in an ellipsis, counted in characters, not bytes.
     #[test]
     fn long_notes_are_shortened_by_characters() {

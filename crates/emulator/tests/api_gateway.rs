@@ -682,6 +682,31 @@ async fn oversized_requests_get_api_gateways_and_lambdas_answers() {
     common::assert_healthy(&emulator).await;
 }
 
+/// Lambda's request limit is inclusive: an event of exactly the limit reaches the function, one
+/// byte over is refused (API Gateway's 500). The event's size is measured first with the same
+/// request; its fields are fixed-width (ids, times, and the Host header set here).
+#[tokio::test]
+async fn an_event_of_exactly_the_request_limit_reaches_the_function() {
+    let answer = || vec![split(&prelude_and(&Prelude::with_status(200), b"ok"), &[])];
+    let call = |url: String| client().post(format!("{url}/p")).header("host", "api.example").body("payload").send();
+    let size = {
+        let (emulator, url) = start("exact", ApiGatewayConfig::default()).await;
+        let served = runtime(&emulator).spawn(answer());
+        assert_eq!(call(url).await.unwrap().status(), 200);
+        served.await.unwrap().unwrap().remove(0).0.body.len() as u64
+    };
+    for (limit, status) in [(size, 200), (size - 1, 500)] {
+        let limits = Limits { max_request_bytes: limit, ..Limits::default() };
+        let emulator = builder("exact").limits(limits).api_gateway(ApiGatewayConfig::default()).build().await.unwrap();
+        let served = (status == 200).then(|| runtime(&emulator).spawn(answer()));
+        let response = call(emulator.api_gateway_url().unwrap()).await.unwrap();
+        assert_eq!(response.status(), status, "a limit of {limit} for an event of {size}");
+        if let Some(served) = served {
+            assert_eq!(served.await.unwrap().unwrap().remove(0).0.body.len() as u64, size, "the same event");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_bad_stage_name_is_refused_at_build() {
     for stage in ["", "has space", "slash/y", &"s".repeat(129)] {
