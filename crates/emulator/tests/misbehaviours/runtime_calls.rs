@@ -253,6 +253,19 @@ async fn runtime_response_mode_other_than_streaming() {
     assert_healthy(&emulator).await;
 }
 
+/// After a poller hung up: a live runtime polls, and the next invocation goes to it (not to the
+/// gone connection, where it would be lost until its deadline).
+async fn the_next_invocation_goes_to_a_live_poller(emulator: &lambda_stream_emulator::Emulator) {
+    let served = runtime(emulator).spawn(vec![ok_script("to the live poller")]);
+    let response = tokio::time::timeout(WAIT, client().get(format!("{}/", emulator.url())).send())
+        .await
+        .expect("the invocation went to the live poller, not the gone one")
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "to the live poller");
+    served.await.unwrap().unwrap();
+    assert_healthy(emulator).await;
+}
+
 #[tokio::test]
 async fn runtime_next_poller_hangs_up_before_any_invocation() {
     // A runtime that gives up its long poll must not take the next invocation with it.
@@ -263,14 +276,7 @@ async fn runtime_next_poller_hangs_up_before_any_invocation() {
     // it has; on a slow machine the test only gets weaker, it cannot fail for it).
     tokio::time::sleep(Duration::from_millis(100)).await;
     poll.hang_up().await;
-    let served = runtime(&emulator).spawn(vec![ok_script("to the live poller")]);
-    let response = tokio::time::timeout(WAIT, client().get(format!("{}/", emulator.url())).send())
-        .await
-        .expect("the invocation went to the live poller, not the gone one")
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), "to the live poller");
-    served.await.unwrap().unwrap();
-    assert_healthy(&emulator).await;
+    the_next_invocation_goes_to_a_live_poller(&emulator).await;
 }
 
 #[tokio::test]
@@ -285,12 +291,5 @@ async fn runtime_next_poller_sends_its_request_line_in_pieces_then_hangs_up() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     poll.hang_up().await;
-    let served = runtime(&emulator).spawn(vec![ok_script("to the live poller")]);
-    let response = tokio::time::timeout(WAIT, client().get(format!("{}/", emulator.url())).send())
-        .await
-        .expect("the invocation went to the live poller, not the gone one")
-        .unwrap();
-    assert_eq!(response.text().await.unwrap(), "to the live poller");
-    served.await.unwrap().unwrap();
-    assert_healthy(&emulator).await;
+    the_next_invocation_goes_to_a_live_poller(&emulator).await;
 }
