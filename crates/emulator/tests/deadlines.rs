@@ -194,6 +194,17 @@ async fn an_invocation_taken_late_from_the_queue_gets_its_whole_timeout() {
     assert_eq!(answer.unwrap().status, 409);
 }
 
+/// Waits (on the test's clock, for at most [`WAIT`]) until `n` invocations wait in the queue.
+async fn until_queued(emulator: &lambda_stream_emulator::Emulator, n: usize) {
+    tokio::time::timeout(WAIT, async {
+        while emulator.queued() < n {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{n} requests never queued up"));
+}
+
 /// Nothing outlives its invocation: whichever way an invocation ends (answered, timed out in the
 /// queue, cut at its deadline), the emulator lets go of it, and one that timed out in the queue
 /// leaves the queue at once rather than when a runtime next asks (a function whose bootstrap
@@ -206,13 +217,7 @@ async fn every_ended_invocation_leaves_the_queue_and_the_registry() {
     assert!(settled(&emulator));
     // Three requests and no runtime: they wait in the queue, then time out there.
     let calls: Vec<_> = (0..3).map(|i| tokio::spawn(client().get(format!("{}/q{i}", emulator.url())).send())).collect();
-    tokio::time::timeout(WAIT, async {
-        while emulator.queued() < 3 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("three requests queue up");
+    until_queued(&emulator, 3).await;
     assert_eq!(emulator.in_flight(), 3);
     for call in calls {
         let response = call.await.unwrap().unwrap();
@@ -257,23 +262,11 @@ async fn every_ended_invocation_leaves_the_queue_and_the_registry() {
 async fn a_timeout_in_the_queue_leaves_the_others_queued() {
     let function = FunctionConfig::new("queue").timeout(Duration::from_secs(2));
     let emulator = builder("queue").function(function).build().await.unwrap();
-    let queued = |n: usize| {
-        let emulator = &emulator;
-        async move {
-            tokio::time::timeout(WAIT, async {
-                while emulator.queued() < n {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            })
-            .await
-            .unwrap_or_else(|_| panic!("{n} queued"));
-        }
-    };
     let first = tokio::spawn(client().get(format!("{}/first", emulator.url())).send());
-    queued(1).await;
+    until_queued(&emulator, 1).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let second = tokio::spawn(client().get(format!("{}/second", emulator.url())).send());
-    queued(2).await;
+    until_queued(&emulator, 2).await;
     let timed_out = first.await.unwrap().unwrap();
     assert_eq!(timed_out.status(), 502);
     assert!(timed_out.text().await.unwrap().contains(error_types::SANDBOX_TIMEOUT));
