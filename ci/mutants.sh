@@ -21,6 +21,10 @@ if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
     cargo install cargo-mutants --locked --version "$version"
 fi
 mkdir -p target/mutants
+# The emulator's TLS listener (src/tls.rs and the code behind `cfg(feature = "tls")`) is compiled
+# only with its `tls` feature, which the CLI always turns on: without it those mutants would build
+# unchanged code and count as missed.
+emulator_features=(--features lambda-stream-emulator/tls)
 case "${1:-}" in
   "" | -h | --help)
     sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
@@ -40,12 +44,17 @@ case "${1:-}" in
             [ -f "$dir/Cargo.toml" ] && sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -1
         done)
     args=()
-    for p in $packages; do args+=(-p "$p"); done
+    for p in $packages; do
+        args+=(-p "$p")
+        [ "$p" = lambda-stream-emulator ] && args+=("${emulator_features[@]}")
+    done
     exec cargo mutants --in-diff "$diff" "${args[@]}" --output target/mutants --timeout-multiplier 3
     ;;
   *)
     package=$1
     shift
-    exec cargo mutants -p "$package" --output target/mutants --timeout-multiplier 3 "$@"
+    args=(-p "$package")
+    [ "$package" = lambda-stream-emulator ] && args+=("${emulator_features[@]}")
+    exec cargo mutants "${args[@]}" --output target/mutants --timeout-multiplier 3 "$@"
     ;;
 esac

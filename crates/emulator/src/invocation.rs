@@ -155,7 +155,7 @@ struct State {
     poll: u64,
 }
 
-/// One invocation, shared by the front end, the Runtime API and the deadline tasks.
+/// One invocation, shared by the front end, the Runtime API and the deadline keeper.
 #[derive(Debug)]
 pub(crate) struct Invocation {
     pub(crate) id: String,
@@ -298,19 +298,17 @@ impl Invocation {
         *self.returned.borrow()
     }
 
-    /// Resolves when the runtime that took it asks for its next invocation.
-    async fn returned(&self) {
-        let _ = self.returned.subscribe().wait_for(|returned| *returned).await;
+    /// Whether the platform ended it.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.abort.borrow().is_some()
     }
 
-    /// Resolves when nothing of it can still run out of time: its handler returned (the runtime
-    /// asked for its next invocation) and it ended. A runtime that asks again without answering
-    /// has returned but left its caller waiting, so both are needed (found by the `emulator`
-    /// fuzz target). Subscribes to the state only once the handler returned, so the state
-    /// changes before (`/next`, the answer's head, its end) wake nobody.
-    pub(crate) async fn settled(&self) {
-        self.returned().await;
-        self.finished().await;
+    /// Whether nothing of it can still run out of time: its handler returned (the runtime asked
+    /// for its next invocation) and it ended. A runtime that asks again without answering has
+    /// returned but left its caller waiting, so both are needed (found by the `emulator` fuzz
+    /// target).
+    pub(crate) fn is_settled(&self) -> bool {
+        self.has_returned() && matches!(self.phase(), Phase::Finished { .. })
     }
 }
 

@@ -15,20 +15,34 @@
 //!   instead of waiting for restarts that fail the same way;
 //! - the process holding it exits (`Runtime.ExitError`).
 //!
+//! ## Deadlines
+//! One task per emulator, the keeper ([`Platform::deadline_keeper`]), watches every invocation
+//! that can still run out of time: a book ordered by deadline, which `submit` writes into and
+//! which forgets an invocation as soon as nothing of it can time out any more. The keeper sleeps
+//! until the earliest deadline in the book. Every deadline is some moment already past plus the
+//! function timeout (the same for every invocation): the call, or the `/next` that took it. So a
+//! deadline `submit` writes, now plus the timeout, is never earlier than one already in the book,
+//! and `submit` never has to wake the keeper, except when the keeper found the book empty and
+//! waits to be told. An invocation so costs no task, no timer and no wake-up for its deadlines
+//! (a task spawned per invocation woke the other worker thread for each; docs/performance.md,
+//! "Fourth round").
+//!
 //! ## Memory
 //! Only what is in flight is kept whole: the registry maps the ids of queued and running
 //! invocations to them, and forgets an invocation when it ends, keeping only its id and who ended
 //! it in a bounded list (so a late answer still gets "timed out" or "already answered" rather than
-//! "unknown id"). The event is dropped as soon as `/next` has taken it. The recorder keeps a
-//! bounded history of sizes and times, and of the payloads only capped excerpts (copies).
+//! "unknown id"); the deadline book holds an invocation only until it settles. The event is
+//! dropped as soon as `/next` has taken it. The recorder keeps a bounded history of sizes and
+//! times, and of the payloads only capped excerpts (copies).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use lambda_stream_protocol::diagnostic::error_types;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
 
 use crate::config::{ApiGatewayConfig, Auth, FunctionConfig, Limits};
 use crate::invocation::{Context, Invocation, InvocationError, InvocationStream, NewInvocation, Phase};
@@ -138,6 +152,53 @@ pub(crate) struct Platform {
     /// was handed last, until it asks for the next one: its handler may still be working after
     /// the response. Weak, so that it keeps nothing alive.
     handed: Mutex<HashMap<Option<u32>, Handed>>,
+    /// The deadlines the keeper watches ([`Self::deadline_keeper`]).
+    deadlines: Arc<DeadlineBook>,
+}
+
+/// The invocations that can still run out of time, by deadline, shared by the platform (which
+/// writes and forgets) and the keeper (which acts when one passes).
+#[derive(Debug, Default)]
+struct DeadlineBook {
+    book: Mutex<Book>,
+    /// Wakes the keeper when it waits with an empty book.
+    written: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Book {
+    /// (deadline, the invocation's address) → the invocation; the address keeps equal deadlines
+    /// apart and is unique while the entry holds the invocation.
+    by_time: BTreeMap<(Instant, usize), Arc<Invocation>>,
+    /// The address → its entry's deadline, to forget an invocation without a search.
+    by_address: HashMap<usize, Instant>,
+    /// The keeper found the book empty and waits to be told.
+    idle: bool,
+}
+
+impl Book {
+    fn write(&mut self, at: Instant, invocation: Arc<Invocation>) {
+        let address = Arc::as_ptr(&invocation) as usize;
+        if let Some(before) = self.by_address.insert(address, at) {
+            self.by_time.remove(&(before, address));
+        }
+        self.by_time.insert((at, address), invocation);
+    }
+
+    fn forget(&mut self, invocation: &Invocation) {
+        let address = std::ptr::from_ref(invocation) as usize;
+        if let Some(at) = self.by_address.remove(&address) {
+            self.by_time.remove(&(at, address));
+        }
+    }
+
+    /// Takes out the earliest entry if its deadline is `now` or earlier.
+    fn take_due(&mut self, now: Instant) -> Option<(Instant, Arc<Invocation>)> {
+        let entry = self.by_time.first_entry().filter(|e| e.key().0 <= now)?;
+        let ((at, address), invocation) = entry.remove_entry();
+        self.by_address.remove(&address);
+        Some((at, invocation))
+    }
 }
 
 impl Platform {
@@ -165,11 +226,13 @@ impl Platform {
             polled: Notify::new(),
             next_slot: AtomicU32::new(1),
             handed: Mutex::default(),
+            deadlines: Arc::default(),
         }
     }
 
-    /// Queues an invocation for the function; its deadlines start now ([`Self::start_deadlines`]).
-    pub(crate) fn submit(self: &Arc<Self>, new: NewInvocation) -> (Arc<Invocation>, InvocationStream) {
+    /// Queues an invocation for the function; its deadline is written in the keeper's book now
+    /// ([`Self::deadline_keeper`]).
+    pub(crate) fn submit(&self, new: NewInvocation) -> (Arc<Invocation>, InvocationStream) {
         let NewInvocation { payload, front_end, request_id, client_request_id, client_context, qualifier } = new;
         let id = request_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let invoked_arn = match qualifier {
@@ -183,7 +246,7 @@ impl Platform {
         self.registry.lock().unwrap().in_flight.insert(id, invocation.clone());
         self.queue.lock().unwrap().push_back(invocation.clone());
         self.queued.notify_one();
-        self.start_deadlines(invocation.clone());
+        self.write_deadline(invocation.clone());
         (invocation, stream)
     }
 
@@ -350,6 +413,9 @@ impl Platform {
         self.recorder.outcome(&invocation.id, result);
         self.log_end(&invocation.id);
         self.registry.lock().unwrap().retire(&invocation.id, false);
+        if invocation.has_returned() {
+            self.forget_deadline(invocation);
+        }
         true
     }
 
@@ -373,58 +439,80 @@ impl Platform {
                 self.queue.lock().unwrap().retain(|queued| queued.id != invocation.id);
             }
             self.registry.lock().unwrap().retire(&invocation.id, true);
+            self.forget_deadline(invocation);
         }
         ended
     }
 
-    /// The deadlines of an invocation, in one task per invocation that sleeps until a deadline
-    /// passes or nothing can run out of time any more, without waking at `/next` or at the
-    /// runtime's head (docs/performance.md, "Hand-offs per chunk"):
-    /// - queued for longer than the function timeout (no runtime takes it): it ends with
+    /// Writes an invocation's first deadline, the end of its time in the queue, in the keeper's
+    /// book, and tells the keeper only when it waits with an empty book: otherwise the keeper's
+    /// next wake-up is already no later than this deadline (module documentation, "Deadlines").
+    fn write_deadline(&self, invocation: Arc<Invocation>) {
+        let wake = {
+            let mut book = self.deadlines.book.lock().unwrap();
+            book.write(Instant::now() + self.function.timeout, invocation);
+            std::mem::take(&mut book.idle)
+        };
+        if wake {
+            self.deadlines.written.notify_one();
+        }
+    }
+
+    /// The deadline keeper: the one task per emulator that ends the invocations whose deadline
+    /// passed ([`Self::deadline_passed`]), until the emulator shuts down or is gone. It holds the
+    /// platform weakly. See the module documentation for why `submit` never has to wake it while
+    /// the book has entries.
+    pub(crate) fn deadline_keeper(
+        self: &Arc<Self>,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        keep_deadlines(Arc::downgrade(self), self.deadlines.clone(), shutdown)
+    }
+
+    /// Takes an invocation out of the book: nothing of it can run out of time any more.
+    fn forget_deadline(&self, invocation: &Invocation) {
+        self.deadlines.book.lock().unwrap().forget(invocation);
+    }
+
+    /// An invocation's deadline in the book passed (`at`). The rules, as Lambda applies them:
+    /// - still queued (no runtime took it within the function timeout): it ends with
     ///   `Sandbox.Timeout`, so a caller never waits for a runtime that does not come;
-    /// - delivered: at the function timeout after `/next` handed it out it ends with
+    /// - delivered: its own deadline counts from `/next`, so it goes back in the book at
+    ///   `delivered_at + timeout` when that is later; once that passes it ends with
     ///   `Sandbox.Timeout` and, when a supervised process holds it, that process is restarted.
     ///
     /// The deadline covers the handler until it returns, not only until the response is
     /// complete: work after `finish` counts too (SWIFT `Examples/BackgroundTasks/README.md`: the
-    /// timeout must cover the background work, or the environment is stopped), so the task ends
-    /// early only when the invocation has both returned and ended ([`Invocation::settled`]) or
-    /// the platform ended it.
-    fn start_deadlines(self: &Arc<Self>, invocation: Arc<Invocation>) {
-        let platform = Arc::downgrade(self);
+    /// timeout must cover the background work, or the environment is stopped), so an invocation
+    /// leaves the book early only when it has both returned and ended ([`Invocation::is_settled`])
+    /// or the platform ended it.
+    fn deadline_passed(&self, at: Instant, invocation: Arc<Invocation>) {
+        if invocation.is_aborted() || invocation.is_settled() {
+            return;
+        }
         let timeout = self.function.timeout;
-        let queued_until = tokio::time::Instant::now() + timeout;
-        tokio::spawn(async move {
-            let mut until = queued_until;
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(until) => {}
-                    _ = invocation.aborted() => return,
-                    _ = invocation.settled() => return,
-                }
-                let Some(platform) = platform.upgrade() else { return };
-                match invocation.delivered_at() {
-                    // Handed out before its queue deadline: its own deadline counts from there.
-                    Some(at) if at + timeout > until => until = at + timeout,
-                    Some(_) => return platform.run_timed_out(&invocation, timeout),
-                    None => {
-                        let error = InvocationError::platform(
-                            error_types::SANDBOX_TIMEOUT,
-                            format!(
-                                "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for \
-                                 it (is the bootstrap starting? its output is in the emulator's log)",
-                                invocation.id,
-                                timeout.as_secs_f64()
-                            ),
-                        );
-                        if platform.end_by_platform(&invocation, error, true) {
-                            return;
-                        }
-                        // `/next` took it in the meantime: the next round reads when.
-                    }
+        match invocation.delivered_at() {
+            // Handed out before its queue deadline: its own deadline counts from there.
+            Some(delivered) if delivered + timeout > at => {
+                self.deadlines.book.lock().unwrap().write(delivered + timeout, invocation);
+            }
+            Some(_) => self.run_timed_out(&invocation, timeout),
+            None => {
+                let error = InvocationError::platform(
+                    error_types::SANDBOX_TIMEOUT,
+                    format!(
+                        "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for \
+                         it (is the bootstrap starting? its output is in the emulator's log)",
+                        invocation.id,
+                        timeout.as_secs_f64()
+                    ),
+                );
+                if !self.end_by_platform(&invocation, error, true) {
+                    // `/next` took it in the meantime: looked at again at once, with its delivery.
+                    self.deadlines.book.lock().unwrap().write(at, invocation);
                 }
             }
-        });
+        }
     }
 
     /// A delivered invocation passed its deadline: it ends with `Sandbox.Timeout` and a supervised
@@ -468,6 +556,9 @@ impl Platform {
         self.recorder.update(&id, |r, at| r.runtime.returned_at = Some(at));
         if let Some(invocation) = invocation.upgrade() {
             invocation.mark_returned();
+            if invocation.is_settled() {
+                self.forget_deadline(&invocation);
+            }
         }
     }
 
@@ -549,6 +640,39 @@ impl Platform {
     }
 }
 
+/// The deadline keeper's loop ([`Platform::deadline_keeper`]).
+async fn keep_deadlines(platform: Weak<Platform>, deadlines: Arc<DeadlineBook>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let next = {
+            let mut book = deadlines.book.lock().unwrap();
+            match book.take_due(Instant::now()) {
+                Some(due) => Err(due),
+                None => match book.by_time.first_key_value() {
+                    Some(((at, _), _)) => Ok(Some(*at)),
+                    None => {
+                        book.idle = true;
+                        Ok(None)
+                    }
+                },
+            }
+        };
+        match next {
+            Err((at, invocation)) => match platform.upgrade() {
+                Some(platform) => platform.deadline_passed(at, invocation),
+                None => return,
+            },
+            Ok(Some(at)) => tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            },
+            Ok(None) => tokio::select! {
+                () = deadlines.written.notified() => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            },
+        }
+    }
+}
+
 /// An X-Ray trace header, `Root=1-{epoch hex}-{96 random bits};Parent=...;Sampled=0`.
 fn trace_id() -> String {
     let epoch = time::epoch_millis(std::time::SystemTime::now()) / 1000;
@@ -559,6 +683,91 @@ fn trace_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::invocation::FrontEnd;
+
+    fn platform() -> Arc<Platform> {
+        let function = FunctionConfig::new("keeper").timeout(Duration::from_secs(3));
+        let recorder = Recorder::new(16, 64);
+        Arc::new(Platform::new(function, Limits::default(), Auth::None, "/invoke".into(), None, recorder))
+    }
+
+    fn submit(platform: &Platform) -> (Arc<Invocation>, InvocationStream) {
+        platform.submit(NewInvocation::new(bytes::Bytes::from_static(b"{}"), FrontEnd::FunctionUrl))
+    }
+
+    fn watched(platform: &Platform) -> (usize, usize) {
+        let book = platform.deadlines.book.lock().unwrap();
+        (book.by_time.len(), book.by_address.len())
+    }
+
+    /// The runtime asks for its next invocation: the one it held has returned. Nothing is queued,
+    /// so the `/next` itself stays pending and is dropped.
+    async fn asks_again(platform: &Platform) {
+        let next = tokio::time::timeout(Duration::ZERO, platform.next_invocation(None)).await;
+        assert!(next.is_err(), "nothing was queued");
+    }
+
+    /// The deadline book holds an invocation until nothing of it can time out any more, and not
+    /// after: answered and returned (in either order), or ended by the platform. So what the
+    /// keeper holds is bounded by what is in flight, as the task per invocation it replaced was.
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_book_holds_an_invocation_until_it_settles() {
+        let platform = platform();
+        // Answered, then the handler returns (work after the response still has a deadline).
+        let (first, _stream) = submit(&platform);
+        assert_eq!(watched(&platform), (1, 1));
+        let taken = platform.next_invocation(None).await;
+        assert_eq!(taken.id, first.id);
+        assert!(platform.finish(&taken, Ok(())));
+        assert_eq!(watched(&platform), (1, 1), "the handler has not returned: its deadline still counts");
+        asks_again(&platform).await;
+        assert_eq!(watched(&platform), (0, 0));
+
+        // Returned first (the runtime asks again without answering), then answered.
+        let (second, _stream) = submit(&platform);
+        let taken = platform.next_invocation(None).await;
+        assert_eq!(taken.id, second.id);
+        asks_again(&platform).await;
+        assert_eq!(watched(&platform), (1, 1), "returned without an answer: the caller still waits");
+        assert!(platform.finish(&taken, Ok(())));
+        assert_eq!(watched(&platform), (0, 0));
+
+        // Ended by the platform while queued.
+        let (third, _stream) = submit(&platform);
+        let (fourth, _stream4) = submit(&platform);
+        assert_eq!(watched(&platform), (2, 2));
+        assert!(platform.abort(&third, InvocationError::platform("Sandbox.Test", "ended")));
+        assert_eq!(watched(&platform), (1, 1));
+        let book = platform.deadlines.book.lock().unwrap();
+        assert!(book.by_time.values().all(|i| i.id == fourth.id), "the other one stays");
+    }
+
+    /// Deadlines written one after the other come out in that order, equal ones included, and
+    /// only once they are due; writing an invocation again moves its entry.
+    #[test]
+    fn the_book_gives_out_what_is_due_in_order() {
+        let platform = platform();
+        let (a, _sa) = submit(&platform);
+        let (b, _sb) = submit(&platform);
+        let at = tokio::time::Instant::now();
+        let mut book = Book::default();
+        book.write(at, b.clone());
+        book.write(at, a.clone());
+        book.write(at + Duration::from_secs(1), a.clone());
+        assert_eq!((book.by_time.len(), book.by_address.len()), (2, 2), "a moved, not copied");
+        assert!(book.take_due(at - Duration::from_millis(1)).is_none(), "nothing is due yet");
+        let (due, first) = book.take_due(at).unwrap();
+        assert_eq!((due, first.id.as_str()), (at, b.id.as_str()));
+        assert!(book.take_due(at).is_none(), "a is due a second later");
+        let (due, second) = book.take_due(at + Duration::from_secs(5)).unwrap();
+        assert_eq!((due, second.id.as_str()), (at + Duration::from_secs(1), a.id.as_str()));
+        assert_eq!((book.by_time.len(), book.by_address.len()), (0, 0));
+        book.write(at, a.clone());
+        book.forget(&b);
+        assert_eq!(book.by_time.len(), 1, "forgetting what is not there changes nothing");
+        book.forget(&a);
+        assert_eq!((book.by_time.len(), book.by_address.len()), (0, 0));
+    }
 
     /// X-Ray's trace id: `Root=1-` then the epoch in seconds as 8 hex digits and 24 random hex
     /// digits, a 16-digit parent, not sampled

@@ -217,7 +217,8 @@ impl EmulatorBuilder {
             shutdown_rx.clone(),
             None,
         ));
-        let mut tasks = vec![clients, runtime];
+        let keeper = tokio::spawn(platform.deadline_keeper(shutdown_rx.clone()));
+        let mut tasks = vec![clients, runtime, keeper];
         let api_gateway_addr = api_gateway_listener.map(|(listener, addr)| {
             let kind = Listener::ApiGateway(platform.clone(), addr.port());
             tasks.push(tokio::spawn(serve(listener, kind, shutdown_rx.clone(), None)));

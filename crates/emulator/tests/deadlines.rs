@@ -164,8 +164,8 @@ async fn work_after_the_response_lasts_until_the_runtime_asks_again_and_the_next
 }
 
 /// The deadline of an invocation counts from `/next`, not from the call: one that waited in the
-/// queue for most of the timeout still gets the whole timeout once a runtime takes it (one task
-/// per invocation keeps both deadlines, platform.rs `start_deadlines`).
+/// queue for most of the timeout still gets the whole timeout once a runtime takes it (the
+/// deadline keeper moves it from the queue deadline to its own, platform.rs `deadline_passed`).
 #[tokio::test(start_paused = true)]
 async fn an_invocation_taken_late_from_the_queue_gets_its_whole_timeout() {
     let function = FunctionConfig::new("late-taken").timeout(Duration::from_secs(2));
@@ -192,6 +192,27 @@ async fn an_invocation_taken_late_from_the_queue_gets_its_whole_timeout() {
     assert!(after >= Duration::from_secs(2) && after < Duration::from_millis(2100), "cut {after:?} after /next");
     let (_, answer) = served.await.unwrap().unwrap().remove(0);
     assert_eq!(answer.unwrap().status, 409);
+}
+
+/// The deadline keeper waits to be told only when it has nothing to watch: after a quiet spell
+/// longer than the timeout (it has looked at an empty book and waits), a request that no runtime
+/// takes still times out in the queue, exactly at the timeout, and so does one right after it.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_after_a_quiet_spell_is_kept() {
+    let function = FunctionConfig::new("quiet").timeout(Duration::from_secs(2));
+    let emulator = builder("quiet").function(function).build().await.unwrap();
+    for round in 0..2 {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let call = client().get(format!("{}/round{round}", emulator.url())).send();
+        let response = tokio::time::timeout(Duration::from_secs(10), call).await.expect("the caller is answered");
+        let response = response.unwrap();
+        assert_eq!(response.status(), 502);
+        assert!(response.text().await.unwrap().contains(error_types::SANDBOX_TIMEOUT));
+        let record = emulator.recorder().wait_for_completed(round + 1, WAIT).await.unwrap().remove(round);
+        let (ended, _) = record.client.end.clone().unwrap();
+        let queued = ended - record.client.received_at.unwrap();
+        assert!(queued >= Duration::from_secs(2) && queued < Duration::from_millis(2100), "ended after {queued:?}");
+    }
 }
 
 /// Waits (on the test's clock, for at most [`WAIT`]) until `n` invocations wait in the queue.

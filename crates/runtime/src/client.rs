@@ -46,8 +46,12 @@ use crate::endpoint::Endpoint;
 
 /// Body frames a streamed response may queue between the handler and hyper. Small on purpose:
 /// together with hyper's own buffer ([`MAX_HYPER_BUFFER`]) it bounds what a slow peer makes the
-/// runtime hold, and `write().await` waits for room.
-pub(crate) const BODY_CHANNEL_FRAMES: usize = 2;
+/// runtime hold, and `write().await` waits for room. Three, so that a stream that opens with a
+/// prelude (its JSON and its delimiter, two frames) has room for the first body chunk too: the
+/// three are queued before the connection's task runs, and it writes them with the head at once.
+/// With two, the first body byte left a write after the prelude (docs/performance.md, "Fourth
+/// round").
+pub(crate) const BODY_CHANNEL_FRAMES: usize = 3;
 
 /// hyper's per-connection buffer limit (its minimum is 8 KiB); bounds queued outgoing bytes.
 const MAX_HYPER_BUFFER: usize = 64 * 1024;

@@ -19,7 +19,7 @@ use crate::state::{Action, Open, Unreported, WriterState};
 /// The response of one invocation.
 ///
 /// Each [`write`](Self::write) goes out as one HTTP chunk at once; `write().await` waits while the
-/// Runtime API reads slowly (a bounded channel of two frames plus hyper's 64 KiB buffer), so
+/// Runtime API reads slowly (a bounded channel of three frames plus hyper's 64 KiB buffer), so
 /// memory does not grow with the response.
 ///
 /// - [`write_status_and_headers`](Self::write_status_and_headers) sets an HTTP-integration prelude

@@ -13,7 +13,7 @@ const CHUNK: usize = 64 * 1024;
 const CHUNKS: usize = 512; // 32 MiB in all
 const TOTAL: u64 = (CHUNK * CHUNKS) as u64;
 
-/// What may sit between the handler and the peer's reads: two channel frames, hyper's buffer and
+/// What may sit between the handler and the peer's reads: three channel frames, hyper's buffer and
 /// one frame it holds, and the kernel's loopback socket buffers (send buffer autotuned up to
 /// `tcp_wmem`'s 4 MiB maximum, receive buffer pinned small by the peer). Far below the total.
 const MAX_IN_FLIGHT: u64 = 8 * 1024 * 1024;

@@ -1,6 +1,7 @@
 //! Streamed responses on the wire (RT-CUSTOM "Implementing response streaming"): the head a
 //! streamed `POST /response` carries, and one chunk per `write`, delivered at once.
 
+use std::task::Poll;
 use std::time::Duration;
 
 use lambda_stream::{BoxError, Bytes, LambdaContext, Prelude, ResponseStreamWriter, Runtime, handler_fn};
@@ -112,4 +113,42 @@ async fn a_prefixed_endpoint_is_used_for_every_path() {
     let post = peer.next_post().await;
     assert_eq!(post.kind(), PostKind::Response(id), "path {}", post.path);
     assert_eq!(post.body(), "x");
+}
+
+/// The head, the prelude's two chunks (JSON, then the delimiter) and the first body chunk leave
+/// together: the body channel holds all three, so the first `write` after
+/// `write_status_and_headers` queues them without waiting for the connection to take any, and
+/// hyper writes them to the socket at once. With room for two, the third waited, the prelude went
+/// out alone and the first body byte a write later, which API Gateway (it reads the prelude, then
+/// waits for the body) and a function URL both paid for in time to first byte
+/// (docs/performance.md, "Fourth round").
+#[tokio::test]
+async fn the_prelude_and_the_first_chunk_are_queued_without_waiting() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_event(&b"ignored"[..]);
+    let waited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = waited.clone();
+    let handler = handler_fn(async move |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+        writer.write_status_and_headers(Prelude::with_status(201)).await?;
+        {
+            // Polled once: ready only if nothing had to wait for room in the channel (the task
+            // that feeds the connection cannot run before this task yields).
+            let mut write = std::pin::pin!(writer.write("first"));
+            let first_poll = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+            flag.store(first_poll.is_pending(), std::sync::atomic::Ordering::SeqCst);
+            match first_poll {
+                Poll::Ready(written) => written?,
+                Poll::Pending => write.await?,
+            }
+        }
+        writer.finish().await?;
+        Ok::<(), BoxError>(())
+    });
+    Runtime::builder().endpoint(peer.endpoint()).handler(handler).build().unwrap().serve(1).await.unwrap();
+    let post = peer.next_post().await;
+    assert!(post.body().ends_with(b"\0\0\0\0\0\0\0\0first"), "{:?}", post.body());
+    assert!(
+        !waited.load(std::sync::atomic::Ordering::SeqCst),
+        "the first write after the prelude waited for the connection to take a frame"
+    );
 }
