@@ -46,6 +46,10 @@ conform-matrix-check:
 conform-node:
     bash ci/conform-node.sh
 
+# The AWS Lambda Web Adapter (crates.io lambda_web_adapter, installed by ci/lwa.sh into target/lwa, about 2 minutes) in front of crates/peers/lwa/app.mjs under our emulator.
+conform-lwa:
+    bash ci/conform-lwa.sh
+
 # Mutation testing of one package against its own tests (slow: minutes to hours), or `just mutants --in-diff BASE`. See docs/mutants.md.
 mutants *args="lambda-stream-protocol":
     bash ci/mutants.sh {{args}}

@@ -6,6 +6,9 @@
 #   official  the official lambda_runtime peer (crates/peers/official; no probe)
 #   node      AWS's Node.js runtime interface client, npm aws-lambda-ric built by ci/node-ric.sh,
 #             serving crates/peers/node/handlers.mjs (+ as much of the probe as Node expresses)
+#   lwa       the AWS Lambda Web Adapter, crates.io lambda_web_adapter installed by ci/lwa.sh, in
+#             front of crates/peers/lwa/app.mjs (Node's http module; + the probe's HTTP-expressible
+#             parts). Its install takes about 2 minutes, so --check leaves it as committed.
 #   broken    the negative controls (crates/conformance/tests/broken_runtime.rs): under our
 #             emulator, one run per defect of the deliberately broken runtime
 #             (`fixture-bootstrap --break DEFECT`) or platform (a proxy with a `PlatformDefect`);
@@ -88,6 +91,7 @@ runtime_cmd() { # runtime handler -> the command, or nothing when that runtime h
         node/send-numbers) echo "$root/crates/peers/node/bootstrap handlers.sendNumbers" ;;
         node/conditional-streaming) echo "$root/crates/peers/node/bootstrap handlers.conditionalStreaming" ;;
         node/probe) echo "$root/crates/peers/node/bootstrap handlers.probe" ;;
+        lwa/*) echo "$root/crates/peers/lwa/bootstrap $handler" ;;
         broken/*) echo "$root/target/debug/fixture-bootstrap --handler $handler --break $all_defects" ;;
     esac
 }
@@ -111,6 +115,20 @@ else
     why=$(tail -1 "$out/node-ric.log")
     for c in node cargo-lambda-node cargo-lambda-iwrs-node; do
         not_run "$c" "AWS's Node runtime client could not be built here (bash ci/node-ric.sh: $why)"
+    done
+fi
+if [ "$mode" = check ]; then
+    : # not a cheap column: --check leaves it as committed
+elif ! command -v node >/dev/null 2>&1; then
+    for c in lwa cargo-lambda-lwa cargo-lambda-iwrs-lwa; do
+        not_run "$c" "no node on PATH for the web app behind the adapter (crates/peers/lwa/app.mjs)"
+    done
+elif bash ci/lwa.sh > "$out/lwa.log" 2>&1; then
+    runtimes+=(lwa)
+else
+    why=$(tail -1 "$out/lwa.log")
+    for c in lwa cargo-lambda-lwa cargo-lambda-iwrs-lwa; do
+        not_run "$c" "the AWS Lambda Web Adapter could not be built here (bash ci/lwa.sh: $why)"
     done
 fi
 runtimes+=(broken)
@@ -208,7 +226,7 @@ elif [ -x "$venv/bin/cargo-lambda" ]; then
         stop_started
     done
 else
-    for runtime in ours official node broken; do
+    for runtime in ours official node lwa broken; do
         suffix=$([ "$runtime" = ours ] || echo "-$runtime")
         not_run "cargo-lambda$suffix" "\`pip install cargo-lambda\` did not give a cargo-lambda binary here"
         not_run "cargo-lambda-iwrs$suffix" "\`pip install cargo-lambda\` did not give a cargo-lambda binary here"
@@ -235,6 +253,8 @@ runtimes = [
     ("ours", "lambda-stream's examples + probe"),
     ("official", "official `lambda_runtime` 1.5.0 peer (crates/peers/official; no probe)"),
     ("node", "AWS's Node.js runtime interface client, npm `aws-lambda-ric` 4.0.2 (crates/peers/node, built by `ci/node-ric.sh`)"),
+    ("lwa", "the AWS Lambda Web Adapter, crates.io `lambda_web_adapter` 0.9.1 (installed by `ci/lwa.sh`), in front of "
+            "a Node `http` app (crates/peers/lwa; the probe's HTTP-expressible parts)"),
     ("broken", "the negative controls: under our emulator one run per defect of the broken runtime "
                "(`fixture-bootstrap --break DEFECT`) or platform (a proxy with a `PlatformDefect`), "
                "crates/conformance/tests/broken_runtime.rs; under cargo-lambda the fixture with its "

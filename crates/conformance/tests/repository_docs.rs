@@ -6,6 +6,9 @@
 //! - Every source key the rule catalogue cites is resolved in `docs/sources.md`.
 //! - Every section of the spec a tracked file cites ("spec", the section sign, a number) is a
 //!   section of `docs/protocol.md`.
+//! - Every expected-deviations file (`ci/expected/*.toml`) parses and names only rules of the
+//!   catalogue and scenarios that exist. Most of those columns (node, lwa, cargo-lambda) are run by
+//!   hand, not in CI, so a renamed rule or scenario would otherwise go unnoticed until then.
 //!
 //! The files are those `git ls-files` lists at the workspace root, so a stray untracked file does
 //! not count and a new tracked one cannot escape. Without git, or outside a checkout, the test
@@ -14,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use lambda_stream_conformance::Catalogue;
+use lambda_stream_conformance::{Catalogue, Expected};
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the workspace root exists")
@@ -196,4 +199,42 @@ fn the_localstack_expectations_name_the_pinned_image() {
     );
     let parsed = lambda_stream_conformance::Expected::parse("localstack.toml", &expected).expect("it parses");
     assert!(parsed.target.as_deref().is_some_and(|t| t.contains(&format!("localstack/localstack:{pin}"))));
+}
+
+#[test]
+fn every_expected_file_names_catalogued_rules_and_existing_scenarios() {
+    let root = workspace_root();
+    let catalogue = Catalogue::embedded().expect("the embedded catalogue parses");
+    let files: Vec<String> = tracked_files()
+        .into_iter()
+        .map(|(path, _)| path)
+        .filter(|path| path.starts_with("ci/expected/") && path.ends_with(".toml"))
+        .collect();
+    assert!(files.iter().any(|f| f == "ci/expected/lwa.toml"), "the expected files were not found: {files:?}");
+    let mut problems = Vec::new();
+    for file in &files {
+        let expected = match Expected::load(&root.join(file)) {
+            Ok(expected) => expected,
+            Err(e) => {
+                problems.push(format!("{file}: {e}"));
+                continue;
+            }
+        };
+        let scenarios = expected
+            .deviation
+            .iter()
+            .filter_map(|d| d.scenario.as_deref())
+            .chain(expected.not_run.iter().map(|n| n.scenario.as_str()));
+        for scenario in scenarios {
+            if !root.join("scenarios").join(format!("{scenario}.toml")).is_file() {
+                problems.push(format!("{file}: no scenario {scenario} (scenarios/{scenario}.toml)"));
+            }
+        }
+        for rule in expected.deviation.iter().filter_map(|d| d.rule.as_deref()) {
+            if !catalogue.rules.iter().any(|r| r.id == rule) {
+                problems.push(format!("{file}: rule {rule} is not in crates/conformance/rules.toml"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "expected-deviation files out of step:\n{}", problems.join("\n"));
 }
