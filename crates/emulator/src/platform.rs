@@ -491,27 +491,27 @@ impl Platform {
             return;
         }
         let timeout = self.function.timeout;
+        let error = InvocationError::platform(
+            error_types::SANDBOX_TIMEOUT,
+            format!(
+                "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for it (is \
+                 the bootstrap starting? its output is in the emulator's log)",
+                invocation.id,
+                timeout.as_secs_f64()
+            ),
+        );
+        // Ends it only if it is still queued, in one step with `/next`'s taking it: one that a
+        // runtime takes at this very moment is not lost between a look and an end.
+        if self.end_by_platform(&invocation, error, true) {
+            return;
+        }
         match invocation.delivered_at() {
             // Handed out before its queue deadline: its own deadline counts from there.
             Some(delivered) if delivered + timeout > at => {
                 self.deadlines.book.lock().unwrap().write(delivered + timeout, invocation);
             }
             Some(_) => self.run_timed_out(&invocation, timeout),
-            None => {
-                let error = InvocationError::platform(
-                    error_types::SANDBOX_TIMEOUT,
-                    format!(
-                        "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for \
-                         it (is the bootstrap starting? its output is in the emulator's log)",
-                        invocation.id,
-                        timeout.as_secs_f64()
-                    ),
-                );
-                if !self.end_by_platform(&invocation, error, true) {
-                    // `/next` took it in the meantime: looked at again at once, with its delivery.
-                    self.deadlines.book.lock().unwrap().write(at, invocation);
-                }
-            }
+            None => {}
         }
     }
 
