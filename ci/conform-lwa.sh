@@ -5,10 +5,10 @@
 # answers send-numbers, conditional-streaming and the parts of the probe HTTP can express; the
 # deviations are in ci/expected/lwa.toml.
 #
-# It installs the adapter with ci/lwa.sh (cargo install --locked into target/lwa: 131 s from
-# scratch on this project's 2-core machine, seconds when target/lwa is kept), then runs every
-# scenario. That is more than the 90 s a new CI step may take (CI is near its limit), so .ci/run
-# does not run this: run it by hand, `bash ci/conform-lwa.sh` (or `bash ci/conform-matrix.sh`,
+# It installs the adapter with ci/lwa.sh (cargo install --locked into target/lwa: 68 s from
+# scratch on this project's 2-core machine when idle, 131 s while other builds ran; seconds when
+# target/lwa is kept), then runs every scenario (about 35 s). Together that is more than the 90 s
+# a new CI step may take (CI is near its limit), so .ci/run does not run this: run it by hand, `bash ci/conform-lwa.sh` (or `bash ci/conform-matrix.sh`,
 # which includes the column). The committed `lwa`, `cargo-lambda-lwa` and `cargo-lambda-iwrs-lwa`
 # columns come from `bash ci/conform-matrix.sh` on that machine on 2026-12-01 with
 # lambda_web_adapter 0.9.1 and Node 20. Where the adapter cannot be built (no registry, no Node)

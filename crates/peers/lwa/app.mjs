@@ -27,13 +27,12 @@
 
 import http from 'node:http';
 import fs from 'node:fs';
+import {
+  CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, decide as decideScenario, sleep, wholeNumber,
+} from '../node/scenarios.mjs';
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const READY_PATH = '/__ready';
 const EVENTS_PATH = process.env.AWS_LWA_PASS_THROUGH_PATH || '/events';
-// The pause between the timed writes of `ok` and `fail-mid-stream`: the Rust example's CHUNK_PAUSE
-// (crates/examples/conditional-streaming/src/scenario.rs), which the scenarios time.
-const CHUNK_PAUSE_MS = 300;
 
 // ---- Reading the request ------------------------------------------------------------------------
 
@@ -65,10 +64,6 @@ function jsonObject(r) {
   }
 }
 
-function wholeNumber(value) {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
-}
-
 /** Writes `chunk` and waits for the socket to take it (backpressure). */
 async function write(res, chunk) {
   if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
@@ -96,31 +91,9 @@ async function sendNumbers(r, res) {
 
 // ---- conditional-streaming (crates/examples/conditional-streaming) ------------------------------
 
-const KNOWN = [
-  'ok', 'bad-request', 'unauthorized', 'not-found', 'server-error',
-  'fail-before-first-byte', 'fail-mid-stream', 'slow', 'large', 'empty',
-];
-const LARGE_PATTERN = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n';
-const LARGE_WRITE_BYTES = 64 * 1024;
-const MB = 1_000_000;
-
-/** { name, sizeMb } or { unreadable: why }, as the Node handler decides. */
+/** { name, sizeMb } or { unreadable: why } (../node/scenarios.mjs); a pass-through event has no query. */
 function decide(r) {
-  if (!r.raw && typeof r.query.scenario === 'string') {
-    const raw = r.query.size_mb;
-    const size = raw === undefined ? 10 : Number(raw);
-    if (!Number.isInteger(size) || size < 0) return { unreadable: `size_mb=${JSON.stringify(raw)} is not a whole number of MB` };
-    return { name: r.query.scenario, sizeMb: Math.min(size, 200) };
-  }
-  const text = r.body.toString().trim();
-  if (text === '' || text === 'null') return { name: 'ok', sizeMb: 10 };
-  const fields = jsonObject(r);
-  if (fields === null) return { unreadable: 'the body is not a JSON object' };
-  if (fields.scenario === undefined) return { name: 'ok', sizeMb: 10 };
-  if (typeof fields.scenario !== 'string') return { unreadable: '"scenario" must be a string' };
-  const size = fields.size_mb === undefined ? 10 : wholeNumber(fields.size_mb);
-  if (size === undefined) return { unreadable: `"size_mb" must be a whole number of MB, got ${JSON.stringify(fields.size_mb)}` };
-  return { name: fields.scenario, sizeMb: Math.min(size, 200) };
+  return decideScenario(r.raw ? null : r.query, r.body.toString().trim(), jsonObject(r));
 }
 
 function head(contentType, name) {

@@ -8,10 +8,7 @@
 // The runtime loads these by `_HANDLER` (`handlers.sendNumbers`, `handlers.conditionalStreaming`,
 // `handlers.probe`) from `LAMBDA_TASK_ROOT` (this directory); see ./bootstrap.
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-// The pause between the timed writes of `ok` and `fail-mid-stream`: the Rust example's CHUNK_PAUSE
-// (crates/examples/conditional-streaming/src/scenario.rs), which the scenarios time.
-const CHUNK_PAUSE_MS = 300;
+import { CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, decide as decideScenario, sleep, wholeNumber } from './scenarios.mjs';
 
 // ---- Reading the event (crates/examples/event-input) ------------------------------------------
 
@@ -50,10 +47,6 @@ function jsonObject(req) {
   }
 }
 
-function wholeNumber(value) {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
-}
-
 // ---- send-numbers (crates/examples/send-numbers) ------------------------------------------------
 
 export const sendNumbers = awslambda.streamifyResponse(async (event, responseStream) => {
@@ -73,14 +66,7 @@ export const sendNumbers = awslambda.streamifyResponse(async (event, responseStr
 
 // ---- conditional-streaming (crates/examples/conditional-streaming) ------------------------------
 
-const KNOWN = [
-  'ok', 'bad-request', 'unauthorized', 'not-found', 'server-error',
-  'fail-before-first-byte', 'fail-mid-stream', 'slow', 'large', 'empty',
-];
 const FAILURE_TYPE = 'Function.ScenarioFailure';
-const LARGE_PATTERN = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n';
-const LARGE_WRITE_BYTES = 64 * 1024;
-const MB = 1_000_000;
 
 function failure(message) {
   const error = new Error(message);
@@ -89,24 +75,10 @@ function failure(message) {
   return error;
 }
 
-/** { name, sizeMb } or { unreadable: why }. */
+/** { name, sizeMb } or { unreadable: why } (./scenarios.mjs). */
 function decide(event) {
   const req = request(event);
-  if (req.url && typeof req.query.scenario === 'string') {
-    const raw = req.query.size_mb;
-    const size = raw === undefined ? 10 : Number(raw);
-    if (!Number.isInteger(size) || size < 0) return { unreadable: `size_mb=${JSON.stringify(raw)} is not a whole number of MB` };
-    return { name: req.query.scenario, sizeMb: Math.min(size, 200) };
-  }
-  const text = req.body.toString().trim();
-  if (text === '' || text === 'null') return { name: 'ok', sizeMb: 10 };
-  const fields = jsonObject(req);
-  if (fields === null) return { unreadable: 'the body is not a JSON object' };
-  if (fields.scenario === undefined) return { name: 'ok', sizeMb: 10 };
-  if (typeof fields.scenario !== 'string') return { unreadable: '"scenario" must be a string' };
-  const size = fields.size_mb === undefined ? 10 : wholeNumber(fields.size_mb);
-  if (size === undefined) return { unreadable: `"size_mb" must be a whole number of MB, got ${JSON.stringify(fields.size_mb)}` };
-  return { name: fields.scenario, sizeMb: Math.min(size, 200) };
+  return decideScenario(req.url ? req.query : null, req.body.toString().trim(), jsonObject(req));
 }
 
 function head(status, contentType, name) {
