@@ -491,18 +491,13 @@ impl Platform {
             return;
         }
         let timeout = self.function.timeout;
-        let error = InvocationError::platform(
-            error_types::SANDBOX_TIMEOUT,
-            format!(
-                "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for it (is \
-                 the bootstrap starting? its output is in the emulator's log)",
-                invocation.id,
-                timeout.as_secs_f64()
-            ),
-        );
-        // Ends it only if it is still queued, in one step with `/next`'s taking it: one that a
-        // runtime takes at this very moment is not lost between a look and an end.
-        if self.end_by_platform(&invocation, error, true) {
+        // Ended only if still queued, by `end_by_platform` in one step with `/next`'s taking it:
+        // one a runtime takes at this very moment is not lost between a look and an end. The
+        // look first only spares building the message for one that left the queue long ago (an
+        // invocation leaves the queue once and never comes back to it).
+        if invocation.phase() == Phase::Queued
+            && self.end_by_platform(&invocation, queue_timeout(&invocation, timeout), true)
+        {
             return;
         }
         match invocation.delivered_at() {
@@ -640,32 +635,53 @@ impl Platform {
     }
 }
 
+/// `Sandbox.Timeout` for an invocation no runtime took within the function timeout.
+fn queue_timeout(invocation: &Invocation, timeout: Duration) -> InvocationError {
+    InvocationError::platform(
+        error_types::SANDBOX_TIMEOUT,
+        format!(
+            "RequestId: {} Error: Task timed out after {:.2} seconds: no runtime called /next for it (is the \
+             bootstrap starting? its output is in the emulator's log)",
+            invocation.id,
+            timeout.as_secs_f64()
+        ),
+    )
+}
+
+/// What the deadline keeper does next.
+enum KeeperStep {
+    /// This entry's deadline passed.
+    Due(Instant, Arc<Invocation>),
+    /// Sleep until the earliest deadline in the book.
+    SleepUntil(Instant),
+    /// The book is empty: wait until `submit` writes into it.
+    Idle,
+}
+
 /// The deadline keeper's loop ([`Platform::deadline_keeper`]).
 async fn keep_deadlines(platform: Weak<Platform>, deadlines: Arc<DeadlineBook>, mut shutdown: watch::Receiver<bool>) {
     loop {
-        let next = {
+        let step = {
             let mut book = deadlines.book.lock().unwrap();
-            match book.take_due(Instant::now()) {
-                Some(due) => Err(due),
-                None => match book.by_time.first_key_value() {
-                    Some(((at, _), _)) => Ok(Some(*at)),
-                    None => {
-                        book.idle = true;
-                        Ok(None)
-                    }
-                },
+            if let Some((at, invocation)) = book.take_due(Instant::now()) {
+                KeeperStep::Due(at, invocation)
+            } else if let Some(((at, _), _)) = book.by_time.first_key_value() {
+                KeeperStep::SleepUntil(*at)
+            } else {
+                book.idle = true;
+                KeeperStep::Idle
             }
         };
-        match next {
-            Err((at, invocation)) => match platform.upgrade() {
+        match step {
+            KeeperStep::Due(at, invocation) => match platform.upgrade() {
                 Some(platform) => platform.deadline_passed(at, invocation),
                 None => return,
             },
-            Ok(Some(at)) => tokio::select! {
+            KeeperStep::SleepUntil(at) => tokio::select! {
                 () = tokio::time::sleep_until(at) => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
             },
-            Ok(None) => tokio::select! {
+            KeeperStep::Idle => tokio::select! {
                 () = deadlines.written.notified() => {}
                 _ = shutdown.wait_for(|stop| *stop) => return,
             },
