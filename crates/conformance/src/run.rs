@@ -357,6 +357,15 @@ fn skipped_blocks(scenario: &Scenario, reason: &str) -> Vec<BlockResult> {
         .collect()
 }
 
+/// The HTTP client scenarios are sent with: every run and test uses this one. Redirects are
+/// answers to judge, not to follow (`url-redirect-empty` reads the 302 itself).
+pub fn http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Target(format!("HTTP client: {e}")))
+}
+
 /// Runs one scenario and judges its blocks (no deviations applied).
 pub async fn run_scenario(
     client: &reqwest::Client,
@@ -431,7 +440,7 @@ pub async fn run(catalogue: &Catalogue, scenarios: Vec<Scenario>, options: &RunO
         }
     }
     let scenarios = select(scenarios, &options.scenario_globs)?;
-    let client = reqwest::Client::builder().build().map_err(|e| Error::Target(format!("HTTP client: {e}")))?;
+    let client = http_client()?;
     let jobs = if options.target.parallel() { options.jobs.max(1) } else { 1 };
     let bar = options.progress.then(|| {
         let bar = indicatif::ProgressBar::with_draw_target(

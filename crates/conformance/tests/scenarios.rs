@@ -10,7 +10,7 @@ use lambda_stream_conformance::scenario;
 
 fn run_scenario_test(name: &str) {
     let scenario = scenario::embedded().unwrap().into_iter().find(|s| s.name == name).unwrap();
-    let client = reqwest::Client::new();
+    let client = lambda_stream_conformance::run::http_client().unwrap();
     let result = common::tokio().block_on(run_scenario(&client, &common::ours(), &scenario)).unwrap();
     let mut problems = Vec::new();
     for block in &result.blocks {

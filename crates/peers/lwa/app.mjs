@@ -28,7 +28,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import {
-  CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, decide as decideScenario, sleep, wholeNumber,
+  CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, REDIRECT_LOCATION, decide as decideScenario, sleep, wholeNumber,
 } from '../node/scenarios.mjs';
 
 const READY_PATH = '/__ready';
@@ -161,10 +161,20 @@ async function conditionalStreaming(r, res) {
       return;
     }
     case 'empty':
-      // Status and headers only, no body at all (LWA issue 499 and NODE issue 97 are about this).
+      // Status and headers only, no body at all (NODE issue 97 is about this).
       res.writeHead(204, head('text/plain; charset=utf-8', name));
       res.end();
       return;
+    case 'redirect': {
+      // A 302 with a chunked body that is empty, the answer of LWA issue 499 (a sign-in
+      // callback's redirect): Node sends the head, then only the terminating chunk.
+      const headers = head('text/plain; charset=utf-8', name);
+      headers.location = REDIRECT_LOCATION;
+      headers['transfer-encoding'] = 'chunked';
+      res.writeHead(302, headers);
+      res.end();
+      return;
+    }
     default:
       return json(res, 400, 'bad-request', { error: 'unknown-scenario', message: `unknown scenario ${JSON.stringify(name)}`, known: KNOWN });
   }

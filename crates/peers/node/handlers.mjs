@@ -8,7 +8,7 @@
 // The runtime loads these by `_HANDLER` (`handlers.sendNumbers`, `handlers.conditionalStreaming`,
 // `handlers.probe`) from `LAMBDA_TASK_ROOT` (this directory); see ./bootstrap.
 
-import { CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, decide as decideScenario, sleep, wholeNumber } from './scenarios.mjs';
+import { CHUNK_PAUSE_MS, KNOWN, LARGE_PATTERN, LARGE_WRITE_BYTES, MB, REDIRECT_LOCATION, decide as decideScenario, sleep, wholeNumber } from './scenarios.mjs';
 
 // ---- Reading the event (crates/examples/event-input) ------------------------------------------
 
@@ -153,6 +153,14 @@ export const conditionalStreaming = awslambda.streamifyResponse(async (event, re
     case 'empty': {
       // Status and headers only: no body write at all (NODE issue 97 is about this case).
       const stream = awslambda.HttpResponseStream.from(responseStream, head(204, 'text/plain; charset=utf-8', name));
+      stream.end();
+      return;
+    }
+    case 'redirect': {
+      // The same with a 302, whose caller reads a body until it ends (LWA issue 499).
+      const metadata = head(302, 'text/plain; charset=utf-8', name);
+      metadata.headers.location = REDIRECT_LOCATION;
+      const stream = awslambda.HttpResponseStream.from(responseStream, metadata);
       stream.end();
       return;
     }

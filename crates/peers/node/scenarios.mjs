@@ -10,8 +10,10 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export const CHUNK_PAUSE_MS = 300;
 export const KNOWN = [
   'ok', 'bad-request', 'unauthorized', 'not-found', 'server-error',
-  'fail-before-first-byte', 'fail-mid-stream', 'slow', 'large', 'empty',
+  'fail-before-first-byte', 'fail-mid-stream', 'slow', 'large', 'empty', 'redirect',
 ];
+// Where `redirect` (302, no body) points: the Rust example's REDIRECT_LOCATION.
+export const REDIRECT_LOCATION = '?scenario=ok';
 export const LARGE_PATTERN = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-\n';
 export const LARGE_WRITE_BYTES = 64 * 1024;
 export const MB = 1_000_000;

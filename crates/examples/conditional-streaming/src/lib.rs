@@ -17,6 +17,7 @@
 //! | `slow` | 200, a chunk, then a heartbeat every 5 s for 16 minutes: outlives any timeout |
 //! | `large` | 200, `size_mb` MB (default 10, at most 200) in 64 KiB writes of one reused buffer |
 //! | `empty` | 204 and headers, no body |
+//! | `redirect` | 302 to `?scenario=ok` (a `location` header), no body |
 //! | unknown name | 400 listing the known ones; an unreadable request is a `bad-request` |
 //!
 //! ## Parts
@@ -101,7 +102,7 @@ impl StreamingHandler for ConditionalStreaming {
                 }
                 writer.finish().await?;
             }
-            Scenario::Empty => writer.finish().await?,
+            Scenario::Empty | Scenario::Redirect => writer.finish().await?,
             Scenario::FailBeforeFirstByte
             | Scenario::BadRequest
             | Scenario::Unauthorized

@@ -9,7 +9,7 @@ use lambda_stream::{Bytes, Prelude};
 use serde_json::{Value, json};
 
 /// Every scenario name, in the order the README lists them.
-pub const KNOWN: [&str; 10] = [
+pub const KNOWN: [&str; 11] = [
     "ok",
     "bad-request",
     "unauthorized",
@@ -20,6 +20,7 @@ pub const KNOWN: [&str; 10] = [
     "slow",
     "large",
     "empty",
+    "redirect",
 ];
 
 /// The error type the failure scenarios report (`Category.Reason`, which Lambda keeps as it is;
@@ -67,6 +68,12 @@ pub const LARGE_PATTERN: &[u8; 64] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDE
 /// The status `empty` answers with: "no content" says what the body is.
 pub const EMPTY_STATUS: u16 = 204;
 
+/// The status `redirect` answers with: 302 Found, the redirect a sign-in callback sends (LWA
+/// issue 499 was a 302 with an empty body).
+pub const REDIRECT_STATUS: u16 = 302;
+/// Where `redirect` points: this function's `ok` answer, so a client that follows it gets one.
+pub const REDIRECT_LOCATION: &str = "?scenario=ok";
+
 /// A scenario: one kind of answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -93,6 +100,10 @@ pub enum Scenario {
     },
     /// [`EMPTY_STATUS`] and headers, no body.
     Empty,
+    /// [`REDIRECT_STATUS`] to [`REDIRECT_LOCATION`], no body. Unlike a 204, whose answer can have
+    /// no body by HTTP's own rules, a 302's caller reads a body until it ends: an empty body that
+    /// is never ended keeps it waiting.
+    Redirect,
 }
 
 impl Scenario {
@@ -109,6 +120,7 @@ impl Scenario {
             Self::Slow => "slow",
             Self::Large { .. } => "large",
             Self::Empty => "empty",
+            Self::Redirect => "redirect",
         }
     }
 
@@ -125,6 +137,7 @@ impl Scenario {
             "slow" => Self::Slow,
             "large" => Self::Large { size_mb: size_mb.min(MAX_SIZE_MB) },
             "empty" => Self::Empty,
+            "redirect" => Self::Redirect,
             _ => return None,
         })
     }
@@ -152,6 +165,11 @@ impl Scenario {
                 h
             }
             Self::Empty => head(EMPTY_STATUS, "text/plain; charset=utf-8"),
+            Self::Redirect => {
+                let mut h = head(REDIRECT_STATUS, "text/plain; charset=utf-8");
+                h.headers.push(("location".to_owned(), REDIRECT_LOCATION.to_owned()));
+                h
+            }
             Self::BadRequest | Self::Unauthorized | Self::NotFound | Self::ServerError => {
                 let status = match self {
                     Self::BadRequest => 400,
@@ -449,8 +467,22 @@ mod tests {
             KNOWN.iter().map(|n| Scenario::from_name(n, 1).unwrap().head().map(|h| h.status)).collect();
         assert_eq!(
             statuses,
-            [Some(200), Some(400), Some(401), Some(404), Some(500), None, Some(200), Some(200), Some(200), Some(204)]
+            [
+                Some(200),
+                Some(400),
+                Some(401),
+                Some(404),
+                Some(500),
+                None,
+                Some(200),
+                Some(200),
+                Some(200),
+                Some(204),
+                Some(302)
+            ]
         );
+        assert_eq!(Scenario::Redirect.head().unwrap().header("location"), Some(REDIRECT_LOCATION));
+        assert_eq!(Scenario::Empty.head().unwrap().header("location"), None);
         assert_eq!(Scenario::Ok.head().unwrap().cookies, ["scenario=ok; Path=/; HttpOnly"]);
         for (scenario, status) in [
             (Scenario::BadRequest, 400),

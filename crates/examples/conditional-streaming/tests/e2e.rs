@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use example_conditional_streaming::scenario::{
     Decision, FAIL_BEFORE_MESSAGE, FAIL_MID_MESSAGE, FAILURE_TYPE, KNOWN, LARGE_PATTERN, MB, MID_STREAM_CHUNKS,
-    OK_CHUNKS, SLOW_FIRST_CHUNK, Scenario,
+    OK_CHUNKS, REDIRECT_LOCATION, REDIRECT_STATUS, SLOW_FIRST_CHUNK, Scenario,
 };
 use lambda_stream_emulator::{EmulateOptions, Emulation, emulate};
 use lambda_stream_protocol::diagnostic::error_types;
@@ -311,6 +311,38 @@ async fn large_streams_size_mb_on_both_paths() {
     let (_, body) = split_prelude(&answer.payload());
     check(&body);
     assert!(answer.chunks.len() > 1, "streamed in many PayloadChunks");
+    emulation.shutdown().await;
+}
+
+#[tokio::test]
+async fn redirect_sends_its_status_and_location_then_an_ended_empty_body() {
+    let emulation = start(Duration::from_secs(15)).await;
+    // Not followed: the 302 itself, whose (empty) body must end at once, long before the timeout.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let sent = std::time::Instant::now();
+    let response = client
+        .post(emulation.emulator.url())
+        .header("content-type", "application/json")
+        .body(scenario("redirect").to_string())
+        .send()
+        .await
+        .expect("the function URL answers");
+    let url = read(response).await;
+    assert_eq!(url.status, REDIRECT_STATUS);
+    assert_eq!(url.header("location"), Some(REDIRECT_LOCATION));
+    assert_eq!(url.header("x-scenario"), Some("redirect"));
+    assert!(url.body.is_empty());
+    assert!(url.aborted.is_none(), "{:?}", url.aborted);
+    assert!(sent.elapsed() < Duration::from_secs(10), "the empty body ended only after {:?}", sent.elapsed());
+
+    // Followed (reqwest's default), the location is this function's `ok`.
+    let followed = url_post(&emulation, "/", &scenario("redirect")).await;
+    assert_eq!(followed.status, 200);
+    assert_eq!(followed.body, OK_CHUNKS.concat().as_bytes());
+
+    let answer = iwrs(&emulation, &scenario("redirect")).await;
+    assert_eq!(answer.error_code, None);
+    assert_eq!(answer.payload(), iwrs_payload(Scenario::Redirect, b""));
     emulation.shutdown().await;
 }
 

@@ -140,7 +140,7 @@ pub async fn conditional_streaming(event: LambdaEvent<Value>) -> Result<StreamRe
                     }
                 }
             }
-            // Empty: dropping the sender ends the body after the prelude. The JSON scenarios and
+            // Empty and redirect: dropping the sender ends the body after the prelude. The JSON scenarios and
             // fail-before-first-byte were answered above.
             _ => {}
         }
