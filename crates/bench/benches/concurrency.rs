@@ -9,6 +9,10 @@
 //! is read to its end; TTFB is request sent -> first body byte (function URL) or first non-empty
 //! `PayloadChunk` decoded by aws-sdk-lambda (IWRS). A round starts N invocations together and
 //! waits for all; the rounds follow each other. What cannot run is skipped with a printed reason.
+//!
+//! The floor ([`lambda_stream_bench::floor::Floor`], subject `floor`) takes the same load: N
+//! streams of the same size at once through its raw relay, so the report can say how much of the
+//! tail at N = 64 is the machine's (two cores carrying N streams) rather than the emulator's.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -18,13 +22,16 @@ use aws_sdk_lambda::config::{Credentials, Region, StalledStreamProtectionConfig}
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvokeWithResponseStreamResponseEvent;
 use futures_util::future::join_all;
+use lambda_stream_bench::Directive;
 use lambda_stream_bench::client::{BoxError, HttpClient, http_client, post};
 use lambda_stream_bench::concurrency::{
     ConcurrencyFigure, FILE, FUNCTION_URL, IWRS, LEVELS, cpu_time, percentile, ticks_per_second,
 };
+use lambda_stream_bench::floor::Floor;
 use lambda_stream_bench::peers::{
     CARGO_LAMBDA_FUNCTION, CargoLambda, OFFICIAL, OURS, listening_url, note_skip, release_bin, spawn_function,
 };
+use lambda_stream_bench::report::FLOOR;
 use lambda_stream_bench::target_dir;
 
 /// MB each invocation streams.
@@ -40,9 +47,29 @@ enum Route {
 /// One invocation's time to first byte and bytes.
 type Sample = (Duration, u64);
 
-async fn url_invocation(client: &HttpClient, base: &str) -> Result<Sample, BoxError> {
+/// What an invocation asks for: the function URL's path and query, and the IWRS payload.
+struct Ask {
+    url_path: String,
+    iwrs_payload: String,
+}
+
+/// The examples' `large` scenario at [`SIZE_MB`] MB.
+fn large() -> Ask {
+    Ask {
+        url_path: format!("/?scenario=large&size_mb={SIZE_MB}"),
+        iwrs_payload: format!(r#"{{"scenario":"large","size_mb":{SIZE_MB}}}"#),
+    }
+}
+
+/// The floor's directive for the same bytes (`Directive::Bytes`, in 64 KiB writes too).
+fn floor_large() -> Ask {
+    let path = Directive::Bytes(u64::from(SIZE_MB) * 1_000_000).path();
+    Ask { url_path: path.clone(), iwrs_payload: path }
+}
+
+async fn url_invocation(client: &HttpClient, base: &str, ask: &Ask) -> Result<Sample, BoxError> {
     let start = Instant::now();
-    let mut body = post(client, &format!("{base}/?scenario=large&size_mb={SIZE_MB}"), http::StatusCode::OK).await?;
+    let mut body = post(client, &format!("{base}{}", ask.url_path), http::StatusCode::OK).await?;
     let mut first = None;
     let mut bytes = 0;
     while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
@@ -66,11 +93,14 @@ fn sdk_client(endpoint: &str) -> aws_sdk_lambda::Client {
     aws_sdk_lambda::Client::from_conf(config)
 }
 
-async fn iwrs_invocation(client: &aws_sdk_lambda::Client) -> Result<Sample, BoxError> {
+async fn iwrs_invocation(client: &aws_sdk_lambda::Client, ask: &Ask) -> Result<Sample, BoxError> {
     let start = Instant::now();
-    let payload = format!(r#"{{"scenario":"large","size_mb":{SIZE_MB}}}"#);
-    let mut output =
-        client.invoke_with_response_stream().function_name("bench").payload(Blob::new(payload)).send().await?;
+    let mut output = client
+        .invoke_with_response_stream()
+        .function_name("bench")
+        .payload(Blob::new(ask.iwrs_payload.as_str()))
+        .send()
+        .await?;
     let mut first = None;
     let mut bytes = 0;
     while let Some(event) = output.event_stream.recv().await? {
@@ -97,14 +127,15 @@ async fn measure(
     n: usize,
     short: bool,
     base: &str,
+    ask: &Ask,
     cpu: impl Fn() -> Option<Duration>,
 ) -> Result<ConcurrencyFigure, BoxError> {
     let (client, sdk) = (http_client(), sdk_client(base));
     let (client, sdk) = (&client, &sdk);
     let one = move |_| async move {
         match path {
-            Route::Url => url_invocation(client, base).await,
-            Route::Iwrs => iwrs_invocation(sdk).await,
+            Route::Url => url_invocation(client, base, ask).await,
+            Route::Iwrs => iwrs_invocation(sdk, ask).await,
         }
     };
     // A warm-up round: every runtime copy has started and every connection is open.
@@ -189,7 +220,7 @@ async fn under_our_emulator(subject: &str, bin: &Path, short: bool, ticks: u64, 
         };
         let pid = child.id();
         for path in [Route::Url, Route::Iwrs] {
-            match measure(subject, path, n, short, &url, || pid.and_then(|p| cpu_time(p, ticks))).await {
+            match measure(subject, path, n, short, &url, &large(), || pid.and_then(|p| cpu_time(p, ticks))).await {
                 Ok(figure) => figures.push(figure),
                 Err(e) => note_skip(&format!("concurrency {subject} N={n}"), &e.to_string()),
             }
@@ -217,7 +248,7 @@ async fn under_cargo_lambda(bin: &Path, short: bool, ticks: u64, figures: &mut V
         }
         let pid = cargo_lambda.pid();
         let base = cargo_lambda.url();
-        match measure(subject, Route::Url, n, short, &base, || pid.and_then(|p| cpu_time(p, ticks))).await {
+        match measure(subject, Route::Url, n, short, &base, &large(), || pid.and_then(|p| cpu_time(p, ticks))).await {
             Ok(figure) => figures.push(figure),
             Err(e) => note_skip(&format!("concurrency {subject} function URL N={n}"), &e.to_string()),
         }
@@ -231,12 +262,34 @@ async fn under_cargo_lambda(bin: &Path, short: bool, ticks: u64, figures: &mut V
     );
 }
 
+/// The floor under the same load. Its relay runs in this process, beside the clients, so it has
+/// no emulator CPU figure of its own.
+async fn floor(short: bool, figures: &mut Vec<ConcurrencyFigure>) {
+    let floor = match Floor::start().await {
+        Ok(floor) => floor,
+        Err(e) => {
+            note_skip("concurrency floor", &e.to_string());
+            return;
+        }
+    };
+    let base = floor.url();
+    for n in LEVELS {
+        for path in [Route::Url, Route::Iwrs] {
+            match measure(FLOOR, path, n, short, &base, &floor_large(), || None).await {
+                Ok(figure) => figures.push(figure),
+                Err(e) => note_skip(&format!("concurrency floor N={n}"), &e.to_string()),
+            }
+        }
+    }
+}
+
 fn main() {
     let short = std::env::var("LAMBDA_STREAM_BENCH_MODE").is_ok_and(|m| m == "short");
     let ticks = ticks_per_second();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut figures = Vec::new();
     rt.block_on(async {
+        floor(short, &mut figures).await;
         for (subject, name) in [("lambda-stream-process", OURS), ("official-process", OFFICIAL)] {
             match release_bin(name) {
                 Ok(bin) => under_our_emulator(subject, &bin, short, ticks, &mut figures).await,

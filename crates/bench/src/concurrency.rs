@@ -8,8 +8,10 @@
 //! The setups are real processes, as concurrency is on Lambda: `bench-emulate --concurrency N`
 //! (what `lambda-stream emulate --concurrency N` runs) with N copies of the example binary, ours
 //! and the official runtime's, and cargo-lambda's emulator with N copies of our binary polling
-//! its Runtime API where it can serve them. The figures are written to
-//! `target/bench-concurrency.json` for the report.
+//! its Runtime API where it can serve them; and the floor ([`crate::floor`], in the bench's own
+//! process) under the same load, so the report can show how much of the tail at N = 64 the machine
+//! makes with no Lambda logic. The figures are written to `target/bench-concurrency.json` for the
+//! report.
 //!
 //! This module holds what can be tested without processes: the figure, percentiles and the CPU
 //! clock of a process.
@@ -28,7 +30,7 @@ pub const FILE: &str = "bench-concurrency.json";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConcurrencyFigure {
     /// Who served it, as a report subject (`lambda-stream-process`, `official-process`,
-    /// `cargo-lambda+lambda-stream-process`).
+    /// `cargo-lambda+lambda-stream-process`, `floor`).
     pub subject: String,
     /// `function URL` or `InvokeWithResponseStream`.
     pub path: String,
