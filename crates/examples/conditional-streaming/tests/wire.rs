@@ -202,25 +202,15 @@ async fn large_streams_size_mb_of_the_pattern() {
 }
 
 #[tokio::test]
-async fn redirect_delivers_its_status_and_location_without_a_body() {
-    let post = answer(raw("redirect")).await;
-    assert!(matches!(post.kind(), PostKind::Response(_)));
-    // As `empty`: one buffered answer holding only the prelude, so nothing is left to end.
-    assert_eq!(post.body(), expected_prelude(Scenario::Redirect).encode());
-    assert_eq!(post.content_length(), Some(post.body().len() as u64));
-    let (head, payload) = split_prelude(&post.body());
-    assert_eq!(head.status(), 302);
-    assert!(payload.is_empty());
-}
-
-#[tokio::test]
-async fn empty_delivers_status_and_headers_without_a_body() {
-    let post = answer(raw("empty")).await;
-    assert!(matches!(post.kind(), PostKind::Response(_)));
-    // Nothing was written: one buffered answer holding only the prelude.
-    assert_eq!(post.body(), expected_prelude(Scenario::Empty).encode());
-    assert_eq!(post.content_length(), Some(post.body().len() as u64));
-    let (head, payload) = split_prelude(&post.body());
-    assert_eq!(head.status(), 204);
-    assert!(payload.is_empty());
+async fn empty_and_redirect_deliver_status_and_headers_without_a_body() {
+    for (name, scenario, status) in [("empty", Scenario::Empty, 204), ("redirect", Scenario::Redirect, 302)] {
+        let post = answer(raw(name)).await;
+        assert!(matches!(post.kind(), PostKind::Response(_)), "{name}");
+        // Nothing was written: one buffered answer holding only the prelude, so nothing is left to end.
+        assert_eq!(post.body(), expected_prelude(scenario).encode(), "{name}");
+        assert_eq!(post.content_length(), Some(post.body().len() as u64), "{name}");
+        let (head, payload) = split_prelude(&post.body());
+        assert_eq!(head.status(), status, "{name}");
+        assert!(payload.is_empty(), "{name}");
+    }
 }
