@@ -21,21 +21,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 k="${1:-500}"
 target="${CARGO_TARGET_DIR:-target}"
-emulate="$target/release/bench-emulate"
 bin="${TRACE_HOPS_RUNTIME:-$target/release/conditional-streaming}"
-if [[ ! -x $emulate || ! -x $bin ]]; then
-  cargo build --profile bench --locked -p lambda-stream-bench -p example-conditional-streaming -p peer-official \
-    --bins --bench codec --bench e2e --bench process --bench concurrency
-fi
-command -v perf >/dev/null || { echo "trace-hops: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-
-scratch="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
-RUST_LOG=warn "$emulate" -- "$bin" >"$scratch/out" 2>/dev/null &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$scratch/out" 2>/dev/null && break; sleep 0.1; done
-url="$(sed -n 's/^listening on //p' "$scratch/out")"
-[[ -n $url ]] || { echo "trace-hops: bench-emulate did not start" >&2; exit 1; }
+# shellcheck source=ci/perf-emulate.sh
+source ci/perf-emulate.sh
+start_emulate trace-hops "$bin"
 
 # One curl config of K requests: curl reuses the connection for all of them. `next` between them
 # keeps each request's options its own (without it curl joins every `data` line into one body

@@ -238,3 +238,68 @@ fn every_expected_file_names_catalogued_rules_and_existing_scenarios() {
     }
     assert!(problems.is_empty(), "expected-deviation files out of step:\n{}", problems.join("\n"));
 }
+
+/// The `#[tokio::main]` attributes of the tracked files that start the runtime loop
+/// (`lambda_stream::run(`), as (file:line, attribute). Doc comments' code counts too: a snippet
+/// is what a reader copies. Only lines that are the attribute count, not prose that names it.
+fn loop_mains(files: &[(String, String)]) -> Vec<(String, String)> {
+    let starts_loop = ["lambda_stream", "::run("].concat();
+    let attribute = ["#[tokio", "::main"].concat();
+    let mut mains = Vec::new();
+    for (name, text) in files {
+        if !(name.ends_with(".rs") || name.ends_with(".md")) || !text.contains(starts_loop.as_str()) {
+            continue;
+        }
+        for (number, line) in text.lines().enumerate() {
+            let code = line.trim_start().trim_start_matches("//!").trim_start_matches("///").trim_start();
+            if code.starts_with(attribute.as_str()) {
+                mains.push((format!("{name}:{}", number + 1), code.to_string()));
+            }
+        }
+    }
+    mains
+}
+
+/// Every function this repository ships or shows runs its loop on a current-thread runtime (the
+/// runtime crate's docs, "Which tokio runtime"): on the default multi-thread runtime every chunk
+/// crosses threads. The official runtime's peer keeps its own examples' default.
+#[test]
+fn every_loop_in_the_repository_runs_on_a_current_thread_runtime() {
+    // This file is left out: its own texts about the attribute are not mains.
+    let files: Vec<(String, String)> = tracked_files()
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("crates/peers/official/") && !name.ends_with("tests/repository_docs.rs"))
+        .collect();
+    let mains = loop_mains(&files);
+    // The examples, the README's snippets, the runtime's docs and the suite's bootstrap: if this
+    // finds fewer, the search is broken, not the repository clean.
+    assert!(mains.len() >= 8, "found only {} mains that start the loop: {mains:?}", mains.len());
+    let wrong: Vec<String> = mains
+        .iter()
+        .filter(|(_, attribute)| !attribute.contains("flavor = \"current_thread\""))
+        .map(|(at, attribute)| format!("{at}: {attribute}"))
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "these mains run the loop on the default multi-thread runtime; use \
+         #[tokio::main(flavor = \"current_thread\")]:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn loop_mains_are_found_in_code_and_doc_comments_but_not_in_prose() {
+    let text = "//! #[tokio::main]\n//! async fn main() { lambda_stream::run(h).await }\n\
+                /// Under the default `#[tokio::main]` ...\n#[tokio::main(flavor = \"current_thread\")]\n";
+    let files = vec![("a.rs".to_string(), text.to_string()), ("b.toml".to_string(), text.to_string())];
+    let found = loop_mains(&files);
+    assert_eq!(
+        found,
+        [
+            ("a.rs:1".to_string(), "#[tokio::main]".to_string()),
+            ("a.rs:4".to_string(), "#[tokio::main(flavor = \"current_thread\")]".to_string())
+        ]
+    );
+    // A file that does not start the loop is not a function's main.
+    assert!(loop_mains(&[("c.rs".to_string(), "#[tokio::main]\n".to_string())]).is_empty());
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lambda_stream::{BoxError, LambdaContext, ResponseStreamWriter, handler_fn};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_stream::Error> {
     lambda_stream::run(handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
         for i in 1..=10 {

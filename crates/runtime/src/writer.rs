@@ -122,7 +122,9 @@ impl ResponseStreamWriter {
     /// Sends `chunk` as one HTTP chunk, at once; waits while the Runtime API is slow to read.
     /// An empty chunk sends nothing but starts the response (its head and prelude).
     ///
-    /// A write hands its chunk to the connection and returns; a Runtime API fault that happens
+    /// A write queues its chunk for the connection's task and yields once, so that the chunk
+    /// leaves before the handler goes on even when that task shares the handler's thread (a
+    /// current-thread runtime, as the crate's docs advise). A Runtime API fault that happens
     /// afterwards surfaces on a later call, and [`finish`](Self::finish), which waits for Lambda's
     /// answer, reports it at the latest.
     pub async fn write(&mut self, chunk: impl Into<Bytes>) -> Result<(), StreamError> {
@@ -173,6 +175,14 @@ impl ResponseStreamWriter {
                 }
                 if end {
                     self.end(None).await?;
+                } else {
+                    // A `write` (the only call that leaves the stream open) is sent at once on a
+                    // current-thread runtime too: the connection's task shares this thread and
+                    // runs only when this task yields, so without this a handler that computes
+                    // before its next await would hold the chunk (or the head that an empty write
+                    // sends) back until then. One yield after all of the call's frames are
+                    // queued, so the prelude's two frames leave in one write with the first chunk.
+                    tokio::task::yield_now().await;
                 }
                 Ok(())
             }

@@ -131,12 +131,18 @@ async fn the_prelude_and_the_first_chunk_are_queued_without_waiting() {
     let handler = handler_fn(async move |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
         writer.write_status_and_headers(Prelude::with_status(201)).await?;
         {
-            // Polled once: ready only if nothing had to wait for room in the channel (the task
-            // that feeds the connection cannot run before this task yields).
+            // Polled twice in a row without returning to the scheduler: a write yields once after
+            // queueing its chunk (so the connection's task can send it), so it is ready at the
+            // second poll, unless it had to wait for room in the channel, which only the task
+            // that feeds the connection can make, and it cannot run in between.
             let mut write = std::pin::pin!(writer.write("first"));
-            let first_poll = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
-            flag.store(first_poll.is_pending(), std::sync::atomic::Ordering::SeqCst);
-            match first_poll {
+            let polled = std::future::poll_fn(|cx| {
+                let first = write.as_mut().poll(cx);
+                Poll::Ready(if first.is_pending() { write.as_mut().poll(cx) } else { first })
+            })
+            .await;
+            flag.store(polled.is_pending(), std::sync::atomic::Ordering::SeqCst);
+            match polled {
                 Poll::Ready(written) => written?,
                 Poll::Pending => write.await?,
             }
@@ -150,5 +156,55 @@ async fn the_prelude_and_the_first_chunk_are_queued_without_waiting() {
     assert!(
         !waited.load(std::sync::atomic::Ordering::SeqCst),
         "the first write after the prelude waited for the connection to take a frame"
+    );
+}
+
+/// On a current-thread runtime the connection's task shares the handler's thread. A handler that
+/// computes between writes without awaiting anything (here: blocks its thread) must still have
+/// its chunk on the wire at once, not when it next yields. The peer runs on another runtime, so
+/// it reads while the handler's thread is blocked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_leaves_before_the_handler_computes_on_a_current_thread_runtime() {
+    let peer = RuntimeApiPeer::start().await;
+    peer.push_event(Bytes::new());
+    let endpoint = peer.endpoint();
+    let runtime_thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
+                // An empty write starts the response: its head must leave now too.
+                writer.write("").await?;
+                std::thread::sleep(Duration::from_millis(600));
+                writer.write("before").await?;
+                // Work that never awaits, as a CPU-bound step would.
+                std::thread::sleep(Duration::from_millis(600));
+                writer.write("after").await?;
+                std::thread::sleep(Duration::from_millis(600));
+                writer.finish().await?;
+                Ok::<(), BoxError>(())
+            });
+            Runtime::builder().endpoint(endpoint).handler(handler).build().unwrap().serve(1).await.unwrap();
+        });
+    });
+    let post = peer.next_post().await;
+    runtime_thread.join().unwrap();
+    let chunks: Vec<&[u8]> = post.chunks.iter().map(|c| &c.bytes[..]).collect();
+    assert_eq!(chunks, [&b"before"[..], b"after"], "one chunk per write");
+    // The head and each chunk arrived while the handler was blocked after writing them, not when
+    // it next yielded.
+    let head_gap = post.chunks[0].at - post.head_at;
+    assert!(
+        head_gap >= Duration::from_millis(400),
+        "the head waited for the handler to yield: {head_gap:?} before the first chunk"
+    );
+    let gap = post.chunks[1].at - post.chunks[0].at;
+    assert!(
+        gap >= Duration::from_millis(400),
+        "the first chunk waited for the handler to yield: {gap:?} before the second"
+    );
+    let end = post.chunks[1].at.elapsed();
+    assert!(
+        end >= Duration::from_millis(200),
+        "the second chunk waited for the finish: it arrived only {end:?} before the end"
     );
 }

@@ -10,7 +10,7 @@ use example_conditional_streaming::ConditionalStreaming;
 use example_send_numbers::SendNumbers;
 use lambda_stream_conformance::probe::Probe;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let handler = std::env::args()
         .nth(1)

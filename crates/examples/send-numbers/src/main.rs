@@ -6,7 +6,7 @@
 
 use example_send_numbers::SendNumbers;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_stream::Error> {
     // Logs go to stderr, where Lambda (and the emulator) collect them, at the level Lambda's
     // logging configuration sets (`AWS_LAMBDA_LOG_LEVEL`), else `RUST_LOG`'s, else INFO.

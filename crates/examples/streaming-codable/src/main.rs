@@ -5,7 +5,7 @@
 //! runtime. Under Lambda (or `lambda-stream emulate`) it serves the Runtime API named by
 //! `AWS_LAMBDA_RUNTIME_API`; the crate's README lists every way to call it.
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_stream::Error> {
     // Logs go to stderr, where Lambda (and the emulator) collect them, at the level Lambda's
     // logging configuration sets (`AWS_LAMBDA_LOG_LEVEL`), else `RUST_LOG`'s, else INFO.
