@@ -75,9 +75,10 @@
 //! room again. On one thread the handler and the connection take turns with no wake-up at all.
 //! Measured on a 64 MB stream through the emulator (docs/performance.md, "Fifth round"), the
 //! process made 19–27 context switches per MB on the default runtime and under one on a
-//! current-thread one, and spent 20–30% less CPU per MB. A [`write`](ResponseStreamWriter::write)
-//! yields once, so its chunk leaves before the handler goes on even there. It also suits Lambda, which gives a function one
-//! vCPU's worth of CPU time at 1,769 MB of memory and less below
+//! current-thread one, and spent about a sixth less CPU per MB. A
+//! [`write`](ResponseStreamWriter::write) yields once, so its chunk leaves before the handler
+//! goes on even there. One thread also suits Lambda, which gives a function one vCPU's worth of
+//! CPU time at 1,769 MB of memory and less below
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html>). A function that
 //! needs worker threads for its own CPU-bound work keeps them: if its handler's future is `Send`,
 //! `tokio::spawn(lambda_stream::run(handler)).await` runs the loop on a worker of the default

@@ -174,9 +174,9 @@ async fn a_chunk_leaves_before_the_handler_computes_on_a_current_thread_runtime(
             let handler = handler_fn(async |_event, writer: &mut ResponseStreamWriter, _ctx: LambdaContext| {
                 // An empty write starts the response: its head must leave now too.
                 writer.write("").await?;
+                // Work that never awaits, as a CPU-bound step would.
                 std::thread::sleep(Duration::from_millis(600));
                 writer.write("before").await?;
-                // Work that never awaits, as a CPU-bound step would.
                 std::thread::sleep(Duration::from_millis(600));
                 writer.write("after").await?;
                 std::thread::sleep(Duration::from_millis(600));
