@@ -64,8 +64,9 @@ async fn signed_function_url_request_streams_chunks_with_prelude_headers() {
     assert_eq!(body, b"1\n2\n3\n", "the prelude is stripped, the payload intact");
     let ttfb = response.ttfb().expect("a first byte arrived");
     let last = chunks.last().unwrap().at;
-    // Streaming, not buffering: the first byte came well before the last (two pauses later).
-    assert!(last - ttfb >= PAUSE * 2 - Duration::from_millis(100), "ttfb {ttfb:?}, last chunk {last:?}: buffered?");
+    // Streaming, not buffering: the first byte came well before the last (two pauses later; half
+    // that span is the bound, generous for a loaded machine, and a buffered body gives ~0).
+    assert!(last - ttfb >= PAUSE, "ttfb {ttfb:?}, last chunk {last:?}: buffered?");
     assert!(chunks.len() >= 3, "one chunk per write, got {}", chunks.len());
 
     let answers = served.await.unwrap().expect("runtime script");
@@ -117,7 +118,7 @@ async fn invoke_with_response_stream_delivers_each_chunk_as_it_arrives() {
     let rest: Vec<&[u8]> = payloads[1..].iter().map(|c| c.bytes.as_ref()).collect();
     assert_eq!(rest, [&b"1\n"[..], b"2\n", b"3\n"], "one PayloadChunk per runtime chunk");
     let gap = payloads[3].at - payloads[1].at;
-    assert!(gap >= PAUSE * 2 - Duration::from_millis(100), "chunks {gap:?} apart: buffered?");
+    assert!(gap >= PAUSE, "chunks {gap:?} apart: buffered?");
     assert_eq!(response.ttfb(), Some(payloads[0].at));
     served.await.unwrap().expect("runtime script");
 }
@@ -164,7 +165,7 @@ async fn the_rest_api_client_signs_for_execute_api_and_reads_chunks_as_they_arri
     assert_eq!(body, b"1\n2\n3\n", "the prelude is stripped, the payload intact");
     let ttfb = response.ttfb().expect("a first byte arrived");
     let last = chunks.last().unwrap().at;
-    assert!(last - ttfb >= PAUSE * 2 - Duration::from_millis(100), "ttfb {ttfb:?}, last chunk {last:?}: buffered?");
+    assert!(last - ttfb >= PAUSE, "ttfb {ttfb:?}, last chunk {last:?}: buffered?");
 
     let answers = served.await.unwrap().expect("runtime script");
     let event: serde_json::Value = serde_json::from_slice(&answers[0].0.body).unwrap();

@@ -45,9 +45,10 @@ async fn invoke_streams_each_write_with_the_prelude_applied() {
             body.extend_from_slice(&chunk);
         }
         assert_eq!(body, b"first\nsecond\n");
-        // Not buffered: the first bytes came well before the handler's pause ended.
+        // Not buffered: the first bytes came well before the handler's 400 ms pause ended (half of it
+        // is the bound: a buffered body gives ~0, a loaded machine may delay the first chunk).
         let (first, last) = (arrivals[0], *arrivals.last().unwrap());
-        assert!(last - first >= Duration::from_millis(250), "first at {first:?}, last at {last:?}");
+        assert!(last - first >= Duration::from_millis(200), "first at {first:?}, last at {last:?}");
 
         // Other methods on the Swift endpoint are refused, as in SWIFT Lambda+LocalServer.swift.
         let get = http.get(&invoke_url).send().await.unwrap();

@@ -25,6 +25,6 @@ async fn numbers_stream_through_api_gateway_as_they_are_written() {
     let body: Vec<u8> = arrivals.iter().flat_map(|(_, c)| c.to_vec()).collect();
     assert_eq!(body, b"Number: 1\nNumber: 2\nNumber: 3\n");
     let lead = arrivals.last().unwrap().0 - arrivals[0].0;
-    assert!(lead >= Duration::from_millis(400), "the first number only {lead:?} before the last: buffered?");
+    assert!(lead >= Duration::from_millis(300), "the first number only {lead:?} before the last: buffered?");
     emulation.shutdown().await;
 }

@@ -48,13 +48,14 @@ async fn the_swift_payload_gets_three_lines_one_second_apart_behind_the_swift_he
     assert_eq!(head.status(), 200);
     assert_eq!(payload, b"Number: 1\nNumber: 2\nNumber: 3\n");
 
-    // Each line is its own chunk, sent when written: about a second between them (generous bounds).
+    // Each line is its own chunk, sent when written: about a second between them (generous bounds:
+    // a line late by a loaded scheduler shortens the gap after it).
     let arrivals = line_arrivals(&post);
     let lines: Vec<_> = arrivals.iter().map(|(l, _)| l.as_str()).collect();
     assert_eq!(lines, [line(1), line(2), line(3)]);
     for pair in arrivals.windows(2) {
         let gap = pair[1].1 - pair[0].1;
-        assert!(gap >= Duration::from_millis(900), "lines {gap:?} apart, expected about 1 s");
+        assert!(gap >= Duration::from_millis(500), "lines {gap:?} apart, expected about 1 s");
         assert!(gap < Duration::from_secs(5), "lines {gap:?} apart, expected about 1 s");
     }
 }
