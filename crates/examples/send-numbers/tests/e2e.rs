@@ -12,9 +12,12 @@ use example_send_numbers::prelude;
 use lambda_stream_emulator::{EmulateOptions, Emulation, emulate};
 use serde_json::json;
 
-/// The "not buffered" bound for three lines 300 ms apart: half the two pauses. A buffered body gives
-/// ~0; a first line late by a loaded scheduler (CI has seen ~100 ms) still passes.
-const HALF_OF_TWO_PAUSES: Duration = Duration::from_millis(300);
+/// The pause these tests ask for between the three lines.
+const PAUSE_MS: u64 = 300;
+
+/// The "not buffered" bound for three lines [`PAUSE_MS`] apart: half the two pauses. A buffered
+/// body gives ~0; a first line late by a loaded scheduler (CI has seen ~100 ms) still passes.
+const HALF_OF_TWO_PAUSES: Duration = Duration::from_millis(PAUSE_MS);
 
 async fn start() -> Emulation {
     emulate(EmulateOptions::new(env!("CARGO_BIN_EXE_send-numbers"))).await.expect("the emulator and the function start")
@@ -47,7 +50,7 @@ async fn the_function_url_streams_the_lines_apart_with_the_swift_headers() {
     let response = reqwest::Client::new()
         .post(format!("{}/", emulation.emulator.url()))
         .header("content-type", "application/json")
-        .body(json!({"pause_ms": 300}).to_string())
+        .body(json!({"pause_ms": PAUSE_MS}).to_string())
         .send()
         .await
         .unwrap();
@@ -92,7 +95,7 @@ async fn invoke_with_response_stream_relays_each_line_as_its_own_payload_chunk()
     let output = client
         .invoke_with_response_stream()
         .function_name("send-numbers")
-        .payload(Blob::new(json!({"count": 3, "pause_ms": 300}).to_string()))
+        .payload(Blob::new(json!({"count": 3, "pause_ms": PAUSE_MS}).to_string()))
         .send()
         .await
         .expect("InvokeWithResponseStream answers");
