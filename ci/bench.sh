@@ -10,7 +10,8 @@
 # (codec, e2e with its quiet and contended passes, process, concurrency), then bench-report.
 #
 # The report compares this run's ratios with the committed ci/bench-baseline.json and flags any
-# worse by more than 25%. `bash ci/bench.sh short --update-baseline` (or full) rewrites the
+# worse by more than 25%, marking whether the two runs' sample spreads are apart (a change) or
+# overlap (rerun first). `bash ci/bench.sh short --update-baseline` (or full) rewrites the
 # baseline from this run instead; commit it when the change in figures is meant.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -204,18 +204,20 @@ pub fn render(inputs: &Inputs) -> String {
         let comparisons = compare(baseline, &baseline_ratios(inputs));
         let _ = write!(
             body,
-            r#"<h2 id="baseline">Against the baseline</h2><p class="muted">{}. Positive change = worse; flagged when worse by more than 25%.</p><table><thead><tr><th>ratio</th><th>baseline</th><th>now</th><th>change</th></tr></thead><tbody>"#,
+            r#"<h2 id="baseline">Against the baseline</h2><p class="muted">{}. Positive change = worse; flagged when worse by more than 25%, and marked whether this run's spread (the ratio over the middle half of each side's samples) is apart from the baseline's or overlaps it (then rerun before looking for a cause).</p><table><thead><tr><th>ratio</th><th>baseline</th><th>now</th><th>spread now</th><th>change</th><th></th></tr></thead><tbody>"#,
             escape(&baseline.note)
         );
         for c in &comparisons {
             let class = if c.flagged() { "missed" } else { "met" };
+            let spread = c.spread.map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"));
             let _ = write!(
                 body,
-                r#"<tr class="{class}"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:+.0}%</td></tr>"#,
+                r#"<tr class="{class}"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{spread}</td><td>{:+.0}%</td><td class="verdict">{}</td></tr>"#,
                 escape(&c.key),
                 c.before,
                 c.now,
-                c.worse_by * 100.0
+                c.worse_by * 100.0,
+                escape(&c.mark().replace("**", ""))
             );
         }
         body.push_str("</tbody></table>");
@@ -329,7 +331,7 @@ pub fn render(inputs: &Inputs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{MemoryFigure, ProcessFigures};
+    use crate::report::{Baseline, BaselineRatio, MemoryFigure, ProcessFigures};
 
     fn m(group: &str, subject: &str, case: &str, median_ns: f64, samples: &[f64]) -> Measurement {
         Measurement {
@@ -369,9 +371,23 @@ mod tests {
             }),
             skipped: vec![("x".into(), "no <docker>".into())],
             notes: vec!["mode: short".into()],
+            baseline: Some(Baseline {
+                note: "then".into(),
+                ratios: [(
+                    "ttfb_function_url x floor: lambda-stream-process 16B".to_owned(),
+                    BaselineRatio { value: 1.0, higher_is_better: false, spread: None },
+                )]
+                .into(),
+            }),
             ..Inputs::default()
         };
         let html = render(&inputs);
+        // The baseline row: 1.00x -> 1.80x the floor, flagged; three samples are too few for a
+        // spread, so the flag says it cannot tell noise from change.
+        assert!(
+            html.contains(r#"<tr class="missed"><td>ttfb_function_url x floor: lambda-stream-process 16B</td><td>1.00</td><td>1.80</td><td>–</td><td>+80%</td><td class="verdict">WORSE, no samples to judge the noise</td></tr>"#),
+            "{html}"
+        );
         // Ratios: three non-floor TTFB rows and one throughput row, each one bar.
         let floor_section = html.split(r#"id="floor""#).nth(1).unwrap().split(r#"id="peers""#).next().unwrap();
         assert_eq!(floor_section.matches(r#"<g class="bar">"#).count(), 4, "{floor_section}");

@@ -179,8 +179,12 @@ pub struct StreamFigure {
     pub setup: String,
     /// Bytes received.
     pub bytes: u64,
-    /// Seconds from request to last byte.
+    /// Seconds from request to last byte: the median of [`runs`](Self::runs).
     pub seconds: f64,
+    /// Seconds of each stream, in the order they ran (the runtimes' streams alternate, so that a
+    /// busy moment of the machine falls on both); empty in files from before they were kept.
+    #[serde(default)]
+    pub runs: Vec<f64>,
 }
 
 /// The size of a release bootstrap, as deployed.
@@ -656,6 +660,52 @@ pub struct BaselineRatio {
     pub value: f64,
     /// True for MB/s shares (more is better), false for time, size and tail ratios.
     pub higher_is_better: bool,
+    /// The ratio's spread within its run, `[lowest, highest]`, from the two sides' criterion
+    /// samples ([`ratio_spread`]); absent for figures without samples (cold start, size,
+    /// concurrency) and in baselines written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<(f64, f64)>,
+}
+
+impl BaselineRatio {
+    /// A ratio with no samples behind it.
+    fn point(value: f64, higher_is_better: bool) -> Self {
+        Self { value, higher_is_better, spread: None }
+    }
+}
+
+/// The first and third quartiles of `samples` (linear interpolation between the sorted samples);
+/// `None` with fewer than four samples, too few to say where the middle half lies.
+pub fn quartiles(samples: &[f64]) -> Option<(f64, f64)> {
+    if samples.len() < 4 || samples.iter().any(|s| !s.is_finite()) {
+        return None;
+    }
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let position = q * (sorted.len() - 1) as f64;
+        let (below, above) = (position.floor() as usize, position.ceil() as usize);
+        sorted[below] + (sorted[above] - sorted[below]) * (position - below as f64)
+    };
+    Some((at(0.25), at(0.75)))
+}
+
+/// How far [`ratio`]`(m, reference)` ranges within this run: the middle half of `m`'s samples
+/// against the middle half of the reference's, combined the way that gives the lowest and the
+/// highest ratio. Criterion's ten short-mode samples of one figure can spread by tens of percent
+/// on a busy machine, and a ratio of two such figures spreads more; a change from the baseline
+/// that stays inside both runs' spreads is not evidence of a regression (see [`Comparison`]).
+pub fn ratio_spread(m: &Measurement, reference: &Measurement) -> Option<(f64, f64)> {
+    let (m_low, m_high) = quartiles(&m.samples_ns)?;
+    let (r_low, r_high) = quartiles(&reference.samples_ns)?;
+    let spread = if is_throughput(m) {
+        // MB/s share = (m bytes / m time) / (reference bytes / reference time).
+        let bytes = m.bytes? as f64 / reference.bytes? as f64;
+        (bytes * r_low / m_high, bytes * r_high / m_low)
+    } else {
+        (m_low / r_high, m_high / r_low)
+    };
+    (spread.0.is_finite() && spread.1.is_finite() && spread.0 > 0.0).then_some(spread)
 }
 
 /// The ratios of an earlier run, committed as `ci/bench-baseline.json` (`ci/bench.sh short
@@ -680,7 +730,7 @@ pub fn baseline_ratios(inputs: &Inputs) -> BTreeMap<String, BaselineRatio> {
         let mut put = |kind: &str, other: Option<&Measurement>| {
             if let Some(o) = other {
                 let key = format!("{} x {kind}: {} {}", m.group, m.subject, m.case);
-                out.insert(key, BaselineRatio { value: ratio(m, o), higher_is_better });
+                out.insert(key, BaselineRatio { value: ratio(m, o), higher_is_better, spread: ratio_spread(m, o) });
             }
         };
         put("floor", floor_for(all, m).filter(|f| f.case == m.case));
@@ -691,25 +741,34 @@ pub fn baseline_ratios(inputs: &Inputs) -> BTreeMap<String, BaselineRatio> {
         let cold = |label: &str| p.cold_start.iter().find(|c| c.runtime == label);
         if let (Some(o), Some(x)) = (cold(OURS_LABEL), cold(OFFICIAL_LABEL)) {
             let value = o.median_ms / x.median_ms;
-            out.insert("cold start x official".into(), BaselineRatio { value, higher_is_better: false });
+            out.insert("cold start x official".into(), BaselineRatio::point(value, false));
         }
         let size = |label: &str| p.sizes.iter().find(|s| s.runtime == label);
         if let (Some(o), Some(x)) = (size(OURS_LABEL), size(OFFICIAL_LABEL)) {
             let value = o.bytes as f64 / x.bytes as f64;
-            out.insert("bootstrap size x official".into(), BaselineRatio { value, higher_is_better: false });
+            out.insert("bootstrap size x official".into(), BaselineRatio::point(value, false));
         }
     }
     let c = &inputs.concurrency;
     for one in c.iter().filter(|f| f.concurrency == 1) {
         if let Some(many) = c.iter().find(|f| f.subject == one.subject && f.path == one.path && f.concurrency == 64) {
             let key = format!("concurrency p99 at N=64 x p50 at N=1: {} {}", one.subject, one.path);
-            out.insert(key, BaselineRatio { value: many.p99_ttfb_ns / one.p50_ttfb_ns, higher_is_better: false });
+            out.insert(key, BaselineRatio::point(many.p99_ttfb_ns / one.p50_ttfb_ns, false));
         }
     }
     out
 }
 
 /// One ratio against its baseline.
+///
+/// A ratio worse by more than [`BASELINE_TOLERANCE`] is flagged, as the report promises. Whether
+/// the flag stands out from the noise is a second question: in short mode the same code, run
+/// twice, moved a third of its ratios by more than that (docs/performance.md). So each flag also
+/// says whether the two runs' spreads ([`ratio_spread`]) are apart: when even the best of this
+/// run's middle half is worse than the worst of the baseline's, the change is
+/// [`Change::BeyondSpread`]; when they overlap, it is [`Change::WithinSpread`] and the first thing
+/// to do is run again. This is a guard against reading noise as a change, not a statistical test:
+/// it sees only the spread inside each run, not how much a whole run moves with the machine.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// The ratio's name.
@@ -720,13 +779,51 @@ pub struct Comparison {
     pub now: f64,
     /// How much worse this run is, as a share (0.3 = 30% worse; negative = better).
     pub worse_by: f64,
+    /// The ratio's spread in this run, when its figures have samples.
+    pub spread: Option<(f64, f64)>,
+    /// What the change amounts to.
+    pub change: Change,
+}
+
+/// What a [`Comparison`] shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Not worse by more than [`BASELINE_TOLERANCE`] (or better).
+    Within,
+    /// Flagged: worse by more than the tolerance, and this run's spread does not reach back to
+    /// the baseline's (or to its value, when the baseline has no spread).
+    BeyondSpread,
+    /// Flagged, but the two runs' spreads overlap: as likely noise as a change; rerun.
+    WithinSpread,
+    /// Flagged, and there are no samples to tell noise from change (process and concurrency
+    /// figures).
+    Unknown,
 }
 
 impl Comparison {
     /// Worse by more than [`BASELINE_TOLERANCE`].
     pub fn flagged(&self) -> bool {
-        self.worse_by > BASELINE_TOLERANCE
+        self.change != Change::Within
     }
+
+    /// The report's mark for this ratio.
+    pub fn mark(&self) -> &'static str {
+        match self.change {
+            Change::Within => "",
+            Change::BeyondSpread => "**WORSE**, beyond both runs' spread",
+            Change::WithinSpread => "**WORSE**, within the runs' spread: rerun",
+            Change::Unknown => "**WORSE**, no samples to judge the noise",
+        }
+    }
+}
+
+/// Whether `now`'s spread is apart from `before`'s in the worse direction: the best reading of
+/// this run is worse than the worst of the baseline (its value, when it recorded no spread).
+/// `None` when this run's ratio has no spread.
+fn apart(before: &BaselineRatio, now: &BaselineRatio) -> Option<bool> {
+    let (now_low, now_high) = now.spread?;
+    let (before_low, before_high) = before.spread.unwrap_or((before.value, before.value));
+    Some(if now.higher_is_better { now_high < before_low } else { now_low > before_high })
 }
 
 /// This run's ratios against the baseline's, for every name both have.
@@ -738,7 +835,23 @@ pub fn compare(baseline: &Baseline, now: &BTreeMap<String, BaselineRatio>) -> Ve
             let now = now.get(key)?;
             let worse_by =
                 if before.higher_is_better { before.value / now.value - 1.0 } else { now.value / before.value - 1.0 };
-            Some(Comparison { key: key.clone(), before: before.value, now: now.value, worse_by })
+            let change = if worse_by <= BASELINE_TOLERANCE {
+                Change::Within
+            } else {
+                match apart(before, now) {
+                    Some(true) => Change::BeyondSpread,
+                    Some(false) => Change::WithinSpread,
+                    None => Change::Unknown,
+                }
+            };
+            Some(Comparison {
+                key: key.clone(),
+                before: before.value,
+                now: now.value,
+                worse_by,
+                spread: now.spread,
+                change,
+            })
         })
         .collect()
 }
@@ -816,10 +929,25 @@ fn process_tables(md: &mut String, process: Option<&ProcessFigures>) {
         let (before, peak) = (m.before_kib as f64 / 1024.0, m.peak_kib as f64 / 1024.0);
         let _ = writeln!(md, "| {} | {} | {before:.1} | {peak:.1} |", m.process, m.setup);
     }
-    let _ = writeln!(md, "\n| large response through processes | bytes | seconds | MB/s |\n| --- | --- | --- | --- |");
+    let _ = writeln!(
+        md,
+        "\n| large response through processes | bytes | runs | median seconds | MB/s (median) | MB/s (slowest–fastest) |\n| --- | --- | --- | --- | --- | --- |"
+    );
     for s in &p.streams {
-        let mbps = s.bytes as f64 / 1e6 / s.seconds;
-        let _ = writeln!(md, "| {} | {} | {:.2} | {mbps:.0} |", s.setup, s.bytes, s.seconds);
+        let mbps = |seconds: f64| s.bytes as f64 / 1e6 / seconds;
+        let slowest = s.runs.iter().copied().fold(f64::NAN, f64::max);
+        let fastest = s.runs.iter().copied().fold(f64::NAN, f64::min);
+        let range =
+            if s.runs.is_empty() { "–".to_owned() } else { format!("{:.0}–{:.0}", mbps(slowest), mbps(fastest)) };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.3} | {:.0} | {range} |",
+            s.setup,
+            s.bytes,
+            s.runs.len().max(1),
+            s.seconds,
+            mbps(s.seconds)
+        );
     }
     let _ = writeln!(
         md,
@@ -907,18 +1035,34 @@ fn baseline_table(md: &mut String, inputs: &Inputs) {
     };
     let now = baseline_ratios(inputs);
     let comparisons = compare(baseline, &now);
+    let count = |change: Change| comparisons.iter().filter(|c| c.change == change).count();
     let flagged = comparisons.iter().filter(|c| c.flagged()).count();
     let _ = writeln!(
         md,
-        "Baseline: {}. {} ratios compared, {flagged} worse by more than {:.0}% (flagged **WORSE**). \
-         Positive change = worse (a time ratio up, or an MB/s share down).\n\n| ratio | baseline | now | change | |\n| --- | --- | --- | --- | --- |",
+        "Baseline: {}. {} ratios compared, {flagged} worse by more than {:.0}% (flagged **WORSE**): \
+         {} beyond both runs' spread, {} within it, {} without samples to tell. \
+         Positive change = worse (a time ratio up, or an MB/s share down). The spread is the ratio's range over \
+         the middle half of each side's criterion samples in this run; a flag whose spread overlaps \
+         the baseline's is as likely noise as a change, so rerun before looking for a cause.\n\n\
+         | ratio | baseline | now | spread now | change | |\n| --- | --- | --- | --- | --- | --- |",
         baseline.note,
         comparisons.len(),
-        BASELINE_TOLERANCE * 100.0
+        BASELINE_TOLERANCE * 100.0,
+        count(Change::BeyondSpread),
+        count(Change::WithinSpread),
+        count(Change::Unknown),
     );
     for c in &comparisons {
-        let flag = if c.flagged() { "**WORSE**" } else { "" };
-        let _ = writeln!(md, "| {} | {:.2} | {:.2} | {:+.0}% | {flag} |", c.key, c.before, c.now, c.worse_by * 100.0);
+        let spread = c.spread.map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} | {:.2} | {:.2} | {spread} | {:+.0}% | {} |",
+            c.key,
+            c.before,
+            c.now,
+            c.worse_by * 100.0,
+            c.mark()
+        );
     }
     let missing: Vec<&String> = baseline.ratios.keys().filter(|k| !now.contains_key(*k)).collect();
     if !missing.is_empty() {
@@ -1105,11 +1249,13 @@ mod tests {
                     setup: format!("emulate + {OURS_LABEL} runtime, 199 MB"),
                     bytes: 199_000_000,
                     seconds: 0.3,
+                    runs: vec![0.25, 0.3, 0.5],
                 },
                 StreamFigure {
                     setup: format!("emulate + {OFFICIAL_LABEL} runtime, 199 MB"),
                     bytes: 199_000_000,
                     seconds: 0.2,
+                    runs: vec![],
                 },
             ],
             ..Default::default()
@@ -1164,6 +1310,10 @@ mod tests {
             md.contains("| lambda-stream-process | function URL | 64 | 64 | 3.00 ms | 4.00 ms | 500 | 0.50 |"),
             "{md}"
         );
+        // The large streams: the median's rate and the slowest and fastest run's; a figure from
+        // before runs were kept counts as one run with no range.
+        assert!(md.contains("| 199000000 | 3 | 0.300 | 663 | 398–796 |"), "{md}");
+        assert!(md.contains("| 199000000 | 1 | 0.200 | 995 | – |"), "{md}");
     }
 
     #[test]
@@ -1198,12 +1348,104 @@ mod tests {
         worse.baseline = Some(before);
         let md = render(&worse);
         assert!(
-            md.contains("| ttfb_function_url x floor: lambda-stream 16B | 1.10 | 1.40 | +27% | **WORSE** |"),
+            md.contains(
+                "| ttfb_function_url x floor: lambda-stream 16B | 1.10 | 1.40 | – | +27% | **WORSE**, no samples to judge the noise |"
+            ),
             "{md}"
         );
         // It round-trips through JSON as committed.
         let json = serde_json::to_string(&Baseline { note: "n".into(), ratios: baseline_ratios(&worse) }).unwrap();
         assert_eq!(serde_json::from_str::<Baseline>(&json).unwrap().ratios.len(), 2);
+    }
+
+    #[test]
+    fn quartiles_interpolate_and_need_four_samples() {
+        assert_eq!(quartiles(&[9.0, 1.0, 5.0, 3.0, 7.0, 2.0, 8.0, 4.0, 6.0]), Some((3.0, 7.0)));
+        let ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        assert_eq!(quartiles(&ten), Some((3.25, 7.75)));
+        assert_eq!(quartiles(&[1.0, 2.0, 3.0, 4.0]), Some((1.75, 3.25)));
+        assert_eq!(quartiles(&[1.0, 2.0, 3.0]), None);
+        assert_eq!(quartiles(&[1.0, 2.0, f64::NAN, 4.0]), None);
+    }
+
+    /// A measurement whose ten samples are `median` scaled by 0.8 ..= 1.25 (middle half 0.9-1.1).
+    fn sampled(group: &str, subject: &str, median_ns: f64, bytes: Option<u64>, spread: f64) -> Measurement {
+        let mut out = m(group, subject, "c", median_ns, bytes);
+        out.samples_ns = (0..10).map(|i| median_ns * (1.0 + spread * (f64::from(i) - 4.5) / 4.5)).collect();
+        out
+    }
+
+    #[test]
+    fn a_ratios_spread_combines_the_middle_halves_of_both_sides() {
+        let floor = sampled("ttfb_function_url", FLOOR, 100.0, None, 0.2);
+        let ours = sampled("ttfb_function_url", OURS, 200.0, None, 0.2);
+        let (low, high) = quartiles(&ours.samples_ns).unwrap();
+        let (f_low, f_high) = quartiles(&floor.samples_ns).unwrap();
+        assert_eq!(ratio_spread(&ours, &floor), Some((low / f_high, high / f_low)));
+        let (low, high) = ratio_spread(&ours, &floor).unwrap();
+        assert!(low < 2.0 && 2.0 < high, "{low} {high}");
+        // Throughput: a share of MB/s, so a slower (longer) sample of ours is the low end, and the
+        // bytes of the two sides count.
+        let floor = sampled("throughput_function_url", FLOOR, 100.0, Some(1_000), 0.2);
+        let ours = sampled("throughput_function_url", OURS, 100.0, Some(2_000), 0.2);
+        let (low, high) = ratio_spread(&ours, &floor).unwrap();
+        assert!((ratio(&ours, &floor) - 2.0).abs() < 1e-9);
+        assert!(low < 2.0 && 2.0 < high && (low * high - 4.0).abs() < 1e-9, "{low} {high}");
+        // No samples on either side: no spread.
+        assert_eq!(ratio_spread(&m("g", OURS, "c", 1.0, None), &floor), None);
+        assert_eq!(ratio_spread(&ours, &m("g", FLOOR, "c", 1.0, None)), None);
+    }
+
+    #[test]
+    fn a_flag_says_whether_the_runs_spreads_are_apart() {
+        let run = |ours_ttfb: f64, spread: f64, ours_rate_ns: f64| {
+            inputs(
+                vec![
+                    sampled("ttfb_function_url", FLOOR, 100.0, None, spread),
+                    sampled("ttfb_function_url", OURS, ours_ttfb, None, spread),
+                    sampled("throughput_function_url", FLOOR, 100.0, Some(1 << 20), spread),
+                    sampled("throughput_function_url", OURS, ours_rate_ns, Some(1 << 20), spread),
+                ],
+                None,
+            )
+        };
+        let change = |before: &Baseline, now: &Inputs| -> Vec<Change> {
+            compare(before, &baseline_ratios(now)).iter().map(|c| c.change).collect()
+        };
+        // Throughput first (the keys sort so). Tight samples (±2%): 1.1x -> 1.5x the floor and
+        // 1.0 -> 0.7 of its MB/s are apart.
+        let before = Baseline { note: "then".into(), ratios: baseline_ratios(&run(110.0, 0.02, 100.0)) };
+        assert!(before.ratios.values().all(|r| r.spread.is_some()), "{before:?}");
+        assert_eq!(change(&before, &run(150.0, 0.02, 143.0)), vec![Change::BeyondSpread, Change::BeyondSpread]);
+        // The same medians with samples spread ±60%: the middle halves overlap.
+        let wide = Baseline { note: "then".into(), ratios: baseline_ratios(&run(110.0, 0.6, 100.0)) };
+        assert_eq!(change(&wide, &run(150.0, 0.6, 143.0)), vec![Change::WithinSpread, Change::WithinSpread]);
+        // Within the tolerance nothing is flagged, however tight the samples.
+        assert_eq!(change(&before, &run(130.0, 0.02, 110.0)), vec![Change::Within, Change::Within]);
+        // A baseline written before spreads were kept: this run's spread against its value.
+        let mut old = before.clone();
+        old.ratios.values_mut().for_each(|r| r.spread = None);
+        assert_eq!(change(&old, &run(150.0, 0.02, 143.0)), vec![Change::BeyondSpread, Change::BeyondSpread]);
+        assert_eq!(change(&old, &run(150.0, 0.6, 143.0)), vec![Change::WithinSpread, Change::WithinSpread]);
+        // The report says which is which, and counts them.
+        let mut now = run(150.0, 0.6, 143.0);
+        now.baseline = Some(before);
+        let md = render(&now);
+        assert!(
+            md.contains("2 worse by more than 25% (flagged **WORSE**): 0 beyond both runs' spread, 2 within it"),
+            "{md}"
+        );
+        assert!(md.contains("| +36% | **WORSE**, within the runs' spread: rerun |"), "{md}");
+        // The spread survives the committed JSON; an old baseline without it still reads.
+        let json = serde_json::to_string(&Baseline { note: "n".into(), ratios: baseline_ratios(&now) }).unwrap();
+        let read = serde_json::from_str::<Baseline>(&json).unwrap().ratios;
+        for (key, ratio) in baseline_ratios(&now) {
+            let (low, high) = read[&key].spread.unwrap();
+            let (want_low, want_high) = ratio.spread.unwrap();
+            assert!((low - want_low).abs() < 1e-12 && (high - want_high).abs() < 1e-12, "{key}");
+        }
+        let old_json = r#"{"note":"n","ratios":{"x":{"value":1.0,"higher_is_better":false}}}"#;
+        assert_eq!(serde_json::from_str::<Baseline>(old_json).unwrap().ratios["x"].spread, None);
     }
 
     #[test]
