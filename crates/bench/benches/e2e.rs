@@ -13,7 +13,8 @@
 //! out.
 //!
 //! `LAMBDA_STREAM_BENCH_MODE=short` (set by `ci/bench.sh short`) leaves out the 200 MB criterion
-//! case, which would take most of the CI budget; `benches/process.rs` still streams 199 MB once.
+//! case, which would take most of the CI budget; `benches/process.rs` still streams 199 MB through
+//! processes, three times per runtime.
 
 use std::cell::Cell;
 use std::path::PathBuf;
@@ -394,7 +395,7 @@ fn throughput(c: &mut Criterion, rt: &Tokio, s: &Setups, short: bool) {
     if short {
         note_skip(
             "throughput_function_url 200MB (criterion)",
-            "short mode (CI) leaves the 200 MB criterion case out for time; benches/process.rs streams 199 MB once through processes",
+            "short mode (CI) leaves the 200 MB criterion case out for time; benches/process.rs streams 199 MB through processes three times per runtime, in turns",
         );
     } else {
         sizes.push(("200MB", 200_000_000));

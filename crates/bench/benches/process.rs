@@ -1,12 +1,15 @@
 //! Whole-process figures, measured on real processes (not criterion: each figure is a few
-//! process starts or one 200 MB stream, and criterion's statistics would cost minutes).
+//! process starts or a few 200 MB streams, and criterion's statistics would cost minutes).
 //!
-//! - **Peak memory** while 199 MB stream ([`LARGE_MB`]): `bench-emulate -- <bootstrap>` (what
-//!   `lambda-stream emulate` runs, without the CLI's AWS SDK build) started as a process, the
-//!   examples' `large` scenario read through its function URL;
-//!   VmRSS of the emulator and of the runtime process before, and their peak after (VmHWM
-//!   from `/proc/<pid>/status`: the kernel's own high-water mark, so no sample can miss a spike). Target: at most 32 MiB
-//!   each, for our runtime and for the official peer under our emulator.
+//! - **Peak memory and throughput** while 199 MB stream ([`LARGE_MB`]): `bench-emulate --
+//!   <bootstrap>` (what `lambda-stream emulate` runs, without the CLI's AWS SDK build) started as
+//!   a process for each runtime, the examples' `large` scenario read through its function URL
+//!   three times each in short mode (seven in full), the two runtimes taking turns so that a busy
+//!   moment of the machine falls on both; the throughput is the median run's. VmRSS of the
+//!   emulator and of the runtime process before the first stream, and their peak after the last
+//!   (VmHWM from `/proc/<pid>/status`: the kernel's own high-water mark, so no sample can miss a
+//!   spike). Target: at most 32 MiB each, for our runtime and for the official peer under our
+//!   emulator.
 //! - **Cold start**: process spawn -> first `GET /next` seen by a minimal Runtime API
 //!   ([`Sink`]), our example binary against the official peer's, the median of several starts.
 //!
@@ -91,6 +94,11 @@ async fn cold_start(label: &str, bin: &Path, runs: usize) -> Result<ColdStartFig
     })
 }
 
+/// Stops a setup whose streams failed, without figures.
+async fn stop_setup(mut setup: LargeSetup) {
+    stop(&mut setup.emulator, Some(setup.runtime_pid)).await;
+}
+
 /// Sends SIGTERM (the emulator takes its bootstrap down on it), then SIGKILL to whatever is left.
 async fn stop(emulator: &mut tokio::process::Child, runtime: Option<u32>) {
     if let Some(pid) = emulator.id() {
@@ -104,8 +112,21 @@ async fn stop(emulator: &mut tokio::process::Child, runtime: Option<u32>) {
     }
 }
 
-async fn memory(label: &str, emulate: &Path, bin: &Path, figures: &mut ProcessFigures) -> Result<(), BoxError> {
-    let setup = format!("emulate + {label} runtime, {LARGE_MB} MB");
+/// One runtime's large-stream setup: `bench-emulate -- <bootstrap>` as a process, its runtime
+/// process, and their RSS before the first large stream.
+struct LargeSetup {
+    label: &'static str,
+    emulator: tokio::process::Child,
+    emulator_pid: u32,
+    runtime_pid: u32,
+    url: String,
+    before: (u64, u64),
+    runs: Vec<f64>,
+}
+
+/// Starts `bench-emulate -- <bin>` and makes one small call, so that the runtime is up and both
+/// processes are past start-up before their RSS is read.
+async fn start_large(label: &'static str, emulate: &Path, bin: &Path) -> Result<LargeSetup, BoxError> {
     let mut emulator = tokio::process::Command::new(emulate)
         .arg("--")
         .arg(bin)
@@ -116,39 +137,69 @@ async fn memory(label: &str, emulate: &Path, bin: &Path, figures: &mut ProcessFi
         .kill_on_drop(true)
         .spawn()?;
     let emulator_pid = emulator.id().ok_or("the emulator exited at once")?;
-    let url = listening_url(&mut emulator, Duration::from_secs(30)).await?;
-
-    let client = http_client();
-    let result = async {
-        // A first small call: the runtime is up and both processes are past start-up.
-        ttfb(&client, &format!("{url}/?scenario=bad-request"), http::StatusCode::BAD_REQUEST).await?;
+    let started = async {
+        let url = listening_url(&mut emulator, Duration::from_secs(30)).await?;
+        ttfb(&http_client(), &format!("{url}/?scenario=bad-request"), http::StatusCode::BAD_REQUEST).await?;
         let runtime_pid = *children(emulator_pid).first().ok_or("the emulator's runtime process was not found")?;
         let before = (read_kib(emulator_pid, "VmRSS")?, read_kib(runtime_pid, "VmRSS")?);
-        let (elapsed, bytes) = fetch_all(&client, &format!("{url}/?scenario=large&size_mb={LARGE_MB}")).await?;
-        let hwm = (read_kib(emulator_pid, "VmHWM")?, read_kib(runtime_pid, "VmHWM")?);
-        if bytes != u64::from(LARGE_MB) * 1_000_000 {
-            return Err::<_, BoxError>(format!("the large response had {bytes} bytes, not {LARGE_MB} MB").into());
-        }
-        figures.streams.push(StreamFigure { setup: setup.clone(), bytes, seconds: elapsed.as_secs_f64() });
-        figures.memory.push(MemoryFigure {
-            process: "emulator (lambda-stream emulate)".into(),
-            runtime: label.to_owned(),
-            setup: setup.clone(),
-            before_kib: before.0,
-            peak_kib: hwm.0,
-        });
-        figures.memory.push(MemoryFigure {
-            process: format!("runtime ({label})"),
-            runtime: label.to_owned(),
-            setup: setup.clone(),
-            before_kib: before.1,
-            peak_kib: hwm.1,
-        });
-        Ok(runtime_pid)
+        Ok::<_, BoxError>((url, runtime_pid, before))
     }
     .await;
-    stop(&mut emulator, result.as_ref().ok().copied()).await;
-    result.map(|_| ())
+    match started {
+        Ok((url, runtime_pid, before)) => {
+            Ok(LargeSetup { label, emulator, emulator_pid, runtime_pid, url, before, runs: Vec::new() })
+        }
+        Err(e) => {
+            stop(&mut emulator, None).await;
+            Err(e)
+        }
+    }
+}
+
+/// Streams [`LARGE_MB`] through `setup` once and keeps its time.
+async fn stream_large(setup: &mut LargeSetup) -> Result<(), BoxError> {
+    let (elapsed, bytes) =
+        fetch_all(&http_client(), &format!("{}/?scenario=large&size_mb={LARGE_MB}", setup.url)).await?;
+    if bytes != u64::from(LARGE_MB) * 1_000_000 {
+        return Err(format!("the large response had {bytes} bytes, not {LARGE_MB} MB").into());
+    }
+    setup.runs.push(elapsed.as_secs_f64());
+    Ok(())
+}
+
+/// Reads both processes' peak RSS after every stream, records the figures and stops the setup.
+async fn finish_large(mut setup: LargeSetup, figures: &mut ProcessFigures) -> Result<(), BoxError> {
+    let hwm = read_kib(setup.emulator_pid, "VmHWM").and_then(|e| Ok((e, read_kib(setup.runtime_pid, "VmHWM")?)));
+    stop(&mut setup.emulator, Some(setup.runtime_pid)).await;
+    let hwm = hwm?;
+    let label = setup.label;
+    let name = format!("emulate + {label} runtime, {LARGE_MB} MB");
+    let mut sorted = setup.runs.clone();
+    sorted.sort_by(f64::total_cmp);
+    if sorted.is_empty() {
+        return Err("no large stream completed".into());
+    }
+    figures.streams.push(StreamFigure {
+        setup: name.clone(),
+        bytes: u64::from(LARGE_MB) * 1_000_000,
+        seconds: median(&sorted),
+        runs: setup.runs,
+    });
+    figures.memory.push(MemoryFigure {
+        process: "emulator (lambda-stream emulate)".into(),
+        runtime: label.to_owned(),
+        setup: name.clone(),
+        before_kib: setup.before.0,
+        peak_kib: hwm.0,
+    });
+    figures.memory.push(MemoryFigure {
+        process: format!("runtime ({label})"),
+        runtime: label.to_owned(),
+        setup: name,
+        before_kib: setup.before.1,
+        peak_kib: hwm.1,
+    });
+    Ok(())
 }
 
 fn main() {
@@ -156,8 +207,11 @@ fn main() {
     // `cargo bench` passes `--bench` and filters; this program takes none of them.
     let runs = if short { 10 } else { 30 };
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    // Each runtime's 199 MB stream, taken this many times, alternating.
+    let large_rounds = if short { 3 } else { 7 };
     let mut figures = ProcessFigures::default();
     rt.block_on(async {
+        let mut large = Vec::new();
         // Built with the benches: the same package's binary.
         let emulate = Path::new(env!("CARGO_BIN_EXE_bench-emulate"));
         for (label, name) in RUNTIMES {
@@ -186,8 +240,40 @@ fn main() {
                 }
                 Err(e) => note_skip(&format!("cold start ({label})"), &e.to_string()),
             }
-            match memory(label, emulate, &bin, &mut figures).await {
+            match start_large(label, emulate, &bin).await {
+                Ok(setup) => large.push(setup),
+                Err(e) => note_skip(&format!("memory while a large response streams ({label})"), &e.to_string()),
+            }
+        }
+        // The large streams take turns, ours then the official runtime's, so that a busy moment of
+        // the machine falls on both rather than on one runtime's whole figure.
+        let mut failed = vec![false; large.len()];
+        for _ in 0..large_rounds {
+            for (setup, failed) in large.iter_mut().zip(&mut failed) {
+                if *failed {
+                    continue;
+                }
+                if let Err(e) = stream_large(setup).await {
+                    note_skip(&format!("memory while a large response streams ({})", setup.label), &e.to_string());
+                    *failed = true;
+                }
+            }
+        }
+        for (setup, failed) in large.into_iter().zip(failed) {
+            let label = setup.label;
+            if failed {
+                stop_setup(setup).await;
+                continue;
+            }
+            let runs = setup.runs.clone();
+            match finish_large(setup, &mut figures).await {
                 Ok(()) => {
+                    let s = figures.streams.last().map_or(0.0, |s| s.seconds);
+                    println!(
+                        "{LARGE_MB} MB through {label}: median {s:.3} s ({:.0} MB/s) of {} runs {runs:.3?}",
+                        f64::from(LARGE_MB) / s,
+                        runs.len()
+                    );
                     for m in figures.memory.iter().rev().take(2) {
                         println!(
                             "memory {} ({}): {:.1} MiB before, peak {:.1} MiB",
