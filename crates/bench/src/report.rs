@@ -1391,6 +1391,15 @@ mod tests {
         let (low, high) = ratio_spread(&ours, &floor).unwrap();
         assert!((ratio(&ours, &floor) - 2.0).abs() < 1e-9);
         assert!(low < 2.0 && 2.0 < high && (low * high - 4.0).abs() < 1e-9, "{low} {high}");
+        // Samples of zero time (a clock too coarse for the figure) give no usable range: not an
+        // infinite ratio, nor a ratio of zero.
+        let zero = |subject: &str| sampled("ttfb_function_url", subject, 0.0, None, 0.2);
+        let ttfb = sampled("ttfb_function_url", OURS, 200.0, None, 0.2);
+        assert_eq!(ratio_spread(&ttfb, &zero(FLOOR)), None, "infinite high end");
+        assert_eq!(ratio_spread(&zero(OURS), &sampled("ttfb_function_url", FLOOR, 100.0, None, 0.2)), None, "zero");
+        let mut zero_low_quartile = sampled("ttfb_function_url", FLOOR, 100.0, None, 0.2);
+        zero_low_quartile.samples_ns[..4].fill(0.0);
+        assert_eq!(ratio_spread(&ttfb, &zero_low_quartile), None, "finite low end, infinite high end");
         // No samples on either side: no spread.
         assert_eq!(ratio_spread(&m("g", OURS, "c", 1.0, None), &floor), None);
         assert_eq!(ratio_spread(&ours, &m("g", FLOOR, "c", 1.0, None)), None);
