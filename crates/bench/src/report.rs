@@ -835,14 +835,15 @@ pub fn compare(baseline: &Baseline, now: &BTreeMap<String, BaselineRatio>) -> Ve
             let now = now.get(key)?;
             let worse_by =
                 if before.higher_is_better { before.value / now.value - 1.0 } else { now.value / before.value - 1.0 };
-            let change = if worse_by <= BASELINE_TOLERANCE {
-                Change::Within
-            } else {
+            // Written as `>` so that a ratio that is not a number is not flagged (as before).
+            let change = if worse_by > BASELINE_TOLERANCE {
                 match apart(before, now) {
                     Some(true) => Change::BeyondSpread,
                     Some(false) => Change::WithinSpread,
                     None => Change::Unknown,
                 }
+            } else {
+                Change::Within
             };
             Some(Comparison {
                 key: key.clone(),
@@ -1368,7 +1369,8 @@ mod tests {
         assert_eq!(quartiles(&[1.0, 2.0, f64::NAN, 4.0]), None);
     }
 
-    /// A measurement whose ten samples are `median` scaled by 0.8 ..= 1.25 (middle half 0.9-1.1).
+    /// A measurement whose ten samples run evenly from `median × (1 - spread)` to
+    /// `median × (1 + spread)`, so that their middle half is `median × (1 ± spread / 2)`.
     fn sampled(group: &str, subject: &str, median_ns: f64, bytes: Option<u64>, spread: f64) -> Measurement {
         let mut out = m(group, subject, "c", median_ns, bytes);
         out.samples_ns = (0..10).map(|i| median_ns * (1.0 + spread * (f64::from(i) - 4.5) / 4.5)).collect();
