@@ -122,6 +122,8 @@ struct LargeSetup {
     url: String,
     before: (u64, u64),
     runs: Vec<f64>,
+    /// A stream failed (and was noted as skipped): no more streams and no figures.
+    failed: bool,
 }
 
 /// Starts `bench-emulate -- <bin>` and makes one small call, so that the runtime is up and both
@@ -147,7 +149,7 @@ async fn start_large(label: &'static str, emulate: &Path, bin: &Path) -> Result<
     .await;
     match started {
         Ok((url, runtime_pid, before)) => {
-            Ok(LargeSetup { label, emulator, emulator_pid, runtime_pid, url, before, runs: Vec::new() })
+            Ok(LargeSetup { label, emulator, emulator_pid, runtime_pid, url, before, runs: Vec::new(), failed: false })
         }
         Err(e) => {
             stop(&mut emulator, None).await;
@@ -247,21 +249,17 @@ fn main() {
         }
         // The large streams take turns, ours then the official runtime's, so that a busy moment of
         // the machine falls on both rather than on one runtime's whole figure.
-        let mut failed = vec![false; large.len()];
         for _ in 0..large_rounds {
-            for (setup, failed) in large.iter_mut().zip(&mut failed) {
-                if *failed {
-                    continue;
-                }
+            for setup in large.iter_mut().filter(|s| !s.failed) {
                 if let Err(e) = stream_large(setup).await {
                     note_skip(&format!("memory while a large response streams ({})", setup.label), &e.to_string());
-                    *failed = true;
+                    setup.failed = true;
                 }
             }
         }
-        for (setup, failed) in large.into_iter().zip(failed) {
+        for setup in large {
             let label = setup.label;
-            if failed {
+            if setup.failed {
                 stop_setup(setup).await;
                 continue;
             }

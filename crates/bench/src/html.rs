@@ -209,13 +209,13 @@ pub fn render(inputs: &Inputs) -> String {
         );
         for c in &comparisons {
             let class = if c.flagged() { "missed" } else { "met" };
-            let spread = c.spread.map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"));
             let _ = write!(
                 body,
-                r#"<tr class="{class}"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{spread}</td><td>{:+.0}%</td><td class="verdict">{}</td></tr>"#,
+                r#"<tr class="{class}"><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:+.0}%</td><td class="verdict">{}</td></tr>"#,
                 escape(&c.key),
                 c.before,
                 c.now,
+                c.spread_text(),
                 c.worse_by * 100.0,
                 escape(&c.mark().replace("**", ""))
             );

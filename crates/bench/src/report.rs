@@ -806,6 +806,11 @@ impl Comparison {
         self.change != Change::Within
     }
 
+    /// This run's spread as the report prints it (`low–high`, or `–` without samples).
+    pub fn spread_text(&self) -> String {
+        self.spread.map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"))
+    }
+
     /// The report's mark for this ratio.
     pub fn mark(&self) -> &'static str {
         match self.change {
@@ -1054,13 +1059,13 @@ fn baseline_table(md: &mut String, inputs: &Inputs) {
         count(Change::Unknown),
     );
     for c in &comparisons {
-        let spread = c.spread.map_or_else(|| "–".to_owned(), |(low, high)| format!("{low:.2}–{high:.2}"));
         let _ = writeln!(
             md,
-            "| {} | {:.2} | {:.2} | {spread} | {:+.0}% | {} |",
+            "| {} | {:.2} | {:.2} | {} | {:+.0}% | {} |",
             c.key,
             c.before,
             c.now,
+            c.spread_text(),
             c.worse_by * 100.0,
             c.mark()
         );
