@@ -94,11 +94,6 @@ async fn cold_start(label: &str, bin: &Path, runs: usize) -> Result<ColdStartFig
     })
 }
 
-/// Stops a setup whose streams failed, without figures.
-async fn stop_setup(mut setup: LargeSetup) {
-    stop(&mut setup.emulator, Some(setup.runtime_pid)).await;
-}
-
 /// Sends SIGTERM (the emulator takes its bootstrap down on it), then SIGKILL to whatever is left.
 async fn stop(emulator: &mut tokio::process::Child, runtime: Option<u32>) {
     if let Some(pid) = emulator.id() {
@@ -174,13 +169,13 @@ async fn finish_large(mut setup: LargeSetup, figures: &mut ProcessFigures) -> Re
     let hwm = read_kib(setup.emulator_pid, "VmHWM").and_then(|e| Ok((e, read_kib(setup.runtime_pid, "VmHWM")?)));
     stop(&mut setup.emulator, Some(setup.runtime_pid)).await;
     let hwm = hwm?;
+    if setup.runs.is_empty() {
+        return Err("no large stream completed".into());
+    }
     let label = setup.label;
     let name = format!("emulate + {label} runtime, {LARGE_MB} MB");
     let mut sorted = setup.runs.clone();
     sorted.sort_by(f64::total_cmp);
-    if sorted.is_empty() {
-        return Err("no large stream completed".into());
-    }
     figures.streams.push(StreamFigure {
         setup: name.clone(),
         bytes: u64::from(LARGE_MB) * 1_000_000,
@@ -257,21 +252,23 @@ fn main() {
                 }
             }
         }
-        for setup in large {
+        for mut setup in large {
             let label = setup.label;
             if setup.failed {
-                stop_setup(setup).await;
+                stop(&mut setup.emulator, Some(setup.runtime_pid)).await;
                 continue;
             }
-            let runs = setup.runs.clone();
             match finish_large(setup, &mut figures).await {
                 Ok(()) => {
-                    let s = figures.streams.last().map_or(0.0, |s| s.seconds);
-                    println!(
-                        "{LARGE_MB} MB through {label}: median {s:.3} s ({:.0} MB/s) of {} runs {runs:.3?}",
-                        f64::from(LARGE_MB) / s,
-                        runs.len()
-                    );
+                    if let Some(s) = figures.streams.last() {
+                        println!(
+                            "{LARGE_MB} MB through {label}: median {:.3} s ({:.0} MB/s) of {} runs {:.3?}",
+                            s.seconds,
+                            f64::from(LARGE_MB) / s.seconds,
+                            s.runs.len(),
+                            s.runs
+                        );
+                    }
                     for m in figures.memory.iter().rev().take(2) {
                         println!(
                             "memory {} ({}): {:.1} MiB before, peak {:.1} MiB",

@@ -7,7 +7,8 @@
 //!
 //! Also reads the concurrency figures (`target/bench-concurrency.json`). `--baseline PATH`
 //! compares this run's ratios with a committed baseline (`ci/bench-baseline.json`) and flags
-//! those worse by more than 25%, each marked beyond or within the two runs' sample spreads; `--write-baseline PATH` writes this run's ratios there instead
+//! those worse by more than 25%, each marked beyond or within the two runs' sample spreads;
+//! `--write-baseline PATH` writes this run's ratios there instead
 //! (what `ci/bench.sh ... --update-baseline` asks for).
 
 use lambda_stream_bench::concurrency::{ConcurrencyFigure, FILE as CONCURRENCY_FILE};
