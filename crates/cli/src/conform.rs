@@ -133,7 +133,7 @@ pub(crate) struct ConformArgs {
     #[arg(long)]
     bin_dir: Option<PathBuf>,
     /// Scenarios at once (local target only; remote targets run one at a time).
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     jobs: u16,
 }
 

@@ -274,7 +274,7 @@ fn control(defect: &str) -> &'static Control {
     CONTROLS.iter().find(|c| c.defect == defect).unwrap_or_else(|| panic!("{defect} is not in CONTROLS"))
 }
 
-/// One run at a time, four scenarios at once: the emulators and the client share this process,
+/// One run at a time, eight scenarios at once (the default): the emulators and the client share this process,
 /// and the scenarios pace what they time at 300 ms, which leaves room for a busy machine, but not
 /// for several runs at once.
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
@@ -285,7 +285,6 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 fn run_target(target: Target, label: String, globs: &[&str]) -> Report {
     let _turn = one_at_a_time();
     let mut options = RunOptions::new(target);
-    options.jobs = 4;
     options.label = label;
     options.scenario_globs = globs.iter().map(|g| (*g).to_owned()).collect();
     let catalogue = Catalogue::embedded().unwrap();

@@ -170,3 +170,24 @@ fn reports_carry_the_verdicts_in_every_format() {
     assert!(table.contains("runtime.trailer-base64") && table.contains("FAIL"));
     assert!(table.contains("url-ok-streams"));
 }
+
+/// A stream the client saw cut while the function runs on (API Gateway's 2 s idle timeout on a
+/// handler that outlives any deadline): the function's side still reaches the report's timeline,
+/// as it stood, and the run does not sit out the recorder's 5 s wait for an invocation that cannot
+/// end. No block of that scenario judges the wire, so nothing else needs the full record.
+#[test]
+fn a_cut_stream_keeps_the_functions_side_of_its_timeline_without_waiting_for_its_end() {
+    use lambda_stream_conformance::run::{http_client, run_scenario};
+    let scenario = scenario::embedded().unwrap().into_iter().find(|s| s.name == "apigw-idle-timeout").unwrap();
+    assert!(scenario.expect.iter().all(|e| e.wire.is_none()), "the scenario now judges the wire");
+    let started = std::time::Instant::now();
+    let result = common::tokio().block_on(run_scenario(&http_client().unwrap(), &common::ours(), &scenario)).unwrap();
+    let took = started.elapsed();
+    assert_eq!(result.verdict, Verdict::Pass);
+    let timeline = result.timeline.expect("a timeline");
+    let runtime = timeline.runtime.expect("the function's side of the timeline");
+    assert!(!runtime.chunks.is_empty(), "the function's first chunk");
+    assert_eq!(runtime.end_ms, None, "the function was still running when the record was taken");
+    // 2 s to the cut, then at most half a second for the record; the full wait would make it 7 s.
+    assert!(took < std::time::Duration::from_secs(6), "{took:?}");
+}
