@@ -68,12 +68,16 @@ report=fuzz/target/fuzz-report.md
     echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
 } >"$report"
 
-failed=()
-for t in $targets; do
+# One target per core at a time (FUZZ_JOBS to change it): each libFuzzer process is single-threaded,
+# so two targets side by side on two cores get the same executions as one after the other, in
+# half the wall time. Each writes its own log and result line; the report keeps the list's order.
+jobs="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+results=fuzz/target/fuzz-results
+rm -rf "$results" && mkdir -p "$results"
+
+fuzz_one() { # target: runs it, writes $results/<target>.row (the report line) and .failed on a finding
+    local t=$1 log="fuzz/target/fuzz-$1.log" status=0 last findings
     mkdir -p "fuzz/target/corpus/$t"
-    log="fuzz/target/fuzz-$t.log"
-    echo "==> $t for ${seconds} s (log: $log)"
-    status=0
     cargo fuzz run "${fuzz_args[@]}" "$t" "fuzz/target/corpus/$t" "fuzz/corpus/$t" -- \
         -max_total_time="$seconds" -max_len=$MAX_LEN -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 >"$log" 2>&1 || status=$?
@@ -83,12 +87,40 @@ for t in $targets; do
     if [ "$status" -eq 0 ]; then
         findings="none"
     else
-        findings="FAILED (exit $status): $(grep -m1 -E '^(==[0-9]+== ERROR|thread .* panicked|SUMMARY)' "$log" || true) $(ls fuzz/artifacts/"$t" 2>/dev/null | tr '\n' ' ')"
+        findings="FAILED (exit $status): $(grep -m1 -E '^(==[0-9]+== ERROR|thread .* panicked|SUMMARY)' "$log" || true) $(ls fuzz/artifacts/"$t" 2>/dev/null | tr '\n' ' ' || true)"
+        touch "$results/$t.failed"
+    fi
+    echo "| $t | $(stat number_of_executed_units) | $(stat average_exec_per_sec) | $(field cov) | $(field ft) | $(field corp) | $findings |" >"$results/$t.row"
+}
+
+running=0
+for t in $targets; do
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    echo "==> $t for ${seconds} s (log: fuzz/target/fuzz-$t.log)"
+    fuzz_one "$t" &
+    running=$((running + 1))
+done
+wait
+
+failed=()
+for t in $targets; do
+    log="fuzz/target/fuzz-$t.log"
+    echo "==> $t"
+    if [ -f "$results/$t.failed" ]; then
         failed+=("$t")
         tail -40 "$log"
+    else
+        tail -3 "$log"
     fi
-    echo "| $t | $(stat number_of_executed_units) | $(stat average_exec_per_sec) | $(field cov) | $(field ft) | $(field corp) | $findings |" >>"$report"
-    tail -3 "$log"
+    if [ -f "$results/$t.row" ]; then
+        cat "$results/$t.row" >>"$report"
+    else
+        failed+=("$t")
+        echo "| $t | | | | | | FAILED: no result (see $log) |" >>"$report"
+    fi
 done
 
 echo
