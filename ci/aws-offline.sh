@@ -33,6 +33,6 @@ for _ in $(seq 1 100); do
 done
 
 # One thread: the sweep test deletes every lambda-stream stack moto holds.
-echo "==> cargo test -p lambda-stream-aws (moto and zigbuild tests, --ignored)"
+echo "==> cargo test --workspace --test moto --test package (crates/aws: moto and zigbuild tests, --ignored)"
 LAMBDA_STREAM_MOTO_ENDPOINT="http://127.0.0.1:$port" \
-  cargo test -p lambda-stream-aws --locked --test moto --test package -- --ignored --test-threads 1
+  cargo test --workspace --locked --test moto --test package -- --ignored --test-threads 1

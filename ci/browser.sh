@@ -20,7 +20,7 @@ fi
 
 if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
   echo "==> browser tests ($(chromium --version 2>/dev/null | head -1))"
-  cargo test --locked -p lambda-stream-cli --test browser -- --ignored --test-threads 1
+  cargo test --workspace --locked --test browser -- --ignored --test-threads 1
 else
   echo "==> browser tests SKIPPED: chromium or chromedriver is missing and could not be installed"
   echo "    (needs root and apt-get). They are listed as ignored by 'cargo test'."

@@ -24,7 +24,7 @@ if ! bash ci/lwa.sh; then
     echo "conform-lwa: SKIPPED: the AWS Lambda Web Adapter could not be built here (see above)"
     exit 0
 fi
-cargo build --locked -q -p lambda-stream-cli || exit 1
+bash ci/build-debug.sh -q || exit 1
 lwa="crates/peers/lwa/bootstrap"
 export LAMBDA_STREAM_LWA="$(cd "$target/lwa" && pwd)"
 "$target/debug/lambda-stream" conform --label lwa --expected ci/expected/lwa.toml \

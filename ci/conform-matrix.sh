@@ -59,8 +59,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q -p lambda-stream-cli -p example-send-numbers -p example-conditional-streaming \
-    -p lambda-stream-conformance -p lambda-stream-fixtures --bins || exit 1
+bash ci/build-debug.sh -q || exit 1
 bin=target/debug/lambda-stream
 failed=0
 notes="$out/notes"
@@ -98,13 +97,14 @@ runtime_cmd() { # runtime handler -> the command, or nothing when that runtime h
 handlers="send-numbers conditional-streaming probe"
 runtimes=()
 runtimes+=(ours)
-if cargo build -q -p peer-official 2>/dev/null; then
+# Built with the workspace above (a workspace member: when it does not build, neither does the rest).
+if [ -x target/debug/official-send-numbers ] && [ -x target/debug/official-conditional-streaming ]; then
     runtimes+=(official)
     # The test that pins the peer's known defects (ignored in plain `cargo test`: it needs this build).
-    cargo test -q -p lambda-stream-conformance --test peers -- --ignored || failed=1
+    cargo test -q --workspace --test peers -- --ignored || failed=1
 else
     for c in official cargo-lambda-official cargo-lambda-iwrs-official; do
-        not_run "$c" "the peer-official package does not build in this workspace"
+        not_run "$c" "the peer-official binaries are not in target/debug (the workspace build made none)"
     done
 fi
 if [ "$mode" = check ]; then
@@ -140,7 +140,7 @@ if [ -n "${CONFORM_BROKEN_REPORTS:-}" ] && ls "$CONFORM_BROKEN_REPORTS"/broken-*
     broken_dir=$CONFORM_BROKEN_REPORTS
 else
     echo "==> broken (the negative controls)"
-    LAMBDA_STREAM_CONFORM_OUT="$broken_dir" cargo test -q -p lambda-stream-conformance --test broken_runtime \
+    LAMBDA_STREAM_CONFORM_OUT="$broken_dir" cargo test -q --workspace --test broken_runtime \
         > "$out/broken.log" 2>&1 \
         || { echo "conform-matrix: the negative controls failed:" >&2; tail -40 "$out/broken.log" >&2; failed=1; }
 fi

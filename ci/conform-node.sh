@@ -12,7 +12,7 @@ if ! bash ci/node-ric.sh; then
     echo "conform-node: SKIPPED: AWS's Node runtime client could not be built here (see above)"
     exit 0
 fi
-cargo build --locked -q -p lambda-stream-cli || exit 1
+bash ci/build-debug.sh -q || exit 1
 node="crates/peers/node/bootstrap"
 export LAMBDA_STREAM_NODE_RIC="$(cd "$target/node-ric" && pwd)"
 "$target/debug/lambda-stream" conform --label node --expected ci/expected/node.toml \

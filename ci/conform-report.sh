@@ -9,8 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 
-cargo build --locked -q -p lambda-stream-cli -p example-send-numbers -p example-conditional-streaming \
-    -p lambda-stream-conformance --bins || exit 1
+bash ci/build-debug.sh -q || exit 1
 bin="$target/debug/lambda-stream"
 status=0
 # One run, both reports.

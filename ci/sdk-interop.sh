@@ -9,6 +9,6 @@ if ! python3 -c "import boto3" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check boto3
 fi
 echo "==> building the CLI and the example handlers"
-cargo build --locked -p lambda-stream-cli -p example-send-numbers -p example-conditional-streaming
+bash ci/build-debug.sh
 echo "==> boto3 invoke_with_response_stream against the emulator"
 python3 ci/sdk_interop.py target/debug
