@@ -1,12 +1,19 @@
-//! deploy/teardown against recorded AWS responses (aws-smithy-http-client's `StaticReplayClient`):
-//! what moto cannot show (per-resource stack events, the function URL output, a creation that
+//! deploy/teardown against recorded AWS responses (a replaying HTTP client, [`Replay`]): what moto
+//! cannot show (per-resource stack events, the function URL output, a creation that
 //! fails and rolls back, CloudFormation's "No updates" answer, a stack left in ROLLBACK_COMPLETE)
 //! with the exact sequence of API calls asserted. No network: the replay client answers every call.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::shared::IntoShared as _;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
@@ -21,16 +28,72 @@ const REGION: &str = "eu-west-1";
 const BUCKET: &str = "lambda-stream-artifacts-111122223333-eu-west-1";
 const CFN_NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
 
-fn response(status: u16, body: impl Into<String>) -> http::Response<SdkBody> {
-    http::Response::builder().status(status).body(SdkBody::from(body.into())).unwrap()
+/// One recorded answer: the operation it answers (a label for failure messages), status, body.
+#[derive(Debug, Clone)]
+struct ReplayEvent {
+    label: String,
+    status: u16,
+    body: String,
 }
 
-/// The replay client matches calls by order; the recorded request is only a label here (the
-/// actual requests are checked by operation below).
+/// One request the SDK sent, as the tests read it.
+#[derive(Debug, Clone)]
+struct Sent {
+    method: String,
+    uri: String,
+    body: Vec<u8>,
+}
+
+/// The SDK's HTTP client for these tests: answers the calls in order with the recorded events and
+/// keeps every request. (aws-smithy-http-client's replay client does the same behind its
+/// `test-util` feature, which pulls a CBOR and protocol-test stack into every test build of the
+/// workspace and turns on serde_json's `preserve_order` there, unlike in the release builds.)
+#[derive(Debug, Clone)]
+struct Replay(Arc<Mutex<(VecDeque<ReplayEvent>, Vec<Sent>)>>);
+
+impl Replay {
+    fn new(events: Vec<ReplayEvent>) -> Self {
+        Self(Arc::new(Mutex::new((events.into(), Vec::new()))))
+    }
+
+    fn actual_requests(&self) -> Vec<Sent> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).1.clone()
+    }
+}
+
+impl HttpConnector for Replay {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let mut state = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let sent = Sent {
+            method: request.method().to_owned(),
+            uri: request.uri().to_owned(),
+            body: request.body().bytes().unwrap_or_default().to_vec(),
+        };
+        let answer = match state.0.pop_front() {
+            None => Err(ConnectorError::other(
+                format!("replay: no recorded answer left for {} {}", sent.method, sent.uri).into(),
+                None,
+            )),
+            Some(event) => Ok(aws_smithy_runtime_api::http::Response::new(
+                event.status.try_into().unwrap_or_else(|_| panic!("{}: status {}", event.label, event.status)),
+                SdkBody::from(event.body),
+            )),
+        };
+        state.1.push(sent);
+        HttpConnectorFuture::ready(answer)
+    }
+}
+
+impl HttpClient for Replay {
+    fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// The replay client matches calls by order; the label only names the answer (the actual
+/// requests are checked by operation below).
 fn event(label: &str, status: u16, body: impl Into<String>) -> ReplayEvent {
-    let request =
-        http::Request::builder().uri(format!("https://recorded.invalid/{label}")).body(SdkBody::empty()).unwrap();
-    ReplayEvent::new(request, response(status, body))
+    ReplayEvent { label: label.to_owned(), status, body: body.into() }
 }
 
 fn cfn(operation: &str, result: &str) -> String {
@@ -130,18 +193,18 @@ fn objects(keys: &[&str]) -> ReplayEvent {
 }
 
 /// The operation each actual request was: `Action=` for the query APIs, method and path for S3.
-fn operations(client: &StaticReplayClient) -> Vec<String> {
+fn operations(client: &Replay) -> Vec<String> {
     client
         .actual_requests()
+        .into_iter()
         .map(|request| {
-            let body = std::str::from_utf8(request.body().bytes().unwrap_or_default()).unwrap_or_default();
+            let body = std::str::from_utf8(&request.body).unwrap_or_default();
             if let Some(action) = body.split('&').find_map(|p| p.strip_prefix("Action=")) {
                 return action.to_owned();
             }
-            let uri = request.uri().to_string();
+            let uri = request.uri;
             let query = uri.split_once('?').map(|(_, q)| q).unwrap_or_default();
-            let method = request.method().to_string();
-            let op = match (method.as_str(), query) {
+            let op = match (request.method.as_str(), query) {
                 ("HEAD", _) => "HeadBucket",
                 ("GET", q) if q.contains("tagging") => "GetBucketTagging",
                 ("PUT", q) if q.contains("tagging") => "PutBucketTagging",
@@ -157,15 +220,16 @@ fn operations(client: &StaticReplayClient) -> Vec<String> {
         .collect()
 }
 
-fn request_body(client: &StaticReplayClient, action: &str) -> String {
+fn request_body(client: &Replay, action: &str) -> String {
     client
         .actual_requests()
-        .map(|r| String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned())
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .find(|b| b.contains(&format!("Action={action}")))
         .unwrap_or_else(|| panic!("no {action} request"))
 }
 
-async fn deployer(replay: &StaticReplayClient) -> Deployer {
+async fn deployer(replay: &Replay) -> Deployer {
     let config = AwsConfig {
         region: Some(REGION.into()),
         credentials: Some(Credentials::new("AKIDREPLAY", "secret", None, None, "replay")),
@@ -194,7 +258,7 @@ fn options() -> DeployOptions {
 #[tokio::test]
 async fn create_reports_resource_events_in_order_and_returns_the_url() {
     let url = "https://abc.lambda-url.eu-west-1.on.aws/";
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         stack_missing(),
         caller_identity(),
         event("HeadBucket", 200, ""),
@@ -287,7 +351,7 @@ async fn a_creation_that_rolls_back_fails_with_the_reason_and_teardown_removes_e
         ("FunctionRole", "AWS::IAM::Role", "DELETE_COMPLETE", None),
         (STACK, "AWS::CloudFormation::Stack", "ROLLBACK_COMPLETE", None),
     ];
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         // deploy
         stack_missing(),
         caller_identity(),
@@ -351,8 +415,8 @@ async fn a_creation_that_rolls_back_fails_with_the_reason_and_teardown_removes_e
             "S3:DeleteBucket",
         ]
     );
-    let create_bucket = replay.actual_requests().nth(3).unwrap();
-    let body = String::from_utf8_lossy(create_bucket.body().bytes().unwrap_or_default()).into_owned();
+    let create_bucket = replay.actual_requests().swap_remove(3);
+    let body = String::from_utf8_lossy(&create_bucket.body).into_owned();
     assert!(
         body.contains("<LocationConstraint>eu-west-1</LocationConstraint>"),
         "outside us-east-1 the region is named: {body}"
@@ -362,7 +426,7 @@ async fn a_creation_that_rolls_back_fails_with_the_reason_and_teardown_removes_e
 #[tokio::test]
 async fn an_unchanged_update_is_reported_as_unchanged() {
     let tags = [("lambda-stream:stack", STACK)];
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         stack("CREATE_COMPLETE", &tags, &[]),
         caller_identity(),
         event("HeadBucket", 200, ""),
@@ -380,7 +444,7 @@ async fn an_unchanged_update_is_reported_as_unchanged() {
 
 #[tokio::test]
 async fn a_stack_left_in_rollback_complete_must_be_deleted_first_and_nothing_is_uploaded() {
-    let replay = StaticReplayClient::new(vec![stack("ROLLBACK_COMPLETE", &[], &[])]);
+    let replay = Replay::new(vec![stack("ROLLBACK_COMPLETE", &[], &[])]);
     let failed = deployer(&replay).await.deploy(&options(), &mut |_| {}).await.unwrap_err();
     assert!(matches!(failed.error, Error::StackNeedsDelete { .. }), "{:?}", failed.error);
     let text = failed.to_string();
@@ -391,7 +455,7 @@ async fn a_stack_left_in_rollback_complete_must_be_deleted_first_and_nothing_is_
 #[tokio::test]
 async fn a_failing_update_rolls_back_and_is_not_offered_for_teardown_as_new() {
     let tags = [("lambda-stream:stack", STACK)];
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         stack("UPDATE_COMPLETE", &tags, &[]),
         caller_identity(),
         event("HeadBucket", 200, ""),
@@ -432,7 +496,7 @@ fn parameter(body: &str, key: &str) -> Option<String> {
 #[tokio::test]
 async fn with_the_rest_api_the_stack_gets_its_parameters_and_the_api_url_comes_back() {
     let api = "https://a1b2c3.execute-api.eu-west-1.amazonaws.com/v1";
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         stack_missing(),
         caller_identity(),
         event("HeadBucket", 200, ""),
@@ -471,7 +535,7 @@ async fn with_the_rest_api_the_stack_gets_its_parameters_and_the_api_url_comes_b
 
 #[tokio::test]
 async fn without_the_rest_api_the_condition_is_off_and_no_api_url_is_claimed() {
-    let replay = StaticReplayClient::new(vec![
+    let replay = Replay::new(vec![
         stack_missing(),
         caller_identity(),
         event("HeadBucket", 200, ""),
