@@ -20,9 +20,14 @@ use lambda_stream_conformance::target::HANDLERS;
 use lambda_stream_conformance::{Catalogue, Expected, Target, scenario};
 use lambda_stream_emulator::BootstrapCommand;
 
-/// The cargo command that builds the default bootstraps.
-const BUILD_COMMAND: &str =
-    "cargo build -p example-send-numbers -p example-conditional-streaming -p lambda-stream-conformance --bins";
+/// The cargo command that builds the default bootstraps. It names this CLI's package too, though its
+/// binary is already built: cargo unifies dependency features over the selected packages, and
+/// without the CLI (its TLS listener, its file watcher) tokio's and the emulator's features differ
+/// from those `cargo run -p lambda-stream-cli` built with, so the first `conform --build` on a
+/// fresh checkout would compile tokio and everything above it a second time. With it, only the
+/// bootstraps build.
+const BUILD_COMMAND: &str = "cargo build -p lambda-stream-cli -p example-send-numbers -p example-conditional-streaming \
+                             -p lambda-stream-conformance --bins";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum TargetKind {
