@@ -2,8 +2,7 @@
 # Benchmarks and their report. `bash ci/bench.sh short` is the quick CI run (few samples, no 200 MB
 # criterion case; numbers are indicative only on a shared 2-core machine); `bash ci/bench.sh`
 # (full) is what `just bench` runs. Both end by writing and printing target/bench-report.md, and
-# writing target/bench-report.html (the same with plots), which CI keeps. `bash ci/bench.sh build`
-# only installs and builds (CI starts it early, in the background, so the run later finds it done).
+# writing target/bench-report.html (the same with plots), which CI keeps.
 #
 # Steps: install cargo-lambda if it is missing (optional peer; a failed install only means the
 # report lists it as not measured), build the example binary and the official-runtime peer in
@@ -23,12 +22,16 @@ update_baseline=0
 case "$mode" in
   short) args=(--warm-up-time 0.2 --measurement-time 1 --sample-size 10 --noplot) ;;
   full) args=(--noplot) ;;
-  build) args=() ;;
-  *) echo "usage: ci/bench.sh [short|full|build]" >&2; exit 2 ;;
+  *) echo "usage: ci/bench.sh [short|full]" >&2; exit 2 ;;
 esac
 
 target="${CARGO_TARGET_DIR:-target}"
 notes="$target/bench-notes"
+# Results of earlier runs must not pass for this one's: the report reads only criterion files
+# newer than the marker, and the notes and process figures start empty.
+rm -rf "$notes" "$target/bench-process.json" "$target/bench-concurrency.json" "$target/bench-report.md" "$target/bench-report.html"
+mkdir -p "$notes"
+touch "$notes/.run-start"
 
 if ! command -v cargo-lambda >/dev/null 2>&1; then
   if [[ "${LAMBDA_STREAM_BENCH_NO_INSTALL:-0}" != 1 ]] && command -v pip >/dev/null 2>&1; then
@@ -47,16 +50,6 @@ echo "==> release build: example binary, official-runtime peer, benches"
 build_start=$(date +%s)
 cargo build --profile bench --locked "${packages[@]}" --bins "${benches[@]}"
 build_seconds=$(( $(date +%s) - build_start ))
-if [[ $mode == build ]]; then
-  echo "release build done in ${build_seconds}s"
-  exit 0
-fi
-
-# Results of earlier runs must not pass for this one's: the report reads only criterion files
-# newer than the marker, and the notes and process figures start empty.
-rm -rf "$notes" "$target/bench-process.json" "$target/bench-concurrency.json" "$target/bench-report.md" "$target/bench-report.html"
-mkdir -p "$notes"
-touch "$notes/.run-start"
 {
   echo "mode: $mode (criterion args: ${args[*]})"
   echo "machine: $(nproc) cores, $(uname -sm); shared with other work, so medians are noisy"

@@ -5,8 +5,6 @@
 #   bash ci/fuzz.sh short        each target for 30 s (CI)
 #   bash ci/fuzz.sh MINUTES      each target for MINUTES minutes (`just fuzz`, default 10)
 #   bash ci/fuzz.sh merge        merges the working corpus into the committed corpus, minimised
-#   bash ci/fuzz.sh build        installs cargo-fuzz and builds the targets, nothing else (CI starts
-#                                it early, in the background)
 #
 # FUZZ_TARGETS="prelude paths" limits the run to those targets. Every run starts by replaying the
 # committed corpus (fuzz/corpus/<target>/, read only) and grows a working corpus under
@@ -26,8 +24,8 @@ MAX_LEN=20000 # above the 16 KiB prelude limit, so the limit can be reached and 
 mode="${1:-10}"
 case "$mode" in
     short) seconds=30 ;;
-    merge | build) seconds=0 ;;
-    '' | *[!0-9]*) echo "usage: $0 short|MINUTES|merge|build" >&2; exit 2 ;;
+    merge) seconds=0 ;;
+    '' | *[!0-9]*) echo "usage: $0 short|MINUTES|merge" >&2; exit 2 ;;
     *) seconds=$((mode * 60)) ;;
 esac
 
@@ -43,7 +41,6 @@ fuzz_args=(--fuzz-dir fuzz --sanitizer none)
 
 echo "==> cargo fuzz build (release, debug assertions, sanitizer-coverage, no sanitizer)"
 cargo fuzz build "${fuzz_args[@]}"
-[ "$mode" = build ] && exit 0
 
 if [ "$mode" = merge ]; then
     # The named seeds (examples/seeds.rs) always stay; from the rest, libFuzzer keeps a smallest
