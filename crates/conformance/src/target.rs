@@ -390,11 +390,10 @@ async fn attempt_local(
             let recorder = emulator.recorder();
             let judged = scenario.expect.iter().any(|e| e.wire.is_some());
             let mut record = match &observation.request_id {
-                Some(id) if recorder.invocation(id).is_some() && judged => {
-                    recorder.wait_for(id, RECORD_WAIT).await.ok()
-                }
                 Some(id) if recorder.invocation(id).is_some() => {
-                    recorder.wait_for(id, TIMELINE_RECORD_WAIT).await.ok().or_else(|| recorder.invocation(id))
+                    let wait = if judged { RECORD_WAIT } else { TIMELINE_RECORD_WAIT };
+                    let complete = recorder.wait_for(id, wait).await.ok();
+                    if judged { complete } else { complete.or_else(|| recorder.invocation(id)) }
                 }
                 _ => None,
             };
